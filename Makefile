@@ -1,0 +1,59 @@
+# make demo / make test set themselves up on a fresh clone; nothing needs an AWS account.
+# The Lambda runs python3.13; tests use it when it runs here, else the default python3.
+PYTHON ?= $(firstword $(foreach p,python3.13 python3,$(if $(shell $(p) -c pass 2>/dev/null && echo ok),$(p))))
+VENV := .venv
+PY := $(VENV)/bin/python
+# SAM CLI and checkov pin conflicting libraries: each gets its own environment.
+SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
+SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.3.30
+
+.PHONY: demo test lint typecheck validate build checkov bench status clean
+
+$(VENV)/.installed: pyproject.toml functions/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m devtools.demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+status: $(VENV)/.installed
+	PYTHONPATH=functions $(PY) -m enrollment_monitor status
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# sam build resolves "python3.13" on PATH. With pyenv, add its 3.13 to the active versions.
+PYENV_313 := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -1)
+SAM_ENV := $(if $(PYENV_313),PYENV_VERSION=$(PYENV_313):$(shell pyenv version-name 2>/dev/null))
+# Any Region works: validation and build call no AWS API.
+SAM_REGION ?= us-east-1
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	touch $@
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+	touch $@
+
+validate: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region $(SAM_REGION)
+
+build: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(SAM_ENV) $(SAM_VENV)/bin/sam build --region $(SAM_REGION)
+
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation --file template.yaml

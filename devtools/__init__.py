@@ -1,0 +1,1 @@
+"""Local stand-ins and tools for the demo, the tests and the benchmark. Not deployed."""

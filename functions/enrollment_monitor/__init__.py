@@ -1,0 +1,1 @@
+"""Watches AWS Compute Optimizer enrollment and alerts when it changes."""

@@ -1,0 +1,119 @@
+"""One invocation: check every configured Region, or send a test notification."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from enrollment_monitor import metrics
+from enrollment_monitor.alerts import REMINDER, STATUS_CHANGED, alert_for_test_notification
+from enrollment_monitor.alerts import status_alert as render_status_alert
+from enrollment_monitor.clients import AwsClients
+from enrollment_monitor.compute_optimizer import read_enrollment
+from enrollment_monitor.delivery import Publisher, deliver
+from enrollment_monitor.enrollment import AccountRegion, Decision, Observation, decide
+from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.settings import Settings
+from enrollment_monitor.state import StateTable, Stored
+
+logger = Logger()
+
+TEST_NOTIFICATION_ACTION = "test-notification"
+# A lease outlives the invocation that holds it by this much, so a pending alert is never
+# taken over while its sender may still be publishing it.
+_LEASE_MARGIN_SECONDS = 10
+
+
+class CheckFailed(MonitorError):
+    def __init__(self, failures: list[MonitorError]) -> None:
+        self.failures = failures
+        super().__init__("; ".join(str(failure) for failure in failures))
+
+
+def run(event: Any, settings: Settings, clients: AwsClients, context: Any) -> dict[str, Any]:
+    account_id = context.invoked_function_arn.split(":")[4]
+    now = datetime.now(UTC)
+    publisher = Publisher(clients.sns, settings.alert_topic_arn)
+    if isinstance(event, dict) and event.get("action") == TEST_NOTIFICATION_ACTION:
+        where = AccountRegion(account_id, settings.regions[0])
+        message_id = publisher.publish(alert_for_test_notification(where, now))
+        return {"sent": "TestNotification", "messageId": message_id}
+
+    lease_until = time.time() + context.get_remaining_time_in_millis() / 1000
+    check = RegionCheck(settings, clients, publisher, now, lease_until + _LEASE_MARGIN_SECONDS)
+    results, failures = [], []
+    for region in settings.regions:
+        try:
+            results.append(check.run(AccountRegion(account_id, region)))
+        except MonitorError as failure:
+            logger.error("check failed", extra={"region": region, "error": str(failure)})
+            failures.append(failure)
+    if failures:
+        raise CheckFailed(failures)
+    return {"checked": results}
+
+
+class RegionCheck:
+    """Read, emit metrics, compare with the last observation, and alert at most once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AwsClients,
+        publisher: Publisher,
+        now: datetime,
+        lease_until: float,
+    ) -> None:
+        self._settings = settings
+        self._clients = clients
+        self._table = StateTable(clients.dynamodb, settings.state_table_name)
+        self._publisher = publisher
+        self._now = now
+        self._lease_until = lease_until
+        hours = settings.reminder_interval_hours
+        self._reminder_interval = timedelta(hours=hours) if hours else None
+
+    def run(self, where: AccountRegion) -> dict[str, Any]:
+        enrollment = read_enrollment(self._clients.compute_optimizer(where.region), where.region)
+        metrics.emit_check(self._settings.metric_namespace, where.region, enrollment)
+        result: dict[str, Any] = {"region": where.region, "status": enrollment.status}
+
+        stored = self._table.load(where)
+        if stored and stored.pending:
+            stored = self._deliver_pending(where, stored)
+            if stored is None:
+                return {**result, "outcome": "left to another invocation"}
+            result["delivered"] = "pending alert"
+
+        previous = stored.observation if stored else None
+        decision = decide(previous, enrollment, self._now, self._reminder_interval)
+        result["outcome"] = decision.value
+        if decision is Decision.NOTHING:
+            return result
+        if decision is Decision.BASELINE:
+            self._table.record(where, stored, Observation(enrollment, self._now))
+            return result
+
+        event_type = REMINDER if decision is Decision.REMINDER else STATUS_CHANGED
+        since = previous.observed_at if previous and decision is Decision.REMINDER else self._now
+        observation = Observation(enrollment, since, alerted_at=self._now)
+        alert = render_status_alert(where, previous, enrollment, self._now, event_type)
+        claimed = self._table.record(where, stored, observation, alert, self._lease_until)
+        if claimed is None:
+            logger.info("another invocation recorded this transition", extra=result)
+            return {**result, "outcome": "left to another invocation"}
+        deliver(self._table, self._publisher, where, claimed)
+        return {**result, "alerted": event_type}
+
+    def _deliver_pending(self, where: AccountRegion, stored: Stored) -> Stored | None:
+        if stored.lease_until > time.time():
+            logger.info("another invocation is delivering the pending alert", extra=where.__dict__)
+            return None
+        claimed = self._table.take_over(where, stored, self._lease_until)
+        if claimed is None:
+            return None
+        logger.info("delivering an alert left pending by an earlier check")
+        return deliver(self._table, self._publisher, where, claimed)

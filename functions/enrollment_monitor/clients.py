@@ -1,0 +1,40 @@
+"""boto3 clients, made on first use and reused while the sandbox is warm (never at import)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Standard mode retries throttling and 5xx with backoff; other errors surface at once.
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=5,
+    read_timeout=15,
+)
+
+
+class AwsClients:
+    def __init__(self, session: boto3.Session | None = None) -> None:
+        self._session = session
+        self._compute_optimizer: dict[str, Any] = {}
+
+    def compute_optimizer(self, region: str) -> Any:
+        if region not in self._compute_optimizer:
+            self._compute_optimizer[region] = self._client("compute-optimizer", region)
+        return self._compute_optimizer[region]
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self._client("dynamodb")
+
+    @cached_property
+    def sns(self) -> Any:
+        return self._client("sns")
+
+    def _client(self, service: str, region: str | None = None) -> Any:
+        if self._session is None:
+            return boto3.client(service, region_name=region, config=_CONFIG)
+        return self._session.client(service, region_name=region, config=_CONFIG)

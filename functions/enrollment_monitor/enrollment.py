@@ -1,0 +1,106 @@
+"""The enrollment as Compute Optimizer reports it, and the pure decision "alert or not"."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+ACTIVE = "Active"
+KNOWN_STATUSES = ("Active", "Inactive", "Pending", "Failed")
+
+
+@dataclass(frozen=True)
+class AccountRegion:
+    """Where an enrollment is observed: each Region of an account is watched on its own."""
+
+    account_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """One answer of GetEnrollmentStatus. A status AWS adds later is kept as its raw value."""
+
+    status: str
+    status_reason: str | None = None
+    last_updated: datetime | None = None
+    member_accounts_enrolled: bool | None = None
+    member_accounts_opted_in: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    @classmethod
+    def from_api(cls, response: dict[str, Any]) -> Enrollment:
+        last_updated = response.get("lastUpdatedTimestamp")
+        return cls(
+            status=str(response.get("status") or "Unknown"),
+            status_reason=response.get("statusReason") or None,
+            last_updated=last_updated.astimezone(UTC) if last_updated else None,
+            member_accounts_enrolled=response.get("memberAccountsEnrolled"),
+            member_accounts_opted_in=response.get("numberOfMemberAccountsOptedIn"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's own field names, times in ISO 8601: the shape of the alert document."""
+        document: dict[str, Any] = {"status": self.status, "statusReason": self.status_reason}
+        document["lastUpdatedTimestamp"] = iso(self.last_updated) if self.last_updated else None
+        if self.member_accounts_enrolled is not None:
+            document["memberAccountsEnrolled"] = self.member_accounts_enrolled
+        if self.member_accounts_opted_in is not None:
+            document["numberOfMemberAccountsOptedIn"] = self.member_accounts_opted_in
+        return document
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Enrollment:
+        last_updated = document.get("lastUpdatedTimestamp")
+        return cls(
+            status=document["status"],
+            status_reason=document.get("statusReason"),
+            last_updated=datetime.fromisoformat(last_updated) if last_updated else None,
+            member_accounts_enrolled=document.get("memberAccountsEnrolled"),
+            member_accounts_opted_in=document.get("numberOfMemberAccountsOptedIn"),
+        )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the monitor remembers: the enrollment, since when, and when it last alerted."""
+
+    enrollment: Enrollment
+    observed_at: datetime
+    alerted_at: datetime | None = None
+
+    def alerted(self, at: datetime) -> Observation:
+        return replace(self, alerted_at=at)
+
+
+class Decision(enum.Enum):
+    NOTHING = "nothing"
+    BASELINE = "baseline"
+    CHANGED = "changed"
+    REMINDER = "reminder"
+
+
+def decide(
+    previous: Observation | None,
+    current: Enrollment,
+    now: datetime,
+    reminder_interval: timedelta | None,
+) -> Decision:
+    """Whether this check records a silent baseline, alerts a change, reminds, or does nothing."""
+    if previous is None:
+        return Decision.BASELINE if current.active else Decision.CHANGED
+    if previous.enrollment.status != current.status:
+        return Decision.CHANGED
+    if current.active or not reminder_interval:
+        return Decision.NOTHING
+    last_told = previous.alerted_at or previous.observed_at
+    return Decision.REMINDER if now - last_told >= reminder_interval else Decision.NOTHING
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

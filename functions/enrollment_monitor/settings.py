@@ -1,0 +1,87 @@
+"""The function's configuration, read and validated once per cold start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_table_name: str
+    alert_topic_arn: str
+    service_name: str
+    metric_namespace: str
+    regions: tuple[str, ...]
+    reminder_interval_hours: float
+    track_member_accounts: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            state_table_name=_required(env, "STATE_TABLE_NAME"),
+            alert_topic_arn=_topic_arn(env, "ALERT_TOPIC_ARN"),
+            service_name=_required(env, "POWERTOOLS_SERVICE_NAME"),
+            metric_namespace=_required(env, "POWERTOOLS_METRICS_NAMESPACE"),
+            regions=_regions(env, "MONITORED_REGIONS", default=env.get("AWS_REGION", "")),
+            reminder_interval_hours=_hours(env, "REMINDER_INTERVAL_HOURS", default="24"),
+            track_member_accounts=_flag(env, "TRACK_MEMBER_ACCOUNTS", default="false"),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+def _topic_arn(env: Mapping[str, str], name: str) -> str:
+    value = _required(env, name)
+    if not _TOPIC_ARN.match(value):
+        raise ConfigurationError(f"environment variable {name} is not an SNS topic ARN: {value!r}")
+    return value
+
+
+def _regions(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    raw = env.get(name, "").strip() or default
+    regions = tuple(dict.fromkeys(r.strip() for r in raw.split(",") if r.strip()))
+    if not regions:
+        raise ConfigurationError(f"environment variable {name} (or AWS_REGION) is not set")
+    bad = [r for r in regions if not _REGION.match(r)]
+    if bad:
+        raise ConfigurationError(f"environment variable {name} has invalid Regions: {bad}")
+    return regions
+
+
+def _hours(env: Mapping[str, str], name: str, default: str) -> float:
+    raw = env.get(name, "").strip() or default
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours <= 8760:
+        raise ConfigurationError(
+            f"environment variable {name} must be a number of hours from 0 (off) to 8760: {raw!r}"
+        )
+    return hours
+
+
+def _flag(env: Mapping[str, str], name: str, default: str) -> bool:
+    raw = (env.get(name) or default).strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigurationError(f"environment variable {name} must be true or false: {raw!r}")
