@@ -9,7 +9,6 @@ response parsing run exactly as they do against AWS.
 from __future__ import annotations
 
 import json
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,15 +16,8 @@ from typing import Any
 import botocore.handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-_EVENT = "before-send.compute-optimizer"
+_EVENT = "before-send"
 _TARGET_PREFIX = "ComputeOptimizerService."
-
-
-@dataclass
-class _Fault:
-    code: str
-    message: str
-    http_status: int
 
 
 class _RawBody:
@@ -38,7 +30,7 @@ class _RawBody:
 
 @dataclass
 class FakeComputeOptimizer:
-    """Per-Region enrollment, organization members and scripted faults.
+    """Per-Region enrollment and organization members (faults: ``devtools.aws_requests``).
 
     Use it as a context manager around code that creates its clients inside the block (the
     hook is picked up by every client created while it is installed).
@@ -47,9 +39,6 @@ class FakeComputeOptimizer:
     enrollments: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
-    _faults: defaultdict[tuple[str, str], deque[_Fault]] = field(
-        default_factory=lambda: defaultdict(deque)
-    )
 
     def set_enrollment(
         self, region: str, status: str, reason: str | None = None, **extra: Any
@@ -61,44 +50,30 @@ class FakeComputeOptimizer:
         document.update(extra)
         self.enrollments[region] = document
 
-    def fail(
-        self,
-        region: str,
-        code: str,
-        message: str = "",
-        http_status: int = 400,
-        times: int = 1,
-        operation: str = "GetEnrollmentStatus",
-    ) -> None:
-        """The next ``times`` calls of ``operation`` in ``region`` fail with this error."""
-        fault = _Fault(code, message or f"{code} (scripted)", http_status)
-        self._faults[(region, operation)].extend([fault] * times)
-
     def calls_of(self, operation: str) -> int:
         return sum(1 for _, op in self.calls if op == operation)
 
     def __enter__(self) -> FakeComputeOptimizer:
-        botocore.handlers.BUILTIN_HANDLERS.append((_EVENT, self._answer))
+        # Ahead of moto, which answers Compute Optimizer with "not yet implemented".
+        botocore.handlers.BUILTIN_HANDLERS.insert(0, (_EVENT, self._answer))
         return self
 
     def __exit__(self, *_: object) -> None:
         botocore.handlers.BUILTIN_HANDLERS.remove((_EVENT, self._answer))
 
-    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        host = request.url.split("/")[2]
+        if not host.startswith("compute-optimizer."):
+            return None  # another service, or answered by a fault injected in front
         operation = _header(request, "X-Amz-Target").removeprefix(_TARGET_PREFIX)
-        region = request.url.split(".")[1]
+        region = host.split(".")[1]
         self.calls.append((region, operation))
-        faults = self._faults[(region, operation)]
-        if faults:
-            fault = faults.popleft()
-            body = {"__type": fault.code, "message": fault.message}
-            return _response(request, fault.http_status, body)
         if operation == "GetEnrollmentStatus":
-            return _response(request, 200, self.enrollments.get(region, {"status": "Inactive"}))
+            return response(request.url, 200, self.enrollments.get(region, {"status": "Inactive"}))
         if operation == "GetEnrollmentStatusesForOrganization":
-            return _response(request, 200, self._members_page(region, request))
+            return response(request.url, 200, self._members_page(region, request))
         body = {"__type": "UnknownOperationException", "message": operation}
-        return _response(request, 400, body)
+        return response(request.url, 400, body)
 
     def _members_page(self, region: str, request: AWSPreparedRequest) -> dict[str, Any]:
         params = json.loads(request.body or b"{}")
@@ -116,6 +91,13 @@ def _header(request: AWSPreparedRequest, name: str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _response(request: AWSPreparedRequest, status: int, body: dict[str, Any]) -> AWSResponse:
-    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "fake"}
-    return AWSResponse(request.url, status, headers, _RawBody(json.dumps(body).encode()))
+def response(
+    url: str,
+    status: int,
+    body: dict[str, Any] | str,
+    content_type: str = "application/x-amz-json-1.0",
+) -> AWSResponse:
+    """An HTTP answer to ``request`` as botocore reads it off the wire."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    headers = {"Content-Type": content_type, "x-amzn-RequestId": "fake"}
+    return AWSResponse(url, status, headers, _RawBody(text.encode()))

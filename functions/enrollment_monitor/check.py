@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,17 +32,23 @@ class CheckFailed(MonitorError):
         super().__init__("; ".join(str(failure) for failure in failures))
 
 
-def run(event: Any, settings: Settings, clients: AwsClients, context: Any) -> dict[str, Any]:
+def run(
+    event: Any,
+    settings: Settings,
+    clients: AwsClients,
+    context: Any,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     account_id = context.invoked_function_arn.split(":")[4]
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     publisher = Publisher(clients.sns, settings.alert_topic_arn)
     if isinstance(event, dict) and event.get("action") == TEST_NOTIFICATION_ACTION:
         where = AccountRegion(account_id, settings.regions[0])
         message_id = publisher.publish(alert_for_test_notification(where, now))
         return {"sent": "TestNotification", "messageId": message_id}
 
-    lease_until = time.time() + context.get_remaining_time_in_millis() / 1000
-    check = RegionCheck(settings, clients, publisher, now, lease_until + _LEASE_MARGIN_SECONDS)
+    lease_seconds = context.get_remaining_time_in_millis() / 1000 + _LEASE_MARGIN_SECONDS
+    check = RegionCheck(settings, clients, publisher, now, now.timestamp() + lease_seconds)
     results, failures = [], []
     for region in settings.regions:
         try:
@@ -109,7 +114,7 @@ class RegionCheck:
         return {**result, "alerted": event_type}
 
     def _deliver_pending(self, where: AccountRegion, stored: Stored) -> Stored | None:
-        if stored.lease_until > time.time():
+        if stored.lease_until > self._now.timestamp():
             logger.info("another invocation is delivering the pending alert", extra=where.__dict__)
             return None
         claimed = self._table.take_over(where, stored, self._lease_until)

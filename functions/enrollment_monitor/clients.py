@@ -10,7 +10,7 @@ from botocore.config import Config
 
 # Standard mode retries throttling and 5xx with backoff; other errors surface at once.
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
+    retries={"mode": "standard", "total_max_attempts": 4},
     connect_timeout=5,
     read_timeout=15,
 )

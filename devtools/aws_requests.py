@@ -1,0 +1,81 @@
+"""A tap below every botocore client: counts API calls and injects faults on the wire."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict, deque
+from typing import Any
+
+import botocore.handlers
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from devtools.fake_compute_optimizer import response
+
+
+class WireTap:
+    """Install it before the clients are created (every client created later is tapped).
+
+    ``calls`` counts calls as ``service:Operation`` (one per call, however many retries);
+    ``fail`` makes the next sends of an operation answer with an error, as AWS would."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._faults: defaultdict[str, deque[tuple[str, int]]] = defaultdict(deque)
+        self._handlers = [("before-call", self._count), ("before-send", self._fault)]
+
+    def fail(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        http_status: int = 500,
+        times: int = 1,
+        region: str = "",
+    ) -> None:
+        """The next ``times`` sends (retries count) of ``operation`` answer ``code``; with
+        ``region``, only those sent to that Region."""
+        self._faults[f"{service}:{operation}:{region}"].extend([(code, http_status)] * times)
+
+    def install(self) -> None:
+        # First in line, so a fault answers before moto does.
+        for handler in reversed(self._handlers):
+            botocore.handlers.BUILTIN_HANDLERS.insert(0, handler)
+
+    def uninstall(self) -> None:
+        for handler in self._handlers:
+            botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
+
+    def _fault(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        service, region = request.url.split("://", 1)[1].split(".")[:2]
+        operation = _operation(request)
+        faults = self._faults.get(f"{service}:{operation}:{region}") or self._faults.get(
+            f"{service}:{operation}:"
+        )
+        if not faults:
+            return None
+        code, status = faults.popleft()
+        answer_url = request.url
+        # botocore asks every before-send handler; moto, later in line, must not act on it.
+        request.url = "https://fault-injected.invalid/"
+        if request.headers.get("X-Amz-Target"):  # a JSON protocol, else the query protocol
+            error = {"__type": code, "message": f"{code} (injected)"}
+            return response(answer_url, status, error)
+        body = (
+            f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>"
+            f"<Message>{code} (injected)</Message></Error><RequestId>x</RequestId></ErrorResponse>"
+        )
+        return response(answer_url, status, body, content_type="text/xml")
+
+
+def _operation(request: AWSPreparedRequest) -> str:
+    target = request.headers.get("X-Amz-Target")
+    if target:
+        text = target.decode() if isinstance(target, bytes) else str(target)
+        return text.rsplit(".", 1)[-1]
+    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+    for pair in body.split("&"):
+        if pair.startswith("Action="):
+            return pair.removeprefix("Action=")
+    return ""

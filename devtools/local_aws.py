@@ -1,0 +1,129 @@
+"""The monitor's AWS resources on moto, in-process, with Compute Optimizer faked on the wire.
+
+Shared by the tests, ``make demo`` and the benchmark: a state table built from the template's
+key schema, the alert topic with an SQS subscriber (what a machine consumer receives), and the
+function's environment pointing at them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from devtools.aws_requests import WireTap
+from devtools.fake_compute_optimizer import FakeComputeOptimizer
+from devtools.template import table_definition
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:enrollment-monitor"
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes as ``context``, as far as the monitor uses it."""
+
+    function_name: str = "enrollment-monitor"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = FUNCTION_ARN
+    aws_request_id: str = "11111111-2222-3333-4444-555555555555"
+    remaining_millis: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis
+
+
+@dataclass
+class LocalAws:
+    compute_optimizer: FakeComputeOptimizer
+    table_name: str
+    topic_arn: str
+    queue_url: str
+    wire: WireTap
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Takes what the SQS subscriber of the topic received since the last call: for each
+        message the SNS envelope, with its ``Message`` (the machine document) parsed."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        received = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            messages = batch.get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                envelope["Message"] = json.loads(envelope["Message"])
+                received.append(envelope)
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def state_items(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = boto3.client("dynamodb", region_name=REGION).scan(
+            TableName=self.table_name
+        )["Items"]
+        return items
+
+
+@contextmanager
+def local_aws(regions: tuple[str, ...] = (REGION,)) -> Iterator[LocalAws]:
+    """moto plus the Compute Optimizer stand-in, with the monitor's resources created and its
+    environment set in ``os.environ`` for the duration."""
+    saved = dict(os.environ)
+    os.environ.update(_CREDENTIALS)
+    try:
+        with mock_aws(), FakeComputeOptimizer() as compute_optimizer:
+            # Before any client exists: botocore sessions copy their handlers when created.
+            wire = WireTap()
+            wire.install()
+            try:
+                aws = _create_resources(compute_optimizer, wire, regions)
+                os.environ.update(aws.environment)
+                yield aws
+            finally:
+                wire.uninstall()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def _create_resources(
+    compute_optimizer: FakeComputeOptimizer, wire: WireTap, regions: tuple[str, ...]
+) -> LocalAws:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    table_name = "enrollment-monitor-state"
+    dynamodb.create_table(TableName=table_name, **table_definition())
+    sns = boto3.client("sns", region_name=REGION)
+    topic_arn = sns.create_topic(Name="enrollment-monitor-alerts")["TopicArn"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="alert-subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    environment = {
+        "STATE_TABLE_NAME": table_name,
+        "ALERT_TOPIC_ARN": topic_arn,
+        "POWERTOOLS_SERVICE_NAME": "enrollment-monitor",
+        "POWERTOOLS_METRICS_NAMESPACE": "ComputeOptimizerEnrollment",
+        "MONITORED_REGIONS": ",".join(regions),
+        "REMINDER_INTERVAL_HOURS": "24",
+        "TRACK_MEMBER_ACCOUNTS": "false",
+    }
+    return LocalAws(compute_optimizer, table_name, topic_arn, queue_url, wire, environment)

@@ -1,0 +1,92 @@
+import os
+
+# Powertools reads these at import: set them before anything imports the monitor.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+from devtools.local_aws import LambdaContext, LocalAws, local_aws  # noqa: E402
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+def event(name: str) -> dict[str, Any]:
+    """A sample event from events/, the same files `sam local invoke -e` uses."""
+    loaded: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return loaded
+
+
+def new_sandbox() -> ModuleType:
+    """A fresh copy of the handler module: what a cold start sees (no cached settings or
+    clients). Two sandboxes are two concurrent Lambda execution environments."""
+    spec = importlib.util.find_spec("enrollment_monitor.app")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Monitor:
+    """Invokes the handler the way Lambda does, warm by default, cold on request."""
+
+    def __init__(self, aws: LocalAws) -> None:
+        self.aws = aws
+        self.sandbox = new_sandbox()
+
+    def check(self, cold: bool = False, **context: Any) -> dict[str, Any]:
+        return self.invoke(event("scheduled"), cold=cold, **context)
+
+    def invoke(self, payload: dict[str, Any], cold: bool = False, **context: Any) -> dict[str, Any]:
+        if cold:
+            self.sandbox = new_sandbox()
+        result: dict[str, Any] = self.sandbox.lambda_handler(payload, LambdaContext(**context))
+        return result
+
+    def status(self, status: str, reason: str | None = None, region: str = "us-east-1") -> None:
+        self.aws.compute_optimizer.set_enrollment(region, status, reason)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The machine documents the topic's SQS subscriber received since the last call."""
+        return [delivery["Message"] for delivery in self.aws.deliveries()]
+
+
+@pytest.fixture
+def aws() -> Any:
+    with local_aws() as stack:
+        yield stack
+
+
+@pytest.fixture
+def monitor(aws: LocalAws) -> Monitor:
+    return Monitor(aws)
+
+
+def emf_lines(output: str) -> list[dict[str, Any]]:
+    """The embedded metric format documents among the lines written to stdout."""
+    documents = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            documents.append(json.loads(line))
+    return documents
+
+
+def emitted_metrics(output: str) -> list[tuple[str, dict[str, str], float]]:
+    """(metric name, dimensions, value) for every metric in the EMF output."""
+    metrics = []
+    for document in emf_lines(output):
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            (dimension_names,) = directive["Dimensions"]
+            dimensions = {name: document[name] for name in dimension_names}
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                value = value[0] if isinstance(value, list) else value
+                metrics.append((metric["Name"], dimensions, value))
+    return metrics

@@ -1,0 +1,331 @@
+"""The scheduled check end to end: Compute Optimizer on the wire, moto for DynamoDB and SNS."""
+
+import itertools
+from typing import Any
+
+import botocore.handlers
+import pytest
+from conftest import Monitor, emitted_metrics, event
+from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.settings import ConfigurationError
+
+STATUSES = ["Active", "Inactive", "Pending", "Failed"]
+
+
+def test_first_active_check_records_a_silent_baseline(monitor: Monitor) -> None:
+    monitor.status("Active")
+
+    result = monitor.check()
+
+    assert result["checked"][0]["outcome"] == "baseline"
+    assert monitor.alerts() == []
+    (item,) = monitor.aws.state_items()
+    assert item["status"] == {"S": "Active"}
+
+
+@pytest.mark.parametrize("status", ["Inactive", "Pending", "Failed"])
+def test_first_check_of_a_not_active_account_alerts(monitor: Monitor, status: str) -> None:
+    monitor.status(status, reason="Opted out by a user")
+
+    monitor.check()
+
+    (alert,) = monitor.alerts()
+    assert alert["eventType"] == "EnrollmentStatusChanged"
+    assert alert["previous"] is None
+    assert alert["current"]["status"] == status
+    assert alert["current"]["statusReason"] == "Opted out by a user"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [p for p in itertools.permutations(STATUSES, 2) if p[0] == "Active"]
+    + [("Inactive", "Active"), ("Pending", "Active"), ("Failed", "Active"), ("Pending", "Failed")],
+)
+def test_each_transition_sends_one_alert(monitor: Monitor, before: str, after: str) -> None:
+    monitor.status(before)
+    monitor.check()
+    monitor.alerts()
+
+    monitor.status(after, reason="changed")
+    monitor.check()
+
+    deliveries = monitor.aws.deliveries()
+    assert len(deliveries) == 1
+    envelope = deliveries[0]
+    assert envelope["Subject"] == (
+        f"Compute Optimizer enrollment {before} -> {after} (123456789012, us-east-1)"
+    )
+    assert envelope["Message"]["previous"]["status"] == before
+    assert envelope["Message"]["current"]["status"] == after
+    attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
+    assert attributes == {
+        "eventType": "EnrollmentStatusChanged",
+        "status": after,
+        "previousStatus": before,
+        "accountId": "123456789012",
+        "region": "us-east-1",
+    }
+
+
+def test_second_identical_check_reads_twice_and_writes_nothing(monitor: Monitor) -> None:
+    monitor.status("Inactive")
+    monitor.check()
+    monitor.alerts()
+    wire = monitor.aws.wire
+    wire.calls.clear()
+
+    result = monitor.check()
+
+    assert dict(wire.calls) == {
+        "compute-optimizer:GetEnrollmentStatus": 1,
+        "dynamodb:GetItem": 1,
+    }
+    assert result["checked"][0]["outcome"] == "nothing"
+    assert monitor.alerts() == []
+
+
+def test_status_sequence_alerts_once_per_change_across_cold_and_warm_starts(
+    monitor: Monitor,
+) -> None:
+    timeline = [
+        ("Active", True),
+        ("Active", False),
+        ("Pending", False),
+        ("Inactive", True),
+        ("Inactive", False),
+        ("Active", True),
+        ("Active", False),
+    ]
+    seen = []
+    for status, cold in timeline:
+        monitor.status(status)
+        monitor.check(cold=cold)
+        seen += [
+            (a["previous"] and a["previous"]["status"], a["current"]["status"])
+            for a in monitor.alerts()
+        ]
+
+    assert seen == [("Active", "Pending"), ("Pending", "Inactive"), ("Inactive", "Active")]
+
+
+def test_alert_survives_sns_outage_and_is_sent_once_by_the_next_check(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", http_status=500, times=10)
+
+    with pytest.raises(MonitorError, match="sns:Publish in us-east-1 failed: InternalError"):
+        monitor.check()
+    assert monitor.alerts() == []
+    (item,) = monitor.aws.state_items()
+    assert "pendingAlert" in item
+
+    monitor.aws.wire._faults.clear()
+    result = monitor.check()
+
+    (alert,) = monitor.alerts()
+    assert (alert["previous"]["status"], alert["current"]["status"]) == ("Active", "Inactive")
+    assert result["checked"][0]["delivered"] == "pending alert"
+    assert "pendingAlert" not in monitor.aws.state_items()[0]
+    monitor.check()
+    assert monitor.alerts() == []
+
+
+def test_pending_alert_is_delivered_before_a_newer_change(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=10)
+    with pytest.raises(MonitorError):
+        monitor.check(cold=True)
+    monitor.aws.wire._faults.clear()
+
+    monitor.status("Active")
+    monitor.check(cold=True)
+
+    transitions = [(a["previous"]["status"], a["current"]["status"]) for a in monitor.alerts()]
+    assert transitions == [("Active", "Inactive"), ("Inactive", "Active")]
+
+
+def test_sns_throttling_is_retried_within_the_check(monitor: Monitor) -> None:
+    monitor.status("Inactive")
+    monitor.aws.wire.fail("sns", "Publish", "Throttling", http_status=400, times=2)
+
+    monitor.check()
+
+    assert len(monitor.alerts()) == 1
+
+
+def _run_during(operation: str, action: Any) -> Any:
+    """Runs ``action`` once, right after the first ``operation`` call completes: a
+    deterministic interleaving of two invocations."""
+    done = []
+
+    def hook(**_: Any) -> None:
+        if not done:
+            done.append(True)
+            action()
+
+    handler = (f"after-call.dynamodb.{operation}", hook)
+    botocore.handlers.BUILTIN_HANDLERS.append(handler)
+    return handler
+
+
+@pytest.mark.parametrize("between", ["GetItem", "PutItem"])
+def test_two_invocations_racing_on_one_transition_send_one_alert(aws: Any, between: str) -> None:
+    first, second = Monitor(aws), Monitor(aws)
+    first.status("Active")
+    first.check()
+    first.status("Inactive")
+
+    # The second sandbox starts cold while the first is between reading and claiming
+    # (GetItem) or between claiming and publishing (PutItem).
+    handler = _run_during(between, lambda: second.check())
+    try:
+        first.check(cold=True)
+    finally:
+        botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+
+    (alert,) = first.alerts()
+    assert (alert["previous"]["status"], alert["current"]["status"]) == ("Active", "Inactive")
+    first.check()
+    second.check()
+    assert first.alerts() == []
+
+
+def test_pending_alert_of_a_crashed_invocation_is_sent_after_its_lease(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Failed")
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=10)
+    monitor.aws.wire.fail("dynamodb", "UpdateItem", "InternalServerError", times=10)
+    with pytest.raises(MonitorError):
+        monitor.check(remaining_millis=1)  # could not even give its lease back
+    monitor.aws.wire._faults.clear()
+
+    monitor.check(cold=True)  # the lease (1 ms + margin) is still held: leave it
+    assert monitor.alerts() == []
+
+    from datetime import UTC, datetime, timedelta
+
+    from enrollment_monitor.check import run
+    from enrollment_monitor.clients import AwsClients
+    from enrollment_monitor.settings import Settings
+
+    from devtools.local_aws import LambdaContext
+
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    run(event("scheduled"), Settings.from_env(), AwsClients(), LambdaContext(), now=later)
+    (alert,) = monitor.alerts()
+    assert alert["current"]["status"] == "Failed"
+
+
+def test_unknown_status_is_alerted_as_not_active(monitor: Monitor, capsys: Any) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Suspended", reason="A status AWS added later")
+    capsys.readouterr()
+
+    monitor.check()
+
+    (envelope,) = monitor.aws.deliveries()
+    assert envelope["Subject"] == (
+        "Compute Optimizer enrollment Active -> Suspended (123456789012, us-east-1)"
+    )
+    status_metrics = {
+        dims["Status"]: value
+        for name, dims, value in emitted_metrics(capsys.readouterr().out)
+        if name == "EnrollmentStatus"
+    }
+    assert status_metrics == {"Active": 0, "Inactive": 0, "Pending": 0, "Failed": 0}
+
+
+def test_access_denied_fails_naming_the_call_and_changes_nothing(monitor: Monitor) -> None:
+    monitor.aws.wire.fail(
+        "compute-optimizer", "GetEnrollmentStatus", "AccessDeniedException", http_status=400
+    )
+
+    with pytest.raises(MonitorError) as failure:
+        monitor.check()
+
+    message = str(failure.value)
+    assert (
+        "compute-optimizer:GetEnrollmentStatus in us-east-1 failed: AccessDeniedException"
+        in message
+    )
+    assert "IAM policy must allow compute-optimizer:GetEnrollmentStatus" in message
+    assert monitor.aws.state_items() == []
+    assert monitor.alerts() == []
+
+
+def test_throttling_then_success_is_retried(monitor: Monitor) -> None:
+    monitor.status("Inactive")
+    monitor.aws.wire.fail(
+        "compute-optimizer", "GetEnrollmentStatus", "ThrottlingException", http_status=400, times=2
+    )
+
+    monitor.check()
+
+    assert monitor.aws.compute_optimizer.calls_of("GetEnrollmentStatus") == 1  # after 2 faults
+    assert len(monitor.alerts()) == 1
+
+
+def test_server_errors_beyond_the_retries_fail_the_check(monitor: Monitor) -> None:
+    monitor.aws.wire.fail(
+        "compute-optimizer", "GetEnrollmentStatus", "ServiceUnavailableException", times=4
+    )
+
+    with pytest.raises(MonitorError, match="ServiceUnavailableException"):
+        monitor.check()
+    assert monitor.aws.state_items() == []
+
+
+def test_missing_setting_fails_naming_the_variable(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STATE_TABLE_NAME")
+
+    with pytest.raises(ConfigurationError, match="STATE_TABLE_NAME"):
+        monitor.check(cold=True)
+
+
+def test_test_notification_is_sent_and_changes_no_state(monitor: Monitor) -> None:
+    result = monitor.invoke(event("test-notification"))
+
+    (envelope,) = monitor.aws.deliveries()
+    assert result["sent"] == "TestNotification"
+    assert envelope["Message"]["eventType"] == "TestNotification"
+    assert envelope["Subject"].startswith("Test: ")
+    assert envelope["MessageAttributes"]["eventType"]["Value"] == "TestNotification"
+    assert monitor.aws.state_items() == []
+
+
+def test_cloudtrail_event_runs_a_check(monitor: Monitor) -> None:
+    monitor.status("Inactive")
+
+    monitor.invoke(event("cloudtrail-update-enrollment"))
+
+    assert len(monitor.alerts()) == 1
+
+
+def test_every_check_emits_the_status_one_hot_and_the_heartbeat(
+    monitor: Monitor, capsys: Any
+) -> None:
+    monitor.aws.compute_optimizer.set_enrollment(
+        "us-east-1", "Pending", memberAccountsEnrolled=True, numberOfMemberAccountsOptedIn=7
+    )
+    capsys.readouterr()
+
+    monitor.check()
+
+    metrics = emitted_metrics(capsys.readouterr().out)
+    base = {"Region": "us-east-1", "service": "enrollment-monitor"}
+    assert sorted(metrics, key=str) == sorted(
+        [("EnrollmentStatus", {**base, "Status": s}, float(s == "Pending")) for s in STATUSES]
+        + [
+            ("MemberAccountsOptedIn", base, 7.0),
+            ("MemberAccountsEnrolled", base, 1.0),
+            ("CheckCompleted", base, 1.0),
+        ],
+        key=str,
+    )
