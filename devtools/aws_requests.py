@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 import botocore.handlers
@@ -20,7 +21,12 @@ class WireTap:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self._faults: defaultdict[str, deque[tuple[str, int]]] = defaultdict(deque)
-        self._handlers = [("before-call", self._count), ("before-send", self._fault)]
+        self._after: dict[str, Callable[[], object]] = {}
+        self._handlers = [
+            ("before-call", self._count),
+            ("before-send", self._fault),
+            ("after-call", self._run_after),
+        ]
 
     def fail(
         self,
@@ -35,6 +41,15 @@ class WireTap:
         ``region``, only those sent to that Region."""
         self._faults[f"{service}:{operation}:{region}"].extend([(code, http_status)] * times)
 
+    def once_after(self, call: str, action: Callable[[], object]) -> None:
+        """Runs ``action`` once, right after the next ``service:Operation`` call completes: a
+        deterministic interleaving of two invocations."""
+        self._after[call] = action
+
+    def heal(self) -> None:
+        """Drops the faults not yet served: the outage is over."""
+        self._faults.clear()
+
     def install(self) -> None:
         # First in line, so a fault answers before moto does.
         for handler in reversed(self._handlers):
@@ -45,7 +60,12 @@ class WireTap:
             botocore.handlers.BUILTIN_HANDLERS.remove(handler)
 
     def _count(self, model: Any, **_: Any) -> None:
-        self.calls[f"{model.service_model.endpoint_prefix}:{model.name}"] += 1
+        self.calls[_call_name(model)] += 1
+
+    def _run_after(self, model: Any, **_: Any) -> None:
+        action = self._after.pop(_call_name(model), None)
+        if action:
+            action()
 
     def _fault(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         service, region = request.url.split("://", 1)[1].split(".")[:2]
@@ -67,6 +87,10 @@ class WireTap:
             f"<Message>{code} (injected)</Message></Error><RequestId>x</RequestId></ErrorResponse>"
         )
         return response(answer_url, status, body, content_type="text/xml")
+
+
+def _call_name(model: Any) -> str:
+    return f"{model.service_model.endpoint_prefix}:{model.name}"
 
 
 def _operation(request: AWSPreparedRequest) -> str:

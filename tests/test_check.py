@@ -1,13 +1,17 @@
 """The scheduled check end to end: Compute Optimizer on the wire, moto for DynamoDB and SNS."""
 
 import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.handlers
 import pytest
 from conftest import Monitor, emitted_metrics, event
+from enrollment_monitor.check import run
+from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.errors import MonitorError
-from enrollment_monitor.settings import ConfigurationError
+from enrollment_monitor.settings import ConfigurationError, Settings
+
+from devtools.local_aws import LambdaContext, local_aws
 
 STATUSES = ["Active", "Inactive", "Pending", "Failed"]
 
@@ -78,7 +82,7 @@ def test_second_identical_check_reads_twice_and_writes_nothing(monitor: Monitor)
 
     assert dict(wire.calls) == {
         "compute-optimizer:GetEnrollmentStatus": 1,
-        "dynamodb:GetItem": 1,
+        "dynamodb:Query": 1,
     }
     assert result["checked"][0]["outcome"] == "nothing"
     assert monitor.alerts() == []
@@ -117,18 +121,37 @@ def test_alert_survives_sns_outage_and_is_sent_once_by_the_next_check(monitor: M
     with pytest.raises(MonitorError, match="sns:Publish in us-east-1 failed: InternalError"):
         monitor.check()
     assert monitor.alerts() == []
-    (item,) = monitor.aws.state_items()
-    assert "pendingAlert" in item
+    assert len(owed_alerts(monitor)) == 1
 
-    monitor.aws.wire._faults.clear()
+    monitor.aws.wire.heal()
     result = monitor.check()
 
     (alert,) = monitor.alerts()
     assert (alert["previous"]["status"], alert["current"]["status"]) == ("Active", "Inactive")
-    assert result["checked"][0]["delivered"] == "pending alert"
-    assert "pendingAlert" not in monitor.aws.state_items()[0]
+    assert result["checked"][0]["alertsSent"] == 1
+    assert owed_alerts(monitor) == []
     monitor.check()
     assert monitor.alerts() == []
+
+
+def owed_alerts(monitor: Monitor) -> list[dict[str, Any]]:
+    return [i for i in monitor.aws.state_items() if i["sk"]["S"].startswith("PENDING#")]
+
+
+def test_changes_seen_during_an_sns_outage_are_all_sent_in_order(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    for status in ("Pending", "Inactive", "Active"):
+        monitor.status(status)
+        with pytest.raises(MonitorError):
+            monitor.check()
+    monitor.aws.wire.heal()
+
+    monitor.check()
+
+    transitions = [(a["previous"]["status"], a["current"]["status"]) for a in monitor.alerts()]
+    assert transitions == [("Active", "Pending"), ("Pending", "Inactive"), ("Inactive", "Active")]
 
 
 def test_pending_alert_is_delivered_before_a_newer_change(monitor: Monitor) -> None:
@@ -138,7 +161,7 @@ def test_pending_alert_is_delivered_before_a_newer_change(monitor: Monitor) -> N
     monitor.aws.wire.fail("sns", "Publish", "InternalError", times=10)
     with pytest.raises(MonitorError):
         monitor.check(cold=True)
-    monitor.aws.wire._faults.clear()
+    monitor.aws.wire.heal()
 
     monitor.status("Active")
     monitor.check(cold=True)
@@ -156,35 +179,23 @@ def test_sns_throttling_is_retried_within_the_check(monitor: Monitor) -> None:
     assert len(monitor.alerts()) == 1
 
 
-def _run_during(operation: str, action: Any) -> Any:
-    """Runs ``action`` once, right after the first ``operation`` call completes: a
-    deterministic interleaving of two invocations."""
-    done = []
-
-    def hook(**_: Any) -> None:
-        if not done:
-            done.append(True)
-            action()
-
-    handler = (f"after-call.dynamodb.{operation}", hook)
-    botocore.handlers.BUILTIN_HANDLERS.append(handler)
-    return handler
-
-
-@pytest.mark.parametrize("between", ["GetItem", "PutItem"])
+@pytest.mark.parametrize(
+    "between",
+    [
+        "dynamodb:Query",  # the first has read the state and not yet recorded the change
+        "dynamodb:TransactWriteItems",  # it has recorded the change and owes the alert
+        "dynamodb:UpdateItem",  # it holds the lease on the alert and is about to publish
+        "sns:Publish",  # it has published and not yet forgotten the alert
+    ],
+)
 def test_two_invocations_racing_on_one_transition_send_one_alert(aws: Any, between: str) -> None:
     first, second = Monitor(aws), Monitor(aws)
     first.status("Active")
     first.check()
     first.status("Inactive")
 
-    # The second sandbox starts cold while the first is between reading and claiming
-    # (GetItem) or between claiming and publishing (PutItem).
-    handler = _run_during(between, lambda: second.check())
-    try:
-        first.check(cold=True)
-    finally:
-        botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+    aws.wire.once_after(between, lambda: second.check(cold=True))
+    first.check(cold=True)
 
     (alert,) = first.alerts()
     assert (alert["previous"]["status"], alert["current"]["status"]) == ("Active", "Inactive")
@@ -193,31 +204,44 @@ def test_two_invocations_racing_on_one_transition_send_one_alert(aws: Any, betwe
     assert first.alerts() == []
 
 
-def test_pending_alert_of_a_crashed_invocation_is_sent_after_its_lease(monitor: Monitor) -> None:
+class Crash(BaseException):
+    """The sandbox dies (timeout, out of memory): no handler of the monitor runs."""
+
+
+def crash() -> None:
+    raise Crash
+
+
+def test_alert_owed_by_a_crashed_invocation_is_sent_once_its_lease_ends(monitor: Monitor) -> None:
     monitor.status("Active")
     monitor.check()
     monitor.status("Failed")
-    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=10)
-    monitor.aws.wire.fail("dynamodb", "UpdateItem", "InternalServerError", times=10)
-    with pytest.raises(MonitorError):
-        monitor.check(remaining_millis=1)  # could not even give its lease back
-    monitor.aws.wire._faults.clear()
+    monitor.aws.wire.once_after("dynamodb:UpdateItem", crash)  # right after taking the lease
+    with pytest.raises(Crash):
+        monitor.check(remaining_millis=30_000)
 
-    monitor.check(cold=True)  # the lease (1 ms + margin) is still held: leave it
+    monitor.check(cold=True)  # the lease (30 s + margin) still stands: another may be sending
     assert monitor.alerts() == []
 
-    from datetime import UTC, datetime, timedelta
-
-    from enrollment_monitor.check import run
-    from enrollment_monitor.clients import AwsClients
-    from enrollment_monitor.settings import Settings
-
-    from devtools.local_aws import LambdaContext
-
-    later = datetime.now(UTC) + timedelta(minutes=2)
-    run(event("scheduled"), Settings.from_env(), AwsClients(), LambdaContext(), now=later)
+    check_at(datetime.now(UTC) + timedelta(minutes=1))
     (alert,) = monitor.alerts()
     assert alert["current"]["status"] == "Failed"
+    check_at(datetime.now(UTC) + timedelta(minutes=2))
+    assert monitor.alerts() == []
+
+
+def test_state_write_failure_fails_the_check_and_sends_nothing(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    monitor.aws.wire.fail("dynamodb", "TransactWriteItems", "InternalServerError", times=4)
+
+    with pytest.raises(MonitorError, match="dynamodb:PutItem in us-east-1 failed"):
+        monitor.check()
+    assert monitor.alerts() == []
+
+    monitor.check()
+    assert len(monitor.alerts()) == 1
 
 
 def test_unknown_status_is_alerted_as_not_active(monitor: Monitor, capsys: Any) -> None:
@@ -329,3 +353,79 @@ def test_every_check_emits_the_status_one_hot_and_the_heartbeat(
         ],
         key=str,
     )
+
+
+def test_each_region_is_watched_on_its_own() -> None:
+    with local_aws(regions=("us-east-1", "eu-west-1")) as aws:
+        monitor = Monitor(aws)
+        monitor.status("Active", region="us-east-1")
+        monitor.status("Pending", region="eu-west-1")
+
+        result = monitor.check()
+
+        assert [r["outcome"] for r in result["checked"]] == ["baseline", "changed"]
+        (envelope,) = aws.deliveries()
+        assert envelope["MessageAttributes"]["region"]["Value"] == "eu-west-1"
+        assert envelope["Subject"].endswith("(123456789012, eu-west-1)")
+        assert len(aws.state_items()) == 2
+
+
+def test_a_region_that_fails_does_not_stop_the_others() -> None:
+    with local_aws(regions=("eu-west-1", "us-east-1")) as aws:
+        monitor = Monitor(aws)
+        monitor.status("Inactive", region="us-east-1")
+        aws.wire.fail(
+            "compute-optimizer",
+            "GetEnrollmentStatus",
+            "AccessDeniedException",
+            http_status=400,
+            region="eu-west-1",
+        )
+
+        with pytest.raises(MonitorError, match="GetEnrollmentStatus in eu-west-1 failed"):
+            monitor.check()
+
+        (alert,) = monitor.alerts()
+        assert alert["region"] == "us-east-1"
+
+
+def check_at(moment: datetime) -> dict[str, Any]:
+    """A check at another time of day, as the schedule would run it."""
+    return run(event("scheduled"), Settings.from_env(), AwsClients(), LambdaContext(), now=moment)
+
+
+def test_not_active_is_reminded_once_per_interval(monitor: Monitor) -> None:
+    start = datetime.now(UTC)
+    monitor.status("Inactive")
+    check_at(start)
+    monitor.alerts()
+
+    outcomes = [
+        check_at(start + timedelta(hours=hours))["checked"][0]["outcome"]
+        for hours in (1, 23, 24, 25, 47, 48)
+    ]
+
+    assert outcomes == ["nothing", "nothing", "reminder", "nothing", "nothing", "reminder"]
+    reminders = monitor.aws.deliveries()
+    assert [r["Message"]["eventType"] for r in reminders] == ["EnrollmentReminder"] * 2
+    assert reminders[0]["Subject"].startswith(
+        "Reminder: Compute Optimizer enrollment still Inactive"
+    )
+    assert (
+        reminders[1]["Message"]["previous"]["observedAt"]
+        == reminders[0]["Message"]["previous"]["observedAt"]
+    )
+
+
+def test_racing_invocations_send_one_reminder(aws: Any) -> None:
+    start = datetime.now(UTC)
+    aws.compute_optimizer.set_enrollment("us-east-1", "Failed")
+    check_at(start)
+    aws.deliveries()
+    later = start + timedelta(hours=30)
+
+    aws.wire.once_after("dynamodb:GetItem", lambda: check_at(later))
+    check_at(later)
+
+    (reminder,) = aws.deliveries()
+    assert reminder["Message"]["eventType"] == "EnrollmentReminder"

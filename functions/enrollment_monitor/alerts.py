@@ -213,7 +213,7 @@ def _email(
     lines += [
         textwrap.fill(step, 78, initial_indent="- ", subsequent_indent="  ") for step in steps
     ]
-    lines += ["", f"Compute Optimizer console: {console_url(where.region)}", ""]
+    lines += ["", "Compute Optimizer console", console_url(where.region), ""]
     lines += ["-- ", "Sent by enrollment-monitor, which checks the enrollment on a schedule."]
     return "\n".join(lines)
 

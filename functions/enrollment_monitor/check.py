@@ -16,7 +16,7 @@ from enrollment_monitor.delivery import Publisher, deliver
 from enrollment_monitor.enrollment import AccountRegion, Decision, Observation, decide
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import Settings
-from enrollment_monitor.state import StateTable, Stored
+from enrollment_monitor.state import StateTable
 
 logger = Logger()
 
@@ -87,38 +87,27 @@ class RegionCheck:
         result: dict[str, Any] = {"region": where.region, "status": enrollment.status}
 
         stored = self._table.load(where)
-        if stored and stored.pending:
-            stored = self._deliver_pending(where, stored)
-            if stored is None:
-                return {**result, "outcome": "left to another invocation"}
-            result["delivered"] = "pending alert"
-
         previous = stored.observation if stored else None
         decision = decide(previous, enrollment, self._now, self._reminder_interval)
         result["outcome"] = decision.value
-        if decision is Decision.NOTHING:
-            return result
         if decision is Decision.BASELINE:
-            self._table.record(where, stored, Observation(enrollment, self._now))
-            return result
-
-        event_type = REMINDER if decision is Decision.REMINDER else STATUS_CHANGED
-        since = previous.observed_at if previous and decision is Decision.REMINDER else self._now
-        observation = Observation(enrollment, since, alerted_at=self._now)
-        alert = render_status_alert(where, previous, enrollment, self._now, event_type)
-        claimed = self._table.record(where, stored, observation, alert, self._lease_until)
-        if claimed is None:
-            logger.info("another invocation recorded this transition", extra=result)
-            return {**result, "outcome": "left to another invocation"}
-        deliver(self._table, self._publisher, where, claimed)
-        return {**result, "alerted": event_type}
-
-    def _deliver_pending(self, where: AccountRegion, stored: Stored) -> Stored | None:
-        if stored.lease_until > self._now.timestamp():
-            logger.info("another invocation is delivering the pending alert", extra=where.__dict__)
-            return None
-        claimed = self._table.take_over(where, stored, self._lease_until)
-        if claimed is None:
-            return None
-        logger.info("delivering an alert left pending by an earlier check")
-        return deliver(self._table, self._publisher, where, claimed)
+            stored = self._table.record(where, stored, Observation(enrollment, self._now))
+        elif decision in (Decision.CHANGED, Decision.REMINDER):
+            event_type = REMINDER if decision is Decision.REMINDER else STATUS_CHANGED
+            since = previous.observed_at if previous and event_type == REMINDER else self._now
+            observation = Observation(enrollment, since, alerted_at=self._now)
+            alert = render_status_alert(where, previous, enrollment, self._now, event_type)
+            stored = self._table.record(where, stored, observation, alert)
+            if stored is None:
+                logger.info("another invocation recorded this transition", extra=result)
+                result["outcome"] = "left to another invocation"
+        if stored and stored.pending:
+            result["alertsSent"] = deliver(
+                self._table,
+                self._publisher,
+                where,
+                stored.pending,
+                self._lease_until,
+                self._now.timestamp(),
+            )
+        return result

@@ -1,7 +1,8 @@
-"""Publishing alerts to SNS, and delivering an alert left pending by an earlier check."""
+"""Publishing alerts to SNS: each owed alert once, in the order the transitions happened."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -9,7 +10,7 @@ from aws_lambda_powertools import Logger
 from enrollment_monitor.alerts import Alert
 from enrollment_monitor.enrollment import AccountRegion
 from enrollment_monitor.errors import MonitorError, calling
-from enrollment_monitor.state import StateTable, Stored
+from enrollment_monitor.state import PendingAlert, StateTable
 
 logger = Logger()
 
@@ -28,20 +29,33 @@ class Publisher:
 
 
 def deliver(
-    table: StateTable, publisher: Publisher, where: AccountRegion, claimed: Stored
-) -> Stored | None:
-    """Publishes the pending alert of ``claimed`` (whose lease this invocation holds), then
-    clears it. If SNS fails the alert stays pending and the lease is given back. None means
-    another invocation changed the item meanwhile and owns what comes next."""
-    assert claimed.pending is not None
-    try:
-        publisher.publish(claimed.pending)
-    except MonitorError:
-        table.release(where, claimed)
-        raise
-    # A process that dies right here has sent the alert without clearing it: the one window
-    # in which the next check would send it again (see README, "Delivery guarantees").
-    cleared = table.delivered(where, claimed)
-    if cleared is None:
-        logger.warning("another invocation took the pending alert over while it was sent")
-    return cleared
+    table: StateTable,
+    publisher: Publisher,
+    where: AccountRegion,
+    owed: Sequence[PendingAlert],
+    lease_until: float,
+    now: float,
+) -> int:
+    """Sends the owed alerts, oldest first, and returns how many this invocation sent.
+
+    It stops at an alert that another invocation is sending (the rest wait for the next
+    check, to keep their order) and at an SNS failure, which it raises: the alert stays owed.
+    """
+    sent = 0
+    for pending in owed:
+        if not table.lease(where, pending, lease_until, now):
+            logger.info(
+                "another invocation is sending an owed alert", extra={"region": where.region}
+            )
+            break
+        try:
+            publisher.publish(pending.alert)
+        except MonitorError:
+            table.release(where, pending, lease_until)
+            raise
+        sent += 1
+        # A process that dies right here has sent the alert but still owes it: the one window
+        # in which a later check sends it again (README, "Delivery guarantees").
+        if not table.delivered(where, pending, lease_until):
+            logger.warning("an owed alert was taken over while it was being sent")
+    return sent

@@ -1,11 +1,12 @@
-"""The last observation of each (account, Region) in DynamoDB, and the alert it owes.
+"""The last observation of each (account, Region) in DynamoDB, and the alerts it still owes.
 
-Every write is conditional on the item's ``version``, so of two invocations that saw the same
-state only one can record a transition; the other learns it lost and sends nothing. An alert
-is stored as pending in the same write that records the transition, and cleared only after
-SNS accepted it: if publishing fails it is still there for the next check. A lease
-(``leaseUntil``) marks a pending alert that an invocation is delivering right now, so another
-invocation does not send it a second time.
+One partition per (account, Region): the item ``LATEST`` holds the observation and a
+``version``; each alert not yet delivered is an item ``PENDING#<version>`` beside it. A Query
+reads both in one request. Recording a transition writes the observation (conditional on the
+version it was decided from) and its pending alert in one transaction, so of two invocations
+that saw the same state only one records it; the other learns it lost and sends nothing.
+Alerts are deleted only after SNS accepted them, and a lease (``leaseUntil``) marks the one an
+invocation is publishing right now, so no other invocation sends it a second time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from enrollment_monitor.alerts import Alert
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation, iso
 from enrollment_monitor.errors import calling
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
+_LOST_RACE = {"ConditionalCheckFailedException", "TransactionCanceledException"}
+_LATEST = "LATEST"
+_PENDING = "PENDING#"
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    sort_key: str
+    alert: Alert
+    lease_until: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -30,8 +40,7 @@ class Stored:
 
     observation: Observation
     version: int
-    pending: Alert | None = None
-    lease_until: float = 0.0
+    pending: tuple[PendingAlert, ...] = ()
 
 
 class StateTable:
@@ -40,11 +49,18 @@ class StateTable:
         self._table = table_name
 
     def load(self, where: AccountRegion) -> Stored | None:
-        with calling("dynamodb:GetItem", where.region):
-            item = self._client.get_item(
-                TableName=self._table, Key=_key(where), ConsistentRead=True
-            ).get("Item")
-        return _stored(item) if item else None
+        with calling("dynamodb:Query", where.region):
+            items = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": _partition(where)}},
+                ConsistentRead=True,
+            )["Items"]
+        latest = next((item for item in items if item["sk"]["S"] == _LATEST), None)
+        if latest is None:
+            return None
+        pending = tuple(_pending(item) for item in items if item["sk"]["S"].startswith(_PENDING))
+        return Stored(_observation(latest), int(latest["version"]["N"]), pending)
 
     def record(
         self,
@@ -52,79 +68,102 @@ class StateTable:
         previous: Stored | None,
         observation: Observation,
         alert: Alert | None = None,
-        lease_until: float = 0.0,
     ) -> Stored | None:
-        """Writes the new observation (with its pending alert) unless another writer got there
-        first, in which case it returns None."""
+        """Writes the new observation, and the alert it owes, unless another invocation wrote
+        first: then it returns None and this invocation must send nothing."""
         version = previous.version + 1 if previous else 1
-        item = {**_key(where), **_observation_attributes(observation), "version": _n(version)}
-        if alert:
-            item["pendingAlert"] = {"S": alert.to_json()}
-            item["leaseUntil"] = _n(lease_until)
-        written = self._write(
-            "dynamodb:PutItem",
-            where,
-            self._client.put_item,
-            Item=item,
-            **_expected(previous),
-        )
-        return Stored(observation, version, alert, lease_until) if written else None
+        put = {
+            "TableName": self._table,
+            "Item": {
+                **_key(where, _LATEST),
+                **_observation_attributes(observation),
+                "version": _n(version),
+            },
+            **_unchanged_since(previous),
+        }
+        pending = previous.pending if previous else ()
+        if alert is None:
+            written = self._write("dynamodb:PutItem", where, self._client.put_item, **put)
+        else:
+            owed = PendingAlert(f"{_PENDING}{version:012d}", alert)
+            alert_item = {**_key(where, owed.sort_key), "alert": {"S": alert.to_json()}}
+            written = self._write(
+                "dynamodb:PutItem",
+                where,
+                self._client.transact_write_items,
+                TransactItems=[
+                    {"Put": put},
+                    {"Put": {"TableName": self._table, "Item": alert_item}},
+                ],
+            )
+            pending = (*pending, owed)
+        return Stored(observation, version, pending) if written else None
 
-    def take_over(self, where: AccountRegion, stored: Stored, lease_until: float) -> Stored | None:
-        """Takes the lease on a pending alert whose earlier delivery failed or was abandoned."""
-        written = self._update(
-            where, stored, "SET leaseUntil = :lease", {":lease": _n(lease_until)}
-        )
-        return _next(stored, pending=stored.pending, lease_until=lease_until) if written else None
-
-    def delivered(self, where: AccountRegion, stored: Stored) -> Stored | None:
-        """Clears the pending alert after SNS accepted it."""
-        written = self._update(where, stored, "REMOVE pendingAlert, leaseUntil", {})
-        return _next(stored, pending=None, lease_until=0.0) if written else None
-
-    def release(self, where: AccountRegion, stored: Stored) -> bool:
-        """Gives the lease back after a failed delivery, so the next check retries at once."""
-        return self._update(where, stored, "SET leaseUntil = :lease", {":lease": _n(0)})
-
-    def _update(
-        self, where: AccountRegion, stored: Stored, expression: str, values: dict[str, Any]
-    ) -> bool:
-        condition = _expected(stored)
+    def lease(self, where: AccountRegion, owed: PendingAlert, until: float, now: float) -> bool:
+        """Takes the pending alert for delivery, unless another invocation holds it."""
         return self._write(
             "dynamodb:UpdateItem",
             where,
             self._client.update_item,
-            Key=_key(where),
-            UpdateExpression=f"{expression} ADD version :one",
-            ConditionExpression=condition["ConditionExpression"],
-            ExpressionAttributeValues={
-                **values,
-                ":one": _n(1),
-                **condition["ExpressionAttributeValues"],
-            },
+            TableName=self._table,
+            Key=_key(where, owed.sort_key),
+            UpdateExpression="SET leaseUntil = :until",
+            ConditionExpression="attribute_exists(pk) AND "
+            "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+            ExpressionAttributeValues={":until": _n(until), ":now": _n(now)},
+        )
+
+    def delivered(self, where: AccountRegion, owed: PendingAlert, lease: float) -> bool:
+        """Forgets the alert once SNS accepted it (False: the lease had been taken over)."""
+        return self._write(
+            "dynamodb:DeleteItem",
+            where,
+            self._client.delete_item,
+            TableName=self._table,
+            Key=_key(where, owed.sort_key),
+            ConditionExpression="leaseUntil = :lease",
+            ExpressionAttributeValues={":lease": _n(lease)},
+        )
+
+    def release(self, where: AccountRegion, owed: PendingAlert, lease: float) -> bool:
+        """Gives the lease back after a failed delivery, so the next check retries at once."""
+        return self._write(
+            "dynamodb:UpdateItem",
+            where,
+            self._client.update_item,
+            TableName=self._table,
+            Key=_key(where, owed.sort_key),
+            UpdateExpression="REMOVE leaseUntil",
+            ConditionExpression="leaseUntil = :lease",
+            ExpressionAttributeValues={":lease": _n(lease)},
         )
 
     def _write(self, call: str, where: AccountRegion, operation: Any, **arguments: Any) -> bool:
         with calling(call, where.region):
             try:
-                operation(TableName=self._table, **arguments)
+                operation(**arguments)
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                if error.response.get("Error", {}).get("Code") in _LOST_RACE:
                     return False
                 raise
         return True
 
 
-def _key(where: AccountRegion) -> dict[str, Any]:
-    return {"pk": {"S": f"ENROLLMENT#{where.account_id}#{where.region}"}, "sk": {"S": "LATEST"}}
+def _partition(where: AccountRegion) -> str:
+    return f"ENROLLMENT#{where.account_id}#{where.region}"
 
 
-def _expected(previous: Stored | None) -> dict[str, Any]:
+def _key(where: AccountRegion, sort_key: str) -> dict[str, Any]:
+    return {"pk": {"S": _partition(where)}, "sk": {"S": sort_key}}
+
+
+def _unchanged_since(previous: Stored | None) -> dict[str, Any]:
     if previous is None:
         return {"ConditionExpression": "attribute_not_exists(pk)"}
-    condition: dict[str, Any] = {"ConditionExpression": "version = :version"}
-    condition["ExpressionAttributeValues"] = {":version": _n(previous.version)}
-    return condition
+    return {
+        "ConditionExpression": "version = :version",
+        "ExpressionAttributeValues": {":version": _n(previous.version)},
+    }
 
 
 def _observation_attributes(observation: Observation) -> dict[str, Any]:
@@ -138,24 +177,18 @@ def _observation_attributes(observation: Observation) -> dict[str, Any]:
     return attributes
 
 
-def _stored(item: dict[str, Any]) -> Stored:
+def _observation(item: dict[str, Any]) -> Observation:
     alerted_at = item.get("alertedAt", {}).get("S")
-    observation = Observation(
+    return Observation(
         enrollment=Enrollment.from_dict(json.loads(item["enrollment"]["S"])),
         observed_at=datetime.fromisoformat(item["observedAt"]["S"]),
         alerted_at=datetime.fromisoformat(alerted_at) if alerted_at else None,
     )
-    pending = item.get("pendingAlert", {}).get("S")
-    return Stored(
-        observation=observation,
-        version=int(item["version"]["N"]),
-        pending=Alert.from_json(pending) if pending else None,
-        lease_until=float(item.get("leaseUntil", {}).get("N", 0)),
-    )
 
 
-def _next(stored: Stored, pending: Alert | None, lease_until: float) -> Stored:
-    return Stored(stored.observation, stored.version + 1, pending, lease_until)
+def _pending(item: dict[str, Any]) -> PendingAlert:
+    lease_until = float(item.get("leaseUntil", {}).get("N", 0))
+    return PendingAlert(item["sk"]["S"], Alert.from_json(item["alert"]["S"]), lease_until)
 
 
 def _n(number: float) -> dict[str, str]:

@@ -1,0 +1,153 @@
+"""What people and machines receive: subject limits, email text, Chatbot JSON, the document."""
+
+import json
+from datetime import UTC, datetime
+
+from enrollment_monitor.alerts import (
+    REMINDER,
+    Alert,
+    alert_for_test_notification,
+    status_alert,
+)
+from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation
+from hypothesis import given
+from hypothesis import strategies as st
+
+WHERE = AccountRegion("123456789012", "ap-southeast-2")
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+ACTIVE = Observation(Enrollment("Active"), datetime(2026, 1, 2, tzinfo=UTC))
+INACTIVE = Enrollment("Inactive", "Opted out by user", datetime(2026, 11, 26, 9, 12, tzinfo=UTC))
+
+
+def rendered(alert: Alert) -> dict[str, str]:
+    message: dict[str, str] = json.loads(alert.message)
+    return message
+
+
+def test_message_has_a_rendering_for_machines_email_and_chatbot() -> None:
+    message = rendered(status_alert(WHERE, ACTIVE, INACTIVE, NOW))
+
+    assert set(message) == {"default", "email", "https"}
+
+
+def test_machine_document_carries_previous_and_current_with_iso_times() -> None:
+    document = json.loads(rendered(status_alert(WHERE, ACTIVE, INACTIVE, NOW))["default"])
+
+    assert document == {
+        "version": 1,
+        "eventType": "EnrollmentStatusChanged",
+        "accountId": "123456789012",
+        "region": "ap-southeast-2",
+        "previous": {
+            "status": "Active",
+            "statusReason": None,
+            "lastUpdatedTimestamp": None,
+            "observedAt": "2026-01-02T00:00:00Z",
+        },
+        "current": {
+            "status": "Inactive",
+            "statusReason": "Opted out by user",
+            "lastUpdatedTimestamp": "2026-11-26T09:12:00Z",
+        },
+        "observedAt": "2026-11-26T09:30:00Z",
+    }
+
+
+def test_email_tells_a_person_what_changed_why_when_and_what_to_do() -> None:
+    email = rendered(status_alert(WHERE, ACTIVE, INACTIVE, NOW))["email"]
+
+    assert email.startswith("Compute Optimizer enrollment changed from Active to Inactive\n")
+    assert "Status:      Inactive (was Active)" in email
+    assert "Reason:      Opted out by user" in email
+    assert "Changed at:  2026-11-26T09:12:00Z" in email
+    assert "What to do" in email
+    assert "update-enrollment-status --status Active" in email
+    assert (
+        "https://ap-southeast-2.console.aws.amazon.com/compute-optimizer/home"
+        "?region=ap-southeast-2#/settings"
+    ) in email
+    assert all(len(line) <= 78 for line in email.splitlines() if not line.startswith("https:"))
+
+
+def test_chatbot_rendering_is_a_custom_notification() -> None:
+    chatbot = json.loads(rendered(status_alert(WHERE, ACTIVE, INACTIVE, NOW))["https"])
+
+    assert chatbot["version"] == "1.0"
+    assert chatbot["source"] == "custom"
+    assert chatbot["content"]["textType"] == "client-markdown"
+    assert "from Active to Inactive" in chatbot["content"]["title"]
+    assert "Opted out by user" in chatbot["content"]["description"]
+    assert all(isinstance(step, str) for step in chatbot["content"]["nextSteps"])
+    assert (
+        chatbot["metadata"]["threadId"]
+        == "compute-optimizer-enrollment-123456789012-ap-southeast-2"
+    )
+    assert chatbot["metadata"]["eventType"] == "EnrollmentStatusChanged"
+
+
+def test_attributes_let_subscribers_filter() -> None:
+    alert = status_alert(WHERE, ACTIVE, INACTIVE, NOW)
+
+    arguments = alert.publish_arguments("arn:aws:sns:ap-southeast-2:123456789012:t")
+    assert arguments["MessageStructure"] == "json"
+    assert arguments["MessageAttributes"]["status"] == {
+        "DataType": "String",
+        "StringValue": "Inactive",
+    }
+    assert alert.attributes == {
+        "eventType": "EnrollmentStatusChanged",
+        "status": "Inactive",
+        "previousStatus": "Active",
+        "accountId": "123456789012",
+        "region": "ap-southeast-2",
+    }
+
+
+def test_first_observation_has_no_previous_status_attribute() -> None:
+    alert = status_alert(WHERE, None, INACTIVE, NOW)
+
+    assert "previousStatus" not in alert.attributes
+    assert (
+        alert.subject == "Compute Optimizer enrollment is Inactive (123456789012, ap-southeast-2)"
+    )
+
+
+def test_reminder_says_since_when() -> None:
+    previous = Observation(INACTIVE, datetime(2026, 11, 20, tzinfo=UTC), alerted_at=NOW)
+    alert = status_alert(WHERE, previous, INACTIVE, NOW, REMINDER)
+
+    assert alert.subject.startswith("Reminder: Compute Optimizer enrollment still Inactive")
+    assert "still Inactive (since 2026-11-20T00:00:00Z)" in rendered(alert)["email"]
+    assert alert.attributes["eventType"] == "EnrollmentReminder"
+
+
+def test_test_notification_is_labelled_as_a_test() -> None:
+    alert = alert_for_test_notification(WHERE, NOW)
+    message = rendered(alert)
+
+    assert (
+        alert.subject == "Test: Compute Optimizer enrollment monitor (123456789012, ap-southeast-2)"
+    )
+    assert json.loads(message["default"])["eventType"] == "TestNotification"
+    assert "This is a test" in message["email"]
+    assert json.loads(message["https"])["content"]["title"].startswith(":information_source:")
+
+
+def test_pending_alert_survives_a_round_trip_through_storage() -> None:
+    alert = status_alert(WHERE, ACTIVE, INACTIVE, NOW)
+
+    assert Alert.from_json(alert.to_json()) == alert
+
+
+@given(old=st.text(min_size=1, max_size=300), new=st.text(min_size=1, max_size=300))
+def test_subject_is_one_ascii_line_under_100_characters_whatever_the_status(
+    old: str, new: str
+) -> None:
+    previous = Observation(Enrollment(old), NOW)
+
+    subject = status_alert(WHERE, previous, Enrollment(new), NOW).subject
+
+    assert len(subject) < 100
+    assert subject.isascii() and subject.isprintable()
+    assert "\n" not in subject
+    assert subject.startswith("Compute Optimizer enrollment ")

@@ -1,0 +1,62 @@
+"""The decision "baseline, alert, remind or nothing" is a pure function: tested exhaustively."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from enrollment_monitor.enrollment import Decision, Enrollment, Observation, decide
+
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+DAY = timedelta(hours=24)
+STATUSES = ["Active", "Inactive", "Pending", "Failed", "Suspended"]
+
+
+def seen(status: str, since: timedelta, alerted: timedelta | None = None) -> Observation:
+    return Observation(
+        Enrollment(status), NOW - since, alerted_at=NOW - alerted if alerted is not None else None
+    )
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_first_observation_is_a_baseline_only_when_active(status: str) -> None:
+    expected = Decision.BASELINE if status == "Active" else Decision.CHANGED
+
+    assert decide(None, Enrollment(status), NOW, DAY) is expected
+
+
+@pytest.mark.parametrize("before", STATUSES)
+@pytest.mark.parametrize("after", STATUSES)
+def test_any_change_of_status_alerts_and_no_change_does_not(before: str, after: str) -> None:
+    decision = decide(seen(before, timedelta(hours=1)), Enrollment(after), NOW, DAY)
+
+    assert decision is (Decision.CHANGED if before != after else Decision.NOTHING)
+
+
+def test_a_new_reason_alone_is_not_a_change() -> None:
+    previous = seen("Pending", timedelta(hours=1))
+
+    assert (
+        decide(previous, Enrollment("Pending", "members enrolling"), NOW, DAY) is Decision.NOTHING
+    )
+
+
+@pytest.mark.parametrize("status", ["Inactive", "Pending", "Failed", "Suspended"])
+def test_not_active_for_longer_than_the_interval_reminds(status: str) -> None:
+    assert (
+        decide(seen(status, DAY * 3, alerted=DAY), Enrollment(status), NOW, DAY)
+        is Decision.REMINDER
+    )
+    assert (
+        decide(
+            seen(status, DAY * 3, alerted=DAY - timedelta(seconds=1)), Enrollment(status), NOW, DAY
+        )
+        is Decision.NOTHING
+    )
+
+
+def test_reminder_interval_counts_from_first_sight_when_never_alerted() -> None:
+    assert decide(seen("Inactive", DAY), Enrollment("Inactive"), NOW, DAY) is Decision.REMINDER
+
+
+def test_active_is_never_reminded_and_zero_interval_turns_reminders_off() -> None:
+    assert decide(seen("Active", DAY * 30), Enrollment("Active"), NOW, DAY) is Decision.NOTHING
+    assert decide(seen("Failed", DAY * 30), Enrollment("Failed"), NOW, None) is Decision.NOTHING
