@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml functions/requirements.txt
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) -m devtools.demo
+	PYTHONPATH=functions $(PY) -m devtools.demo
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
@@ -34,8 +34,8 @@ clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # sam build resolves "python3.13" on PATH. With pyenv, add its 3.13 to the active versions.
-PYENV_313 := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -1)
-SAM_ENV := $(if $(PYENV_313),PYENV_VERSION=$(PYENV_313):$(shell pyenv version-name 2>/dev/null))
+PYENV_313 = $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -1)
+SAM_ENV = $(if $(PYENV_313),PYENV_VERSION=$(PYENV_313):$(shell pyenv version-name 2>/dev/null))
 # Any Region works: validation and build call no AWS API.
 SAM_REGION ?= us-east-1
 
@@ -56,4 +56,4 @@ build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM_ENV) $(SAM_VENV)/bin/sam build --region $(SAM_REGION)
 
 checkov: $(CHECKOV_VENV)/.installed
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation --file template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml

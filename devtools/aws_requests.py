@@ -16,13 +16,16 @@ class WireTap:
     """Install it before the clients are created (every client created later is tapped).
 
     ``calls`` counts calls as ``service:Operation`` (one per call, however many retries);
-    ``fail`` makes the next sends of an operation answer with an error, as AWS would."""
+    ``published`` keeps the arguments of each SNS Publish that succeeded; ``fail`` makes the
+    next sends of an operation answer with an error, as AWS would."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self._faults: defaultdict[str, deque[tuple[str, int]]] = defaultdict(deque)
+        self.published: list[dict[str, Any]] = []
         self._after: dict[str, Callable[[], object]] = {}
         self._handlers = [
+            ("before-parameter-build", self._remember_arguments),
             ("before-call", self._count),
             ("before-send", self._fault),
             ("after-call", self._run_after),
@@ -62,7 +65,12 @@ class WireTap:
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[_call_name(model)] += 1
 
-    def _run_after(self, model: Any, **_: Any) -> None:
+    def _remember_arguments(self, params: Any, context: dict[str, Any], **_: Any) -> None:
+        context["tapped_arguments"] = dict(params)
+
+    def _run_after(self, model: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
+        if _call_name(model) == "sns:Publish" and "MessageId" in parsed:
+            self.published.append(context["tapped_arguments"])
         action = self._after.pop(_call_name(model), None)
         if action:
             action()

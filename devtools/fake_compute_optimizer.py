@@ -9,6 +9,7 @@ response parsing run exactly as they do against AWS.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,7 @@ class FakeComputeOptimizer:
         self, region: str, status: str, reason: str | None = None, **extra: Any
     ) -> None:
         """What GetEnrollmentStatus answers in ``region`` from now on."""
-        document: dict[str, Any] = {"status": status, "lastUpdatedTimestamp": 1_790_000_000}
+        document: dict[str, Any] = {"status": status, "lastUpdatedTimestamp": int(time.time())}
         if reason:
             document["statusReason"] = reason
         document.update(extra)

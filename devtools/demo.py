@@ -1,0 +1,122 @@
+"""``make demo``: the real handler, end to end, on moto in-process, with Compute Optimizer
+scripted. No AWS account. Prints what each check saw, emitted and sent."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import textwrap
+from typing import Any
+
+from devtools.local_aws import LambdaContext, LocalAws, local_aws
+
+# (what Compute Optimizer answers, whether SNS is down, the event) for each invocation.
+TIMELINE: list[tuple[str | None, bool, str]] = [
+    ("Active", False, "check"),
+    ("Active", False, "check"),
+    ("Pending", False, "check"),
+    ("Inactive", True, "check"),
+    ("Inactive", False, "check"),
+    ("Active", False, "check"),
+    (None, False, "test-notification"),
+]
+REASONS = {
+    "Pending": "Member accounts of the organization are being enrolled",
+    "Inactive": "Opted out by arn:aws:iam::123456789012:user/alice",
+}
+
+
+def main() -> None:
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the demo prints its own account
+    print("enrollment-monitor demo: the real handler on moto, Compute Optimizer scripted\n")
+    with local_aws() as aws:
+        from enrollment_monitor import app  # imported inside the stand-in, as Lambda would
+
+        for number, (status, sns_down, action) in enumerate(TIMELINE, start=1):
+            if status:
+                aws.compute_optimizer.set_enrollment("us-east-1", status, REASONS.get(status))
+            if sns_down:
+                aws.wire.fail("sns", "Publish", "InternalError", times=4)
+            aws.wire.calls.clear()
+            print(_heading(number, status, sns_down, action))
+            payload = {"action": "test-notification"} if action != "check" else {}
+            stdout = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(stdout):
+                    result = app.lambda_handler(payload, LambdaContext())
+                print(f"   outcome   {_outcome(result)}")
+            except Exception as error:  # noqa: BLE001 - the demo shows what Lambda would log
+                print(f"   FAILED    {error}")
+                print("             the alert stays owed in DynamoDB; the next check sends it")
+            aws.wire.heal()
+            _print_metrics(stdout.getvalue())
+            print(f"   requests  {_requests(aws)}")
+            _print_deliveries(aws)
+            print()
+    print("Done: every change alerted once, the outage lost nothing, no AWS account used.")
+
+
+def _heading(number: int, status: str | None, sns_down: bool, action: str) -> str:
+    if action != "check":
+        return f'#{number} invoke {{"action": "{action}"}}'
+    outage = "   (SNS is down for this check)" if sns_down else ""
+    return f"#{number} scheduled check: Compute Optimizer answers {status}{outage}"
+
+
+def _outcome(result: dict[str, Any]) -> str:
+    if "sent" in result:
+        return f"sent a {result['sent']}; state unchanged"
+    (region,) = result["checked"]
+    words = {
+        "baseline": "first observation is Active: silent baseline recorded",
+        "nothing": "no change: nothing written, nothing sent",
+        "changed": "status changed: alert recorded as owed, then sent",
+        "reminder": "still not Active: reminder sent",
+    }
+    if region["outcome"] == "nothing" and region.get("alertsSent"):
+        return "no change; sent the alert owed since the SNS outage, then forgot it"
+    return words.get(region["outcome"], region["outcome"])
+
+
+def _print_metrics(output: str) -> None:
+    values: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                name = metric["Name"]
+                label = f"{name}{{{document['Status']}}}" if "Status" in document else name
+                values[label] = document[name][0]
+    if values:
+        shown = "  ".join(f"{label}={value:g}" for label, value in values.items())
+        print(textwrap.fill(shown, 96, initial_indent="   metrics   ", subsequent_indent=" " * 13))
+
+
+def _requests(aws: LocalAws) -> str:
+    monitored = {k: v for k, v in aws.wire.calls.items() if not k.startswith("sqs:")}
+    return ", ".join(f"{call} x{count}" for call, count in sorted(monitored.items())) or "none"
+
+
+def _print_deliveries(aws: LocalAws) -> None:
+    for delivery, published in zip(aws.deliveries(), aws.wire.published, strict=True):
+        print(f"   ALERT     Subject: {delivery['Subject']}")
+        attributes = {k: v["Value"] for k, v in delivery["MessageAttributes"].items()}
+        print(f"             attributes: {attributes}")
+        document = delivery["Message"]
+        print(
+            f"             SQS subscriber got the machine JSON: eventType={document['eventType']}"
+            f" previous={(document['previous'] or {}).get('status')}"
+            f" current={(document['current'] or {}).get('status')}"
+        )
+        print("             email text:")
+        email = json.loads(published["Message"])["email"]
+        print(textwrap.indent(email, "             | ", predicate=lambda _: True))
+    aws.wire.published.clear()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""`python -m enrollment_monitor status`: read-only, readable, and clear when it cannot read."""
+
+import json
+
+import pytest
+from conftest import Monitor
+from enrollment_monitor.cli import main
+
+
+def test_status_prints_the_live_enrollment(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitor.aws.compute_optimizer.set_enrollment(
+        "us-east-1", "Pending", "Members are being enrolled", numberOfMemberAccountsOptedIn=12
+    )
+
+    assert main(["status"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Compute Optimizer enrollment in us-east-1: Pending" in out
+    assert "reason:           Members are being enrolled" in out
+    assert "members opted in: 12" in out
+    assert monitor.aws.state_items() == [] and monitor.alerts() == []
+
+
+def test_status_json_covers_each_region(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitor.status("Active", region="us-east-1")
+    monitor.status("Inactive", region="eu-west-1")
+
+    assert main(["status", "--json", "--region", "us-east-1", "--region", "eu-west-1"]) == 0
+
+    printed = json.loads(capsys.readouterr().out)
+    assert {region: e["status"] for region, e in printed.items()} == {
+        "us-east-1": "Active",
+        "eu-west-1": "Inactive",
+    }
+
+
+def test_permission_denied_is_a_message_not_a_traceback(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitor.aws.wire.fail(
+        "compute-optimizer", "GetEnrollmentStatus", "AccessDeniedException", http_status=400
+    )
+
+    assert main(["status"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: compute-optimizer:GetEnrollmentStatus in us-east-1 failed")
+    assert "must allow compute-optimizer:GetEnrollmentStatus" in err
+
+
+def test_missing_credentials_is_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    assert main(["status", "--region", "us-east-1"]) == 1
+
+    assert "configure AWS credentials" in capsys.readouterr().err
