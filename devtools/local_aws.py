@@ -19,10 +19,8 @@ from moto import mock_aws
 
 from devtools.aws_requests import WireTap
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
-from devtools.template import table_definition
+from devtools.template import ACCOUNT_ID, REGION, function_environment, table_definition
 
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:enrollment-monitor"
 
 
@@ -117,13 +115,8 @@ def _create_resources(
         "Attributes"
     ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    environment = {
-        "STATE_TABLE_NAME": table_name,
-        "ALERT_TOPIC_ARN": topic_arn,
-        "POWERTOOLS_SERVICE_NAME": "enrollment-monitor",
-        "POWERTOOLS_METRICS_NAMESPACE": "ComputeOptimizerEnrollment",
-        "MONITORED_REGIONS": ",".join(regions),
-        "REMINDER_INTERVAL_HOURS": "24",
-        "TRACK_MEMBER_ACCOUNTS": "false",
-    }
+    environment = function_environment(
+        parameters={"Regions": ",".join(regions)},
+        resources={"StateTable": table_name, "AlertTopic": topic_arn},
+    )
     return LocalAws(compute_optimizer, table_name, topic_arn, queue_url, wire, environment)
