@@ -89,6 +89,16 @@ class Alert:
         return cls(stored["subject"], stored["message"], stored["attributes"])
 
 
+@dataclass(frozen=True)
+class _Text:
+    """What an alert says, before it is rendered for email and for chat."""
+
+    headline: str
+    meaning: str
+    facts: list[tuple[str, str]]
+    steps: list[str]
+
+
 def console_url(region: str) -> str:
     return (
         f"https://{region}.console.aws.amazon.com/compute-optimizer/home?region={region}#/settings"
@@ -126,7 +136,7 @@ def status_alert(
         ("Observed at", iso(observed_at)),
     ]
     document = _document(event_type, where, previous, current, observed_at)
-    return _alert(where, subject, headline, meaning, facts, steps, document, new, old)
+    return _alert(where, subject, _Text(headline, meaning, facts, steps), document, new, old)
 
 
 def alert_for_test_notification(where: AccountRegion, observed_at: datetime) -> Alert:
@@ -144,7 +154,7 @@ def alert_for_test_notification(where: AccountRegion, observed_at: datetime) -> 
     document = _document(TEST_NOTIFICATION, where, None, None, observed_at)
     subject = "Test: Compute Optimizer enrollment monitor"
     steps = ["Nothing: no action is needed for a test notification."]
-    return _alert(where, subject, headline, meaning, facts, steps, document, "Test", None)
+    return _alert(where, subject, _Text(headline, meaning, facts, steps), document, "Test", None)
 
 
 def _document(
@@ -172,10 +182,7 @@ def _observed(observation: Observation) -> dict[str, Any]:
 def _alert(
     where: AccountRegion,
     subject: str,
-    headline: str,
-    meaning: str,
-    facts: list[tuple[str, str]],
-    steps: list[str],
+    text: _Text,
     document: dict[str, Any],
     status: str,
     previous_status: str | None,
@@ -183,10 +190,8 @@ def _alert(
     full_subject = _subject(f"{subject} ({where.account_id}, {where.region})")
     message = {
         "default": json.dumps(document),
-        "email": _email(where, headline, meaning, facts, steps),
-        "https": json.dumps(
-            _chatbot(where, full_subject, headline, meaning, facts, steps, document)
-        ),
+        "email": _email(where, text),
+        "https": json.dumps(_chatbot(where, full_subject, text, document)),
     }
     attributes = {
         "eventType": document["eventType"],
@@ -199,19 +204,13 @@ def _alert(
     return Alert(full_subject, json.dumps(message), attributes)
 
 
-def _email(
-    where: AccountRegion,
-    headline: str,
-    meaning: str,
-    facts: list[tuple[str, str]],
-    steps: list[str],
-) -> str:
-    width = max(len(label) for label, _ in facts) + 2
-    lines = [headline, "=" * len(headline), ""]
-    lines += [f"{label + ':':<{width}}{value}" for label, value in facts]
-    lines += ["", "What it means", textwrap.fill(meaning, 78), "", "What to do"]
+def _email(where: AccountRegion, text: _Text) -> str:
+    width = max(len(label) for label, _ in text.facts) + 2
+    lines = [text.headline, "=" * len(text.headline), ""]
+    lines += [f"{label + ':':<{width}}{value}" for label, value in text.facts]
+    lines += ["", "What it means", textwrap.fill(text.meaning, 78), "", "What to do"]
     lines += [
-        textwrap.fill(step, 78, initial_indent="- ", subsequent_indent="  ") for step in steps
+        textwrap.fill(step, 78, initial_indent="- ", subsequent_indent="  ") for step in text.steps
     ]
     lines += ["", "Compute Optimizer console", console_url(where.region), ""]
     lines += ["-- ", "Sent by enrollment-monitor, which checks the enrollment on a schedule."]
@@ -219,24 +218,18 @@ def _email(
 
 
 def _chatbot(
-    where: AccountRegion,
-    subject: str,
-    headline: str,
-    meaning: str,
-    facts: list[tuple[str, str]],
-    steps: list[str],
-    document: dict[str, Any],
+    where: AccountRegion, subject: str, text: _Text, document: dict[str, Any]
 ) -> dict[str, Any]:
-    details = "\n".join(f"*{label}:* {value}" for label, value in facts)
+    details = "\n".join(f"*{label}:* {value}" for label, value in text.facts)
     return {
         "version": "1.0",
         "source": "custom",
         "content": {
             "textType": "client-markdown",
-            "title": f":{_emoji(document)}: {headline}",
-            "description": f"{meaning}\n{details}",
+            "title": f":{_emoji(document)}: {text.headline}",
+            "description": f"{text.meaning}\n{details}",
             "nextSteps": [
-                *steps,
+                *text.steps,
                 f"<{console_url(where.region)}|Open the Compute Optimizer console>",
             ],
         },

@@ -101,41 +101,51 @@ class StateTable:
 
     def lease(self, where: AccountRegion, owed: PendingAlert, until: float, now: float) -> bool:
         """Takes the pending alert for delivery, unless another invocation holds it."""
-        return self._write(
-            "dynamodb:UpdateItem",
+        return self._change_owed(
             where,
+            owed,
             self._client.update_item,
-            TableName=self._table,
-            Key=_key(where, owed.sort_key),
+            "attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+            {":until": _n(until), ":now": _n(now)},
             UpdateExpression="SET leaseUntil = :until",
-            ConditionExpression="attribute_exists(pk) AND "
-            "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
-            ExpressionAttributeValues={":until": _n(until), ":now": _n(now)},
         )
 
     def delivered(self, where: AccountRegion, owed: PendingAlert, lease: float) -> bool:
         """Forgets the alert once SNS accepted it (False: the lease had been taken over)."""
-        return self._write(
-            "dynamodb:DeleteItem",
-            where,
-            self._client.delete_item,
-            TableName=self._table,
-            Key=_key(where, owed.sort_key),
-            ConditionExpression="leaseUntil = :lease",
-            ExpressionAttributeValues={":lease": _n(lease)},
+        return self._change_owed(
+            where, owed, self._client.delete_item, "leaseUntil = :lease", {":lease": _n(lease)}
         )
 
     def release(self, where: AccountRegion, owed: PendingAlert, lease: float) -> bool:
         """Gives the lease back after a failed delivery, so the next check retries at once."""
-        return self._write(
-            "dynamodb:UpdateItem",
+        return self._change_owed(
             where,
+            owed,
             self._client.update_item,
+            "leaseUntil = :lease",
+            {":lease": _n(lease)},
+            UpdateExpression="REMOVE leaseUntil",
+        )
+
+    def _change_owed(
+        self,
+        where: AccountRegion,
+        owed: PendingAlert,
+        operation: Any,
+        condition: str,
+        values: dict[str, Any],
+        **update: str,
+    ) -> bool:
+        call = "dynamodb:UpdateItem" if update else "dynamodb:DeleteItem"
+        return self._write(
+            call,
+            where,
+            operation,
             TableName=self._table,
             Key=_key(where, owed.sort_key),
-            UpdateExpression="REMOVE leaseUntil",
-            ConditionExpression="leaseUntil = :lease",
-            ExpressionAttributeValues={":lease": _n(lease)},
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            **update,
         )
 
     def _write(self, call: str, where: AccountRegion, operation: Any, **arguments: Any) -> bool:
