@@ -61,6 +61,9 @@ class WireTap:
     def uninstall(self) -> None:
         for handler in self._handlers:
             botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+        unfired, self._after = list(self._after), {}
+        if unfired:  # an interleaving that never happened tests nothing
+            raise AssertionError(f"once_after hooks never ran: no call to {unfired}")
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[_call_name(model)] += 1

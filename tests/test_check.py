@@ -424,7 +424,7 @@ def test_racing_invocations_send_one_reminder(aws: Any) -> None:
     aws.deliveries()
     later = start + timedelta(hours=30)
 
-    aws.wire.once_after("dynamodb:GetItem", lambda: check_at(later))
+    aws.wire.once_after("dynamodb:Query", lambda: check_at(later))
     check_at(later)
 
     (reminder,) = aws.deliveries()

@@ -34,7 +34,7 @@ def expected_alerts(observed: list[str]) -> list[tuple[str | None, str]]:
 
 def racing(first: Monitor, second: Monitor) -> None:
     """The second invocation runs whole while the first is between its read and its claim."""
-    first.aws.wire.once_after("dynamodb:GetItem", lambda: second.check(cold=True))
+    first.aws.wire.once_after("dynamodb:Query", lambda: second.check(cold=True))
     first.check(cold=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ REMINDER = "EnrollmentReminder"
 TEST_NOTIFICATION = "TestNotification"
 
 SUBJECT_LIMIT = 99
+_ATTRIBUTE_TYPE = "String"
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]+")
 
 _WHAT_IT_MEANS = {
@@ -66,6 +68,15 @@ class Alert:
     def event_type(self) -> str:
         return self.attributes["eventType"]
 
+    def publish_size(self) -> int:
+        """The bytes SNS counts against its message size limit: message, subject and
+        attributes (name, data type and value), in UTF-8."""
+        attributes = sum(
+            len(name.encode()) + len(_ATTRIBUTE_TYPE) + len(value.encode())
+            for name, value in self.attributes.items()
+        )
+        return len(self.message.encode()) + len(self.subject.encode()) + attributes
+
     def publish_arguments(self, topic_arn: str) -> dict[str, Any]:
         return {
             "TopicArn": topic_arn,
@@ -73,7 +84,7 @@ class Alert:
             "Message": self.message,
             "MessageStructure": "json",
             "MessageAttributes": {
-                name: {"DataType": "String", "StringValue": value}
+                name: {"DataType": _ATTRIBUTE_TYPE, "StringValue": value}
                 for name, value in self.attributes.items()
             },
         }
@@ -90,13 +101,16 @@ class Alert:
 
 
 @dataclass(frozen=True)
-class _Text:
-    """What an alert says, before it is rendered for email and for chat."""
+class AlertText:
+    """What an alert says, before it is rendered for email and for chat. A listing (lines of
+    text) goes after the facts: in the email before what it means, in the chat description."""
 
     headline: str
     meaning: str
     facts: list[tuple[str, str]]
     steps: list[str]
+    email_listing: Sequence[str] = ()
+    chat_listing: Sequence[str] = ()
 
 
 def console_url(region: str) -> str:
@@ -118,13 +132,13 @@ def status_alert(
     if event_type == REMINDER:
         since = previous.observed_at if previous else observed_at
         headline = f"Compute Optimizer enrollment is still {new} (since {iso(since)})"
-        subject = f"Reminder: Compute Optimizer enrollment still {_short(new)}"
+        subject = f"Reminder: Compute Optimizer enrollment still {short_status(new)}"
     elif old is None:
         headline = f"Compute Optimizer enrollment is {new}"
-        subject = f"Compute Optimizer enrollment is {_short(new)}"
+        subject = f"Compute Optimizer enrollment is {short_status(new)}"
     else:
         headline = f"Compute Optimizer enrollment changed from {old} to {new}"
-        subject = f"Compute Optimizer enrollment {_short(old)} -> {_short(new)}"
+        subject = f"Compute Optimizer enrollment {short_status(old)} -> {short_status(new)}"
     steps = _WHAT_TO_DO.get(new, _UNKNOWN_STATUS_TO_DO)
     meaning = _WHAT_IT_MEANS.get(new, f"AWS reports the status {new!r}.")
     facts = [
@@ -136,7 +150,7 @@ def status_alert(
         ("Observed at", iso(observed_at)),
     ]
     document = _document(event_type, where, previous, current, observed_at)
-    return _alert(where, subject, _Text(headline, meaning, facts, steps), document, new, old)
+    return compose(where, subject, AlertText(headline, meaning, facts, steps), document, new, old)
 
 
 def alert_for_test_notification(where: AccountRegion, observed_at: datetime) -> Alert:
@@ -154,7 +168,9 @@ def alert_for_test_notification(where: AccountRegion, observed_at: datetime) -> 
     document = _document(TEST_NOTIFICATION, where, None, None, observed_at)
     subject = "Test: Compute Optimizer enrollment monitor"
     steps = ["Nothing: no action is needed for a test notification."]
-    return _alert(where, subject, _Text(headline, meaning, facts, steps), document, "Test", None)
+    return compose(
+        where, subject, AlertText(headline, meaning, facts, steps), document, "Test", None
+    )
 
 
 def _document(
@@ -179,10 +195,10 @@ def _observed(observation: Observation) -> dict[str, Any]:
     return {**observation.enrollment.to_dict(), "observedAt": iso(observation.observed_at)}
 
 
-def _alert(
+def compose(
     where: AccountRegion,
     subject: str,
-    text: _Text,
+    text: AlertText,
     document: dict[str, Any],
     status: str,
     previous_status: str | None,
@@ -191,7 +207,7 @@ def _alert(
     message = {
         "default": json.dumps(document),
         "email": _email(where, text),
-        "https": json.dumps(_chatbot(where, full_subject, text, document)),
+        "https": json.dumps(_chatbot(where, full_subject, text, document, status)),
     }
     attributes = {
         "eventType": document["eventType"],
@@ -204,10 +220,12 @@ def _alert(
     return Alert(full_subject, json.dumps(message), attributes)
 
 
-def _email(where: AccountRegion, text: _Text) -> str:
+def _email(where: AccountRegion, text: AlertText) -> str:
     width = max(len(label) for label, _ in text.facts) + 2
     lines = [text.headline, "=" * len(text.headline), ""]
     lines += [f"{label + ':':<{width}}{value}" for label, value in text.facts]
+    if text.email_listing:
+        lines += ["", *text.email_listing]
     lines += ["", "What it means", textwrap.fill(text.meaning, 78), "", "What to do"]
     lines += [
         textwrap.fill(step, 78, initial_indent="- ", subsequent_indent="  ") for step in text.steps
@@ -218,15 +236,17 @@ def _email(where: AccountRegion, text: _Text) -> str:
 
 
 def _chatbot(
-    where: AccountRegion, subject: str, text: _Text, document: dict[str, Any]
+    where: AccountRegion, subject: str, text: AlertText, document: dict[str, Any], status: str
 ) -> dict[str, Any]:
-    details = "\n".join(f"*{label}:* {value}" for label, value in text.facts)
+    details = "\n".join(
+        [*(f"*{label}:* {value}" for label, value in text.facts), *text.chat_listing]
+    )
     return {
         "version": "1.0",
         "source": "custom",
         "content": {
             "textType": "client-markdown",
-            "title": f":{_emoji(document)}: {text.headline}",
+            "title": f":{_emoji(document['eventType'], status)}: {text.headline}",
             "description": f"{text.meaning}\n{details}",
             "nextSteps": [
                 *text.steps,
@@ -242,13 +262,13 @@ def _chatbot(
     }
 
 
-def _emoji(document: dict[str, Any]) -> str:
-    if document["eventType"] == TEST_NOTIFICATION:
+def _emoji(event_type: str, status: str) -> str:
+    if event_type == TEST_NOTIFICATION:
         return "information_source"
-    return "white_check_mark" if document["current"]["status"] == ACTIVE else "warning"
+    return "white_check_mark" if status == ACTIVE else "warning"
 
 
-def _short(status: str) -> str:
+def short_status(status: str) -> str:
     """A status as it may appear in a subject: printable ASCII, one line, bounded."""
     return _NOT_PRINTABLE.sub(" ", status).strip()[:20] or "?"
 

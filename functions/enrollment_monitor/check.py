@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -17,6 +17,9 @@ from enrollment_monitor.enrollment import AccountRegion, Decision, Observation, 
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import Settings
 from enrollment_monitor.state import StateTable
+
+if TYPE_CHECKING:
+    from enrollment_monitor.members import MemberCheck
 
 logger = Logger()
 
@@ -41,7 +44,7 @@ def run(
 ) -> dict[str, Any]:
     account_id = context.invoked_function_arn.split(":")[4]
     now = now or datetime.now(UTC)
-    publisher = Publisher(clients.sns, settings.alert_topic_arn)
+    publisher = Publisher(lambda: clients.sns, settings.alert_topic_arn)
     if isinstance(event, dict) and event.get("action") == TEST_NOTIFICATION_ACTION:
         where = AccountRegion(account_id, settings.regions[0])
         message_id = publisher.publish(alert_for_test_notification(where, now))
@@ -80,6 +83,13 @@ class RegionCheck:
         self._lease_until = lease_until
         hours = settings.reminder_interval_hours
         self._reminder_interval = timedelta(hours=hours) if hours else None
+        self._members: MemberCheck | None = None
+        if settings.track_member_accounts:
+            # Imported only when tracking: the default configuration does not pay for it at
+            # every cold start.
+            from enrollment_monitor.members import MemberCheck
+
+            self._members = MemberCheck(settings, clients, self._table, now, lease_until)
 
     def run(self, where: AccountRegion) -> dict[str, Any]:
         enrollment = read_enrollment(self._clients.compute_optimizer(where.region), where.region)
@@ -101,6 +111,15 @@ class RegionCheck:
             if stored is None:
                 logger.info("another invocation recorded this transition", extra=result)
                 result["outcome"] = "left to another invocation"
+        # Members after the account, before delivery: their alert is owed in order with the
+        # account's. Their failure (say, not the management account) fails the check once the
+        # account's alerts are delivered.
+        members_failed = None
+        if self._members and stored:
+            try:
+                stored, result["members"] = self._members.run(where, stored)
+            except MonitorError as failure:
+                members_failed = failure
         if stored and stored.pending:
             result["alertsSent"] = deliver(
                 self._table,
@@ -110,4 +129,6 @@ class RegionCheck:
                 self._lease_until,
                 self._now.timestamp(),
             )
+        if members_failed:
+            raise members_failed
         return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,14 +16,17 @@ logger = Logger()
 
 
 class Publisher:
-    def __init__(self, client: Any, topic_arn: str) -> None:
+    """``client`` makes the SNS client on first use: a check that sends nothing never creates
+    it (a few milliseconds of every cold start)."""
+
+    def __init__(self, client: Callable[[], Any], topic_arn: str) -> None:
         self._client = client
         self._topic_arn = topic_arn
         self._region = topic_arn.split(":")[3]
 
     def publish(self, alert: Alert) -> str:
         with calling("sns:Publish", self._region):
-            response = self._client.publish(**alert.publish_arguments(self._topic_arn))
+            response = self._client().publish(**alert.publish_arguments(self._topic_arn))
         logger.info("alert sent", extra={"subject": alert.subject, "eventType": alert.event_type})
         return str(response["MessageId"])
 

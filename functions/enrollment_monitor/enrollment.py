@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,6 +64,27 @@ class Enrollment:
             last_updated=datetime.fromisoformat(last_updated) if last_updated else None,
             member_accounts_enrolled=document.get("memberAccountsEnrolled"),
             member_accounts_opted_in=document.get("numberOfMemberAccountsOptedIn"),
+        )
+
+
+@dataclass(frozen=True)
+class MemberEnrollment:
+    """One member account as GetEnrollmentStatusesForOrganization lists it."""
+
+    account_id: str
+    status: str
+    status_reason: str | None = None
+    last_updated: datetime | None = None
+
+    @classmethod
+    def from_api(cls, entry: dict[str, Any]) -> MemberEnrollment:
+        last_updated = entry.get("lastUpdatedTimestamp")
+        return cls(
+            account_id=str(entry["accountId"]),
+            # Interned: thousands of members share a handful of statuses.
+            status=sys.intern(str(entry.get("status") or "Unknown")),
+            status_reason=entry.get("statusReason") or None,
+            last_updated=last_updated.astimezone(UTC) if last_updated else None,
         )
 
 

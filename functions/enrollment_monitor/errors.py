@@ -24,6 +24,11 @@ class AwsCallError(MonitorError):
             hint = "; configure AWS credentials (environment, profile or role)"
         super().__init__(f"{call} in {region} failed: {code}: {detail}{hint}")
 
+    @property
+    def denied(self) -> bool:
+        """AWS refused the call to this caller (as opposed to failing to answer)."""
+        return self.code in _PERMISSION_CODES
+
 
 @contextmanager
 def calling(call: str, region: str) -> Iterator[None]:

@@ -12,7 +12,8 @@ invocation is publishing right now, so no other invocation sends it a second tim
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -85,19 +86,51 @@ class StateTable:
         if alert is None:
             written = self._write("dynamodb:PutItem", where, self._client.put_item, **put)
         else:
-            owed = PendingAlert(f"{_PENDING}{version:012d}", alert)
-            alert_item = {**_key(where, owed.sort_key), "alert": {"S": alert.to_json()}}
+            owed, put_alert = self._owed(where, version, alert)
             written = self._write(
                 "dynamodb:PutItem",
                 where,
                 self._client.transact_write_items,
-                TransactItems=[
-                    {"Put": put},
-                    {"Put": {"TableName": self._table, "Item": alert_item}},
-                ],
+                TransactItems=[{"Put": put}, put_alert],
             )
             pending = (*pending, owed)
         return Stored(observation, version, pending) if written else None
+
+    def owe(
+        self,
+        where: AccountRegion,
+        stored: Stored,
+        alert: Alert,
+        also: Sequence[dict[str, Any]] = (),
+    ) -> Stored | None:
+        """Owes an alert that comes with no new observation (organization members): the
+        version goes up as with ``record``, in one transaction with the alert and ``also``
+        (more transaction items), unless another invocation wrote first (None)."""
+        version = stored.version + 1
+        owed, put_alert = self._owed(where, version, alert)
+        bump = {
+            "TableName": self._table,
+            "Key": _key(where, _LATEST),
+            "UpdateExpression": "SET version = :next",
+            "ConditionExpression": "version = :version",
+            "ExpressionAttributeValues": {":next": _n(version), ":version": _n(stored.version)},
+        }
+        written = self._write(
+            "dynamodb:UpdateItem",
+            where,
+            self._client.transact_write_items,
+            TransactItems=[{"Update": bump}, put_alert, *also],
+        )
+        if not written:
+            return None
+        return replace(stored, version=version, pending=(*stored.pending, owed))
+
+    def _owed(
+        self, where: AccountRegion, version: int, alert: Alert
+    ) -> tuple[PendingAlert, dict[str, Any]]:
+        owed = PendingAlert(f"{_PENDING}{version:012d}", alert)
+        item = {**_key(where, owed.sort_key), "alert": {"S": alert.to_json()}}
+        return owed, {"Put": {"TableName": self._table, "Item": item}}
 
     def lease(self, where: AccountRegion, owed: PendingAlert, until: float, now: float) -> bool:
         """Takes the pending alert for delivery, unless another invocation holds it."""
@@ -149,14 +182,20 @@ class StateTable:
         )
 
     def _write(self, call: str, where: AccountRegion, operation: Any, **arguments: Any) -> bool:
-        with calling(call, where.region):
-            try:
-                operation(**arguments)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in _LOST_RACE:
-                    return False
-                raise
-        return True
+        return conditional_write(call, where.region, operation, **arguments)
+
+
+def conditional_write(call: str, region: str, operation: Any, **arguments: Any) -> bool:
+    """Runs a conditional write; False when its condition failed: another invocation wrote
+    first. ``call`` names the IAM action in the error raised for any other failure."""
+    with calling(call, region):
+        try:
+            operation(**arguments)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _LOST_RACE:
+                return False
+            raise
+    return True
 
 
 def _partition(where: AccountRegion) -> str:

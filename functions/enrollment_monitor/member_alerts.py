@@ -1,0 +1,276 @@
+"""The one alert of a check in which organization members changed enrollment.
+
+Members are grouped by their new status, most severe first (Failed, Inactive, a status this
+monitor does not know, Pending, Active, then the members that left the organization), in the
+email, the chat text and the machine document alike. The whole SNS message stays under SNS's
+256 KB: when the list is too long, the alert lists the first members, in that order, says how
+many it leaves out, and still counts every change per group.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from enrollment_monitor.alerts import Alert, AlertText, compose, short_status
+from enrollment_monitor.enrollment import KNOWN_STATUSES, AccountRegion, iso
+
+MEMBERS_CHANGED = "MemberEnrollmentChanged"
+# The group (and the ``status`` attribute) of members that left the organization.
+REMOVED = "Removed"
+
+# SNS counts the message, the subject and the attributes against its default limit of 256 KiB.
+SNS_MESSAGE_LIMIT = 262_144
+# An owed alert waits in one DynamoDB item (400 KB at most, keys and names included) as JSON,
+# which escapes the message's quotes once more.
+STORED_ALERT_LIMIT = 390_000
+# No group lists more than this: far more than fit in one SNS message (a listed member takes
+# well over 130 bytes), so memory stays bounded however many members change.
+LISTED_PER_GROUP = 2_500
+# A chat message is for attention, not for reading a thousand account ids.
+CHAT_LISTED = 20
+
+_SEVERITY = {"Failed": 0, "Inactive": 1, "Pending": 3, "Active": 4, REMOVED: 5}
+_UNKNOWN_SEVERITY = 2
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    """One member whose status differs from the last one reported."""
+
+    account_id: str
+    previous: str | None  # None: not a member at the last report (a new member)
+    current: str | None  # None: no longer a member of the organization
+    status_reason: str | None = None
+    last_updated: datetime | None = None
+
+    @property
+    def group(self) -> str:
+        return REMOVED if self.current is None else self.current
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accountId": self.account_id,
+            "previous": self.previous,
+            "current": self.current,
+            "statusReason": self.status_reason,
+            "lastUpdatedTimestamp": iso(self.last_updated) if self.last_updated else None,
+        }
+
+
+@dataclass
+class ChangeList:
+    """The changes of one check: every one counted, the first ``LISTED_PER_GROUP`` of each
+    group kept for the alert."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    _kept: dict[str, list[MemberChange]] = field(default_factory=dict)
+
+    def add(self, change: MemberChange) -> None:
+        self.counts[change.group] += 1
+        kept = self._kept.setdefault(change.group, [])
+        if len(kept) < LISTED_PER_GROUP:
+            kept.append(change)
+
+    def __len__(self) -> int:
+        return self.counts.total()
+
+    def groups(self) -> list[str]:
+        return sorted(self.counts, key=lambda group: (severity(group), group))
+
+    def in_order(self) -> list[MemberChange]:
+        return [change for group in self.groups() for change in self._kept[group]]
+
+
+def severity(group: str) -> int:
+    return _SEVERITY.get(group, _UNKNOWN_SEVERITY)
+
+
+def member_alert(
+    where: AccountRegion,
+    changes: ChangeList,
+    members: Mapping[str, int],
+    observed_at: datetime,
+) -> Alert:
+    """The alert listing as many changes as SNS and the owed-alert item can hold.
+
+    ``members`` counts every member of the organization per status (for context)."""
+    listed = changes.in_order()
+
+    def render(count: int) -> Alert:
+        return _render(where, changes, listed[:count], members, observed_at)
+
+    alert = render(len(listed))
+    if _fits(alert):
+        return alert
+    fits, too_many = 0, len(listed)  # render(0) always fits: it is a few KB
+    while too_many - fits > 1:
+        middle = (fits + too_many) // 2
+        if _fits(render(middle)):
+            fits = middle
+        else:
+            too_many = middle
+    return render(fits)
+
+
+def _fits(alert: Alert) -> bool:
+    return (
+        alert.publish_size() <= SNS_MESSAGE_LIMIT
+        and len(alert.to_json().encode()) <= STORED_ALERT_LIMIT
+    )
+
+
+def _render(
+    where: AccountRegion,
+    changes: ChangeList,
+    listed: Sequence[MemberChange],
+    members: Mapping[str, int],
+    observed_at: datetime,
+) -> Alert:
+    total = len(changes)
+    groups = changes.groups()
+    worst = groups[0]
+    document = {
+        "version": 1,
+        "eventType": MEMBERS_CHANGED,
+        "accountId": where.account_id,
+        "region": where.region,
+        "changeCount": total,
+        "changesByStatus": {group: changes.counts[group] for group in groups},
+        "truncated": len(listed) < total,
+        "changes": [change.to_dict() for change in listed],
+        "memberCounts": _member_counts(members),
+        "observedAt": iso(observed_at),
+    }
+    plural = "s" if total != 1 else ""
+    text = AlertText(
+        headline=f"Compute Optimizer enrollment changed for {total:,} member account{plural}",
+        meaning="Compute Optimizer analyses a member account's resources only while the "
+        "member is Active: Inactive and Failed members get no new recommendations, Pending "
+        "ones are still being enrolled.",
+        facts=[
+            ("Account", f"{where.account_id} (reads the organization)"),
+            ("Region", where.region),
+            ("Changed", f"{total:,} member account{plural}"),
+            ("Members now", ", ".join(f"{s} {n:,}" for s, n in _member_counts(members).items())),
+            ("Observed at", iso(observed_at)),
+        ],
+        steps=_steps(set(groups)),
+        email_listing=_email_listing(changes, listed),
+        chat_listing=_chat_listing(changes, listed),
+    )
+    return compose(where, _subject(changes, listed, worst), text, document, worst, None)
+
+
+def _member_counts(members: Mapping[str, int]) -> dict[str, int]:
+    """The four known statuses always, then any status AWS added, as counted."""
+    counts = {status: members.get(status, 0) for status in KNOWN_STATUSES}
+    counts.update({s: n for s, n in members.items() if s not in counts})
+    return counts
+
+
+def _subject(changes: ChangeList, listed: Sequence[MemberChange], worst: str) -> str:
+    total = len(changes)
+    if total == 1 and listed:
+        (change,) = listed
+        if change.current is None:
+            return f"Compute Optimizer: member {change.account_id} left the organization"
+        if change.previous is None:
+            return (
+                f"Compute Optimizer: new member {change.account_id} is "
+                f"{short_status(change.current)}"
+            )
+        return (
+            f"Compute Optimizer member {change.account_id} "
+            f"{short_status(change.previous)} -> {short_status(change.current)}"
+        )
+    worst_count = f"{changes.counts[worst]:,}"
+    outcome = "left" if worst == REMOVED else f"now {short_status(worst)}"
+    return f"Compute Optimizer: {total:,} member enrollments changed, {worst_count} {outcome}"
+
+
+def _title(group: str) -> str:
+    return "Left the organization" if group == REMOVED else f"Now {group}"
+
+
+def _was(change: MemberChange) -> str:
+    return "new member" if change.previous is None else f"was {change.previous}"
+
+
+def _email_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[str]:
+    lines: list[str] = []
+    if len(listed) < len(changes):
+        note = (
+            f"This alert lists {len(listed):,} of the {len(changes):,} changes: an SNS message "
+            "holds 256 KB at most. Every group below still counts all its members; the "
+            "Compute Optimizer console (Account management) lists them all."
+        )
+        lines += [*textwrap.wrap(note, 78), ""]
+    by_group = _by_group(listed)
+    for group in changes.groups():
+        shown, count = by_group.get(group, []), changes.counts[group]
+        more = "" if len(shown) == count else f" ({len(shown):,} listed)"
+        lines += [f"{_title(group)}: {count:,}{more}"]
+        for change in shown:
+            line = f"- {change.account_id}  {_was(change)}"
+            if change.status_reason:
+                line += f": {change.status_reason}"
+            lines += textwrap.wrap(line, 78, subsequent_indent="    ")
+        lines.append("")
+    return lines[:-1]
+
+
+def _chat_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[str]:
+    lines, room = [], CHAT_LISTED
+    by_group = _by_group(listed)
+    for group in changes.groups():
+        lines.append(f"*{_title(group)} ({changes.counts[group]:,})*")
+        for change in by_group.get(group, [])[: max(room, 0)]:
+            reason = f": {change.status_reason[:120]}" if change.status_reason else ""
+            lines.append(f"`{change.account_id}` {_was(change)}{reason}")
+        room -= len(by_group.get(group, []))
+    if room < 0 or len(listed) < len(changes):
+        lines.append(f"_Only the first {min(CHAT_LISTED, len(listed))} are shown: see the email._")
+    return lines
+
+
+def _by_group(listed: Sequence[MemberChange]) -> dict[str, list[MemberChange]]:
+    grouped: dict[str, list[MemberChange]] = {}
+    for change in listed:
+        grouped.setdefault(change.group, []).append(change)
+    return grouped
+
+
+def _steps(groups: set[str]) -> list[str]:
+    steps = []
+    not_active = {g for g in groups if g not in ("Active", "Pending", REMOVED)}
+    if not_active:
+        steps.append(
+            "If nobody meant to opt these members out, opt them in again from the management "
+            "account or the delegated administrator: Compute Optimizer console, Account "
+            "management, or `aws compute-optimizer update-enrollment-status --status Active "
+            "--include-member-accounts` in the management account."
+        )
+    if "Inactive" in groups:
+        steps.append("Look up UpdateEnrollmentStatus in CloudTrail to see who changed it.")
+    if "Failed" in groups:
+        steps.append(
+            "For Failed members, read the reason and check that the service-linked role "
+            "AWSServiceRoleForComputeOptimizer exists in the member account."
+        )
+    if not_active - set(_SEVERITY):
+        steps.append(
+            "AWS reported a status this monitor does not know; it is treated as not Active."
+        )
+    if "Pending" in groups:
+        steps.append("Pending usually settles: the monitor reports the members again then.")
+    if REMOVED in groups:
+        steps.append(
+            "Members that left the organization are no longer listed by Compute Optimizer: "
+            "nothing to do if that was intended."
+        )
+    return steps or ["Nothing: these members are analysed by Compute Optimizer."]

@@ -1,0 +1,149 @@
+"""Property: whatever the sequence of member changes, SNS outages, races and crashes, each
+member's transitions delivered are exactly those between the checks that observed the
+members, in order: none lost, none twice."""
+
+import contextlib
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from enrollment_monitor.check import run
+from enrollment_monitor.clients import AwsClients
+from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.settings import Settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from devtools.local_aws import LambdaContext, LocalAws, local_aws
+
+REGION = "us-east-1"
+MEMBERS = ("111111111111", "222222222222", "333333333333")
+STATUSES = ["Active", "Inactive", "Pending", "Failed", None]  # None: not a member
+POINTS = [
+    "dynamodb:Query",
+    "compute-optimizer:GetEnrollmentStatusesForOrganization",
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:TransactWriteItems",
+    "sns:Publish",
+]
+NOT_OBSERVED = {"left to another invocation", "left to the next check"}
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("status"), st.sampled_from(MEMBERS), st.sampled_from(STATUSES)),
+        st.tuples(st.sampled_from(["check", "sns down"]), st.none(), st.none()),
+        st.tuples(
+            st.sampled_from(["race", "race, account changed"]), st.sampled_from(POINTS), st.none()
+        ),
+        # A crash right after sns:Publish sends that alert again once its lease ends: the one
+        # documented window (README, "Delivery guarantees"), for every alert alike.
+        st.tuples(st.just("crash"), st.sampled_from(POINTS[:-1]), st.none()),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+class Crash(BaseException):
+    """The sandbox dies: no handler of the monitor runs."""
+
+
+def crash() -> None:
+    raise Crash
+
+
+def check_at(moment: datetime) -> dict[str, Any]:
+    return run({"action": "check"}, Settings.from_env(), AwsClients(), LambdaContext(), moment)
+
+
+def observed(result: dict[str, Any]) -> bool:
+    """Whether the check compared the members (and so reported or recorded their status)."""
+    (region,) = result["checked"]
+    # No "members": it lost the account's own race and left the members to the winner.
+    return "members" in region and region["members"]["outcome"] not in NOT_OBSERVED
+
+
+def expected(seen: list[dict[str, str | None]]) -> dict[str, list[tuple[Any, Any]]]:
+    """Per member, the transitions between consecutive observations; the first is silent."""
+    transitions: dict[str, list[tuple[Any, Any]]] = {m: [] for m in MEMBERS}
+    for before, after in zip(seen, seen[1:], strict=False):
+        for member in MEMBERS:
+            if before[member] != after[member]:
+                transitions[member].append((before[member], after[member]))
+    return transitions
+
+
+def delivered(aws: LocalAws) -> dict[str, list[tuple[Any, Any]]]:
+    transitions: dict[str, list[tuple[Any, Any]]] = {m: [] for m in MEMBERS}
+    for envelope in aws.deliveries():
+        alert = envelope["Message"]
+        if alert["eventType"] != "MemberEnrollmentChanged":
+            continue  # the account's own alerts
+        for change in alert["changes"]:
+            transitions[change["accountId"]].append((change["previous"], change["current"]))
+    return transitions
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=steps)
+def test_member_transitions_delivered_equal_transitions_observed(
+    steps: list[tuple[str, Any, Any]],
+) -> None:
+    with local_aws() as aws:
+        os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws restores the environment
+        aws.compute_optimizer.set_enrollment(REGION, "Active")
+        statuses: dict[str, str | None] = dict.fromkeys(MEMBERS, "Active")
+        list_members(aws, statuses)
+        seen: list[dict[str, str | None]] = []
+        start = datetime(2026, 11, 26, 9, tzinfo=UTC)
+        for number, (action, point, status) in enumerate([*steps, ("check", None, None)]):
+            if action == "status":
+                statuses[point] = status
+                list_members(aws, statuses)
+                continue
+            # Checks two minutes apart: a crashed check's lease (60 s + margin) has ended.
+            moment = start + timedelta(minutes=2 * number)
+            if observe(aws, action, point, moment):
+                seen.append(dict(statuses))
+            aws.wire.once_after(point or "", lambda: None)  # disarm what did not happen
+
+        assert delivered(aws) == expected(seen)
+
+
+def list_members(aws: LocalAws, statuses: dict[str, str | None]) -> None:
+    aws.compute_optimizer.members[REGION] = [
+        {"accountId": m, "status": s} for m, s in statuses.items() if s
+    ]
+
+
+def observe(aws: LocalAws, action: str, point: str | None, moment: datetime) -> bool:
+    """Runs one step; whether a check of it observed the members."""
+    if action == "check":
+        return observed(check_at(moment))
+    if action == "sns down":
+        aws.wire.fail("sns", "Publish", "InternalError", times=4)
+        with contextlib.suppress(MonitorError):
+            check_at(moment)  # the members were compared before the alert failed to go
+        aws.wire.heal()
+        return True
+    assert point
+    if action == "crash":
+        aws.wire.once_after(point, crash)
+        try:
+            return observed(check_at(moment))
+        except Crash:
+            # After the alert is owed, the change is recorded; before, it is not.
+            return point == "dynamodb:TransactWriteItems"
+    # A race, the second check run at ``point`` of the first.
+    racing: list[dict[str, Any]] = []
+
+    def second() -> None:
+        if action == "race, account changed":  # the second sees, and records, a new status
+            account = aws.compute_optimizer.enrollments[REGION]["status"]
+            new = "Inactive" if account == "Active" else "Active"
+            aws.compute_optimizer.set_enrollment(REGION, new)
+        racing.append(check_at(moment + timedelta(seconds=1)))
+
+    aws.wire.once_after(point, second)
+    first = check_at(moment)
+    return observed(first) or any(observed(r) for r in racing)

@@ -1,0 +1,599 @@
+"""Organization members (TRACK_MEMBER_ACCOUNTS=true), end to end: Compute Optimizer on the
+wire, moto for DynamoDB and SNS."""
+
+import json
+import math
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from conftest import Monitor, emitted_metrics, event
+from enrollment_monitor.check import run
+from enrollment_monitor.clients import AwsClients
+from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.member_alerts import (
+    SNS_MESSAGE_LIMIT,
+    STORED_ALERT_LIMIT,
+    ChangeList,
+    MemberChange,
+    member_alert,
+)
+from enrollment_monitor.member_state import BatchWriter
+from enrollment_monitor.settings import Settings
+
+from devtools.local_aws import LambdaContext, LocalAws
+
+REGION = "us-east-1"
+WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:TransactWriteItems",
+}
+
+
+class Organization(Monitor):
+    """The monitor of a management account, with the organization's members in the fake."""
+
+    def __init__(self, aws: LocalAws, **members: str) -> None:
+        os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws() restores the environment
+        super().__init__(aws)
+        self.status("Active")
+        aws.compute_optimizer.members.setdefault(REGION, [])
+        for account_id, status in members.items():
+            self.member(account_id, status)
+
+    @property
+    def listed(self) -> list[dict[str, Any]]:
+        return self.aws.compute_optimizer.members[REGION]
+
+    def member(self, account_id: str, status: str, reason: str | None = None) -> None:
+        """Member ``account_id`` (``a1`` stands for 111111111111) has this status from now on."""
+        entry = {"accountId": account(account_id), "status": status}
+        if reason:
+            entry["statusReason"] = reason
+        self.leave(account_id)
+        self.listed.append(entry)
+
+    def leave(self, account_id: str) -> None:
+        self.listed[:] = [m for m in self.listed if m["accountId"] != account(account_id)]
+
+    def member_alerts(self) -> list[dict[str, Any]]:
+        alerts = self.alerts()
+        assert all(a["eventType"] == "MemberEnrollmentChanged" for a in alerts), alerts
+        return alerts
+
+    def member_items(self) -> dict[str, dict[str, Any]]:
+        return {
+            item["sk"]["S"]: item
+            for item in self.aws.state_items()
+            if item["pk"]["S"].startswith("MEMBERS#")
+        }
+
+
+def account(short: str) -> str:
+    """``a1`` -> ``111111111111``: readable ids in the tests, real 12-digit ones on the wire."""
+    return short[1] * 12 if short.startswith("a") and len(short) == 2 else short
+
+
+def transitions(alert: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    return [(c["accountId"], c["previous"], c["current"]) for c in alert["changes"]]
+
+
+def writes(aws: LocalAws) -> dict[str, int]:
+    return {call: n for call, n in aws.wire.calls.items() if call in WRITES}
+
+
+@pytest.fixture
+def org(aws: LocalAws) -> Organization:
+    return Organization(aws, a1="Active", a2="Active", a3="Pending")
+
+
+def test_first_check_records_every_member_silently(org: Organization, capsys: Any) -> None:
+    capsys.readouterr()
+
+    result = org.check()
+
+    assert result["checked"][0]["members"] == {"outcome": "baseline", "members": 3, "changed": 0}
+    assert org.alerts() == []
+    items = org.member_items()
+    assert {sk: item.get("status", {}).get("S") for sk, item in items.items()} == {
+        "#ROUND": None,
+        account("a1"): "Active",
+        account("a2"): "Active",
+        account("a3"): "Pending",
+    }
+    counts = {
+        dims["Status"]: value
+        for name, dims, value in emitted_metrics(capsys.readouterr().out)
+        if name == "MemberAccounts"
+    }
+    assert counts == {"Active": 2, "Inactive": 0, "Pending": 1, "Failed": 0}
+
+
+def test_steady_check_reads_the_members_and_writes_nothing(org: Organization) -> None:
+    org.check()
+    org.aws.wire.calls.clear()
+
+    result = org.check()
+
+    assert result["checked"][0]["members"]["outcome"] == "nothing"
+    assert dict(org.aws.wire.calls) == {
+        "compute-optimizer:GetEnrollmentStatus": 1,
+        "compute-optimizer:GetEnrollmentStatusesForOrganization": 1,
+        "dynamodb:Query": 2,  # the account's observation, the members
+    }
+    assert org.alerts() == []
+
+
+def test_changed_members_are_sent_in_one_alert_grouped_by_new_status(org: Organization) -> None:
+    org.check()
+    org.member("a1", "Inactive", reason="Opted out by a user")
+    org.member("a2", "Failed", reason="Service-linked role missing")
+    org.member("a3", "Active")
+
+    result = org.check()
+
+    assert result["checked"][0]["members"] == {"outcome": "changed", "members": 3, "changed": 3}
+    (envelope,) = org.aws.deliveries()
+    alert = envelope["Message"]
+    assert transitions(alert) == [  # most severe new status first
+        (account("a2"), "Active", "Failed"),
+        (account("a1"), "Active", "Inactive"),
+        (account("a3"), "Pending", "Active"),
+    ]
+    assert alert["changes"][0]["statusReason"] == "Service-linked role missing"
+    assert alert["changeCount"] == 3
+    assert alert["truncated"] is False
+    assert alert["changesByStatus"] == {"Failed": 1, "Inactive": 1, "Active": 1}
+    assert alert["memberCounts"] == {"Active": 1, "Inactive": 1, "Pending": 0, "Failed": 1}
+    attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
+    assert attributes == {
+        "eventType": "MemberEnrollmentChanged",
+        "status": "Failed",  # the most severe new status, for subscription filters
+        "accountId": "123456789012",
+        "region": "us-east-1",
+    }
+    subject = envelope["Subject"]
+    assert subject == (
+        "Compute Optimizer: 3 member enrollments changed, 1 now Failed (123456789012, us-east-1)"
+    )
+    assert subject.isascii() and len(subject) < 100
+
+
+def test_email_and_chat_group_the_members_by_new_status(org: Organization) -> None:
+    org.check()
+    org.member("a1", "Inactive", reason="Opted out by a user")
+    org.member("a2", "Inactive")
+    org.leave("a3")
+
+    org.check()
+
+    (published,) = org.aws.wire.published
+    message = json.loads(published["Message"])
+    assert set(message) == {"default", "email", "https"}
+    email = message["email"]
+    assert email.startswith("Compute Optimizer enrollment changed for 3 member accounts\n")
+    assert (
+        "Now Inactive: 2\n"
+        f"- {account('a1')}  was Active: Opted out by a user\n"
+        f"- {account('a2')}  was Active\n"
+        "\n"
+        "Left the organization: 1\n"
+        f"- {account('a3')}  was Pending\n"
+    ) in email
+    assert all(len(line) <= 78 for line in email.splitlines() if not line.startswith("https:"))
+    chat = json.loads(message["https"])
+    assert chat["content"]["title"].startswith(":warning: ")
+    description = chat["content"]["description"]
+    assert "*Now Inactive (2)*" in description
+    assert f"`{account('a1')}` was Active: Opted out by a user" in description
+    assert "*Left the organization (1)*" in description
+    assert chat["metadata"]["eventType"] == "MemberEnrollmentChanged"
+
+
+def test_a_new_member_is_reported_without_a_previous_status(org: Organization) -> None:
+    org.check()
+    org.member("a4", "Pending")
+
+    org.check()
+
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(account("a4"), None, "Pending")]
+    org.check()
+    assert org.alerts() == []
+
+
+def test_a_member_that_leaves_is_reported_once_and_as_new_if_it_returns(
+    org: Organization,
+) -> None:
+    org.check()
+    org.leave("a2")
+
+    org.check()
+    org.check()
+    org.member("a2", "Active")
+    org.check()
+
+    removed, returned = org.member_alerts()
+    assert transitions(removed) == [(account("a2"), "Active", None)]
+    assert removed["changesByStatus"] == {"Removed": 1}
+    assert transitions(returned) == [(account("a2"), None, "Active")]
+
+
+def test_a_member_that_left_is_forgotten_by_the_next_check_that_writes(org: Organization) -> None:
+    org.check()
+    org.leave("a2")
+    org.check()
+    assert "status" not in org.member_items()[account("a2")]  # kept: it left
+
+    org.member("a1", "Inactive")
+    org.check()
+
+    assert account("a2") not in org.member_items()
+    assert len(org.member_alerts()) == 2
+
+
+def test_a_member_listed_twice_is_one_member(org: Organization) -> None:
+    org.check()
+    org.listed.append({"accountId": account("a1"), "status": "Active"})
+
+    result = org.check()
+
+    assert result["checked"][0]["members"] == {"outcome": "nothing", "members": 4, "changed": 0}
+    assert org.alerts() == []
+
+
+def test_member_alert_survives_an_sns_outage_and_is_sent_once(org: Organization) -> None:
+    org.check()
+    org.member("a1", "Inactive")
+    org.aws.wire.fail("sns", "Publish", "InternalError", times=10)
+
+    with pytest.raises(MonitorError, match="sns:Publish in us-east-1 failed"):
+        org.check()
+    assert org.alerts() == []
+
+    org.aws.wire.heal()
+    result = org.check()
+
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(account("a1"), "Active", "Inactive")]
+    assert result["checked"][0]["alertsSent"] == 1
+    org.check()
+    assert org.alerts() == []
+
+
+def test_member_changes_seen_during_an_sns_outage_are_all_sent_in_order(
+    org: Organization,
+) -> None:
+    org.check()
+    org.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    for status in ("Pending", "Failed"):
+        org.member("a1", status)
+        with pytest.raises(MonitorError):
+            org.check()
+    org.aws.wire.heal()
+
+    org.check()
+
+    assert [transitions(a) for a in org.member_alerts()] == [
+        [(account("a1"), "Active", "Pending")],
+        [(account("a1"), "Pending", "Failed")],
+    ]
+
+
+def test_account_and_member_changes_in_one_check_are_sent_account_first(
+    org: Organization,
+) -> None:
+    org.check()
+    org.status("Inactive")
+    org.member("a1", "Inactive")
+
+    org.check()
+
+    account_alert, members_alert = org.alerts()
+    assert account_alert["eventType"] == "EnrollmentStatusChanged"
+    assert members_alert["eventType"] == "MemberEnrollmentChanged"
+
+
+LEFT = "left to another invocation"
+
+
+@pytest.mark.parametrize(
+    ("between", "first_does", "second_does"),
+    [
+        # The first has read the account's observation only: the second does it all.
+        ("dynamodb:Query", ("nothing", 0), ("changed", 1)),
+        # The first is reading the members: the second closes the round, the first then finds
+        # the round closed since it loaded the members.
+        ("compute-optimizer:GetEnrollmentStatusesForOrganization", (LEFT, 0), ("changed", 1)),
+        # The first holds the members' lease / has written the changed members.
+        ("dynamodb:UpdateItem", ("changed", 1), (LEFT, 0)),
+        ("dynamodb:BatchWriteItem", ("changed", 1), (LEFT, 0)),
+        # The first owes the alert: the second delivers it, the first finds it taken.
+        ("dynamodb:TransactWriteItems", ("changed", 0), ("nothing", 1)),
+        # The first has sent the alert and not yet forgotten it; its lease stands.
+        ("sns:Publish", ("changed", 1), ("nothing", 0)),
+    ],
+)
+def test_two_invocations_racing_send_one_member_alert(
+    aws: LocalAws, between: str, first_does: tuple[str, int], second_does: tuple[str, int]
+) -> None:
+    first = Organization(aws, a1="Active", a2="Active")
+    second = Monitor(aws)
+    first.check()
+    first.member("a1", "Inactive")
+    first.member("a2", "Failed")
+    seconds: list[dict[str, Any]] = []
+
+    aws.wire.once_after(between, lambda: seconds.append(second.check(cold=True)))
+    result = first.check(cold=True)
+
+    assert did(result) == first_does
+    assert did(seconds[0]) == second_does
+    (alert,) = first.member_alerts()
+    assert sorted(transitions(alert)) == [
+        (account("a1"), "Active", "Inactive"),
+        (account("a2"), "Active", "Failed"),
+    ]
+    first.check()
+    second.check()
+    assert first.alerts() == []
+
+
+def did(result: dict[str, Any]) -> tuple[str, int]:
+    """What a check did with the members, and how many alerts it sent."""
+    (region,) = result["checked"]
+    return region["members"]["outcome"], region.get("alertsSent", 0)
+
+
+class Crash(BaseException):
+    """The sandbox dies (timeout, out of memory): no handler of the monitor runs."""
+
+
+def crash() -> None:
+    raise Crash
+
+
+def check_at(moment: datetime) -> dict[str, Any]:
+    """A check at a later time, as the schedule would run it."""
+    return run(event("scheduled"), Settings.from_env(), AwsClients(), LambdaContext(), now=moment)
+
+
+@pytest.mark.parametrize(
+    ("dies_after", "changed"),
+    [
+        ("dynamodb:UpdateItem", 30),  # it took the members' lease
+        ("dynamodb:BatchWriteItem", 30),  # it wrote 25 of the 30 changed members
+        ("dynamodb:BatchWriteItem", 25),  # it wrote them all: the next check has none to write
+    ],
+)
+def test_changes_written_by_a_crashed_check_are_reported_once_its_lease_ends(
+    aws: LocalAws, dies_after: str, changed: int
+) -> None:
+    org = Organization(aws, **{f"{100000000000 + i}": "Active" for i in range(40)})
+    org.check()
+    for i in range(changed):
+        org.member(f"{100000000000 + i}", "Inactive")
+    aws.wire.once_after(dies_after, crash)
+    with pytest.raises(Crash):
+        org.check(remaining_millis=30_000)
+
+    result = org.check(cold=True)  # the lease (30 s + margin) still stands
+    assert result["checked"][0]["members"]["outcome"] == "left to another invocation"
+    assert org.alerts() == []
+
+    check_at(datetime.now(UTC) + timedelta(minutes=1))
+    (alert,) = org.member_alerts()
+    assert sorted(transitions(alert)) == [
+        (f"{100000000000 + i}", "Active", "Inactive") for i in range(changed)
+    ]
+    check_at(datetime.now(UTC) + timedelta(minutes=2))
+    assert org.alerts() == []
+
+
+def test_a_change_that_reverts_after_a_crash_is_not_reported(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    org.member("a1", "Inactive")
+    aws.wire.once_after("dynamodb:BatchWriteItem", crash)
+    with pytest.raises(Crash):
+        org.check(remaining_millis=30_000)
+    org.member("a1", "Active")
+
+    result = check_at(datetime.now(UTC) + timedelta(minutes=1))
+
+    assert result["checked"][0]["members"]["outcome"] == "repaired"
+    assert org.alerts() == []
+    assert "round" not in org.member_items()[account("a1")]
+
+
+def test_alert_owed_by_a_check_that_crashed_before_sending_is_sent_once(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active")
+    org.check()
+    org.member("a1", "Failed")
+    aws.wire.once_after("dynamodb:TransactWriteItems", crash)
+    with pytest.raises(Crash):
+        org.check()
+
+    org.check(cold=True)
+    org.check()
+
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(account("a1"), "Active", "Failed")]
+
+
+def test_a_failed_member_write_fails_the_check_and_the_next_check_reports(
+    org: Organization,
+) -> None:
+    org.check()
+    org.member("a1", "Inactive")
+    org.aws.wire.fail("dynamodb", "BatchWriteItem", "InternalServerError", times=4)
+
+    with pytest.raises(MonitorError, match="dynamodb:BatchWriteItem in us-east-1 failed"):
+        org.check()
+    assert org.alerts() == []
+
+    org.check()  # the lease was given back: no need to wait for it to expire
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(account("a1"), "Active", "Inactive")]
+
+
+def test_a_non_management_account_gets_a_clear_error_after_its_own_check(
+    org: Organization, capsys: Any
+) -> None:
+    org.status("Inactive")
+    denied = ("compute-optimizer", "GetEnrollmentStatusesForOrganization")
+    org.aws.wire.fail(*denied, "AccessDeniedException", http_status=400, times=2)
+    capsys.readouterr()
+
+    with pytest.raises(MonitorError) as failure:
+        org.check()
+
+    message = str(failure.value)
+    assert "compute-optimizer:GetEnrollmentStatusesForOrganization in us-east-1 failed" in message
+    assert "AccessDeniedException" in message
+    assert "management account or the Compute Optimizer delegated administrator" in message
+    assert "TrackMemberAccounts" in message
+    (alert,) = org.alerts()  # the account's own check completed and alerted
+    assert alert["eventType"] == "EnrollmentStatusChanged"
+    assert org.member_items() == {}
+    heartbeat = [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "CheckCompleted"]
+    assert len(heartbeat) == 1
+
+    with pytest.raises(MonitorError, match="delegated administrator"):
+        org.check()  # the next check fails the same way, without sending anything again
+    assert org.alerts() == []
+
+
+def test_a_ten_thousand_member_organization_writes_only_what_changed(aws: LocalAws) -> None:
+    size, changed = 10_000, 100
+    org = Organization(aws)
+    org.listed[:] = [{"accountId": f"{i:012d}", "status": "Active"} for i in range(size)]
+
+    org.check()  # the baseline writes every member once
+    assert writes(aws) == {
+        "dynamodb:PutItem": 1,  # the account's observation
+        "dynamodb:UpdateItem": 2,  # the members' lease, taken and given back
+        "dynamodb:BatchWriteItem": math.ceil(size / 25),
+    }
+
+    aws.wire.calls.clear()
+    org.check()
+    assert writes(aws) == {}
+    assert aws.wire.calls["dynamodb:Query"] == 2  # 10,000 members fit in one 1 MB page
+
+    for i in range(0, size, size // changed):
+        org.listed[i] = {"accountId": f"{i:012d}", "status": "Inactive"}
+    aws.wire.calls.clear()
+    org.check()
+    assert writes(aws) == {
+        "dynamodb:UpdateItem": 2,  # the members' lease; the alert's delivery lease
+        "dynamodb:BatchWriteItem": math.ceil(changed / 25),
+        "dynamodb:TransactWriteItems": 1,  # the alert owed, the version, the round closed
+        "dynamodb:DeleteItem": 1,  # the alert delivered
+    }
+    (alert,) = org.member_alerts()
+    assert alert["changeCount"] == changed
+
+
+def test_a_long_change_list_is_cut_to_fit_one_sns_message(aws: LocalAws) -> None:
+    org = Organization(aws)
+    org.check()  # an empty organization: the baseline
+    reason = "Pending review by the security team, see ticket SEC-1234 (é)" * 3
+    org.listed[:] = [
+        {"accountId": f"{i:012d}", "status": "Inactive", "statusReason": reason}
+        for i in range(3_000)
+    ]
+
+    org.check()
+
+    (published,) = aws.wire.published
+    size = (
+        len(published["Message"].encode())
+        + len(published["Subject"].encode())
+        + sum(
+            len(name.encode()) + len(value["DataType"]) + len(value["StringValue"].encode())
+            for name, value in published["MessageAttributes"].items()
+        )
+    )
+    assert size <= SNS_MESSAGE_LIMIT
+    message = json.loads(published["Message"])
+    document = json.loads(message["default"])
+    listed = len(document["changes"])
+    assert document["truncated"] is True
+    assert document["changeCount"] == 3_000
+    assert 100 < listed < 3_000
+    assert document["changes"][0]["statusReason"] == reason
+    assert f"This alert lists {listed:,} of the 3,000 changes" in message["email"].replace(
+        "\n", " "
+    )
+    assert "Now Inactive: 3,000" in message["email"]
+    (delivered,) = org.alerts()  # and a subscriber receives it
+    assert delivered["changeCount"] == 3_000
+
+
+def test_truncation_lists_as_many_changes_as_fit() -> None:
+    changes = ChangeList()
+    for i in range(5_000):
+        changes.add(MemberChange(f"{i:012d}", "Active", "Failed", "x" * 200))
+    where = AccountRegion("123456789012", "ap-southeast-2")
+
+    alert = member_alert(where, changes, {"Failed": 5_000}, datetime(2026, 11, 26, tzinfo=UTC))
+
+    stored = len(alert.to_json().encode())
+    assert alert.publish_size() <= SNS_MESSAGE_LIMIT and stored <= STORED_ALERT_LIMIT
+    assert 0 < len(json.loads(json.loads(alert.message)["default"])["changes"]) < 5_000
+    # The first part is as long as it can be: one more member would not fit.
+    assert max(alert.publish_size() / SNS_MESSAGE_LIMIT, stored / STORED_ALERT_LIMIT) > 0.99
+
+
+def test_subject_of_one_member_names_it_and_its_transition() -> None:
+    changes = ChangeList()
+    changes.add(MemberChange("111111111111", "Active", "Suspended\nby AWS"))
+    where = AccountRegion("123456789012", "us-east-1")
+
+    alert = member_alert(where, changes, {}, datetime(2026, 11, 26, tzinfo=UTC))
+
+    assert alert.subject == (
+        "Compute Optimizer member 111111111111 Active -> Suspended by AWS (123456789012, us-east-1)"
+    )
+    assert alert.attributes["status"] == "Suspended\nby AWS"
+
+
+class _ThrottledDynamoDB:
+    """Leaves the last request of every batch unprocessed ``times`` times."""
+
+    def __init__(self, times: int) -> None:
+        self.times, self.batches = times, []
+
+    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+        (requests,) = RequestItems.values()
+        self.batches.append(len(requests))
+        if self.times:
+            self.times -= 1
+            return {"UnprocessedItems": {"t": requests[-1:]}}
+        return {"UnprocessedItems": {}}
+
+
+def test_unprocessed_items_are_sent_again_with_growing_waits() -> None:
+    dynamodb, waits = _ThrottledDynamoDB(times=3), []
+    writer = BatchWriter(dynamodb, "t", REGION, sleep=waits.append)
+
+    for i in range(30):
+        writer.add({"PutRequest": {"Item": {"n": i}}})
+    writer.flush()
+
+    assert dynamodb.batches == [25, 1, 1, 1, 5]
+    assert len(waits) == 3 and waits[0] < waits[2]
+
+
+def test_items_still_unprocessed_after_the_retries_fail_the_check() -> None:
+    writer = BatchWriter(_ThrottledDynamoDB(times=100), "t", REGION, sleep=lambda _: None)
+    writer.add({"PutRequest": {"Item": {}}})
+
+    with pytest.raises(MonitorError, match="dynamodb:BatchWriteItem in us-east-1 failed: 1 item"):
+        writer.flush()
