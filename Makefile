@@ -1,6 +1,7 @@
 # make demo / make test set themselves up on a fresh clone; nothing needs an AWS account.
-# The Lambda runs python3.13; tests use it when it runs here, else the default python3.
-PYTHON ?= $(firstword $(foreach p,python3.13 python3,$(if $(shell $(p) -c pass 2>/dev/null && echo ok),$(p))))
+# The Lambda runs python3.13; tests use it when it is here (on PATH or in pyenv), else python3.
+PYENV_PYTHON313 = $(if $(PYENV_313),$(shell pyenv root)/versions/$(PYENV_313)/bin/python3.13)
+PYTHON ?= $(firstword $(foreach p,python3.13 $(PYENV_PYTHON313) python3,$(if $(shell $(p) -c pass 2>/dev/null && echo ok),$(p))))
 VENV := .venv
 PY := $(VENV)/bin/python
 # SAM CLI and checkov pin conflicting libraries: each gets its own environment.
@@ -12,7 +13,7 @@ CHECKOV_VERSION := 3.3.30
 .PHONY: demo test lint typecheck validate build checkov bench status clean
 
 $(VENV)/.installed: pyproject.toml functions/requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check '.[dev]'
 	touch $@
 
@@ -57,3 +58,9 @@ build: $(SAM_VENV)/.installed
 
 checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
+
+# Cold start, warm check, AWS requests per check and package size, each against its floor
+# (a script, not a timed test). Builds the deployment package with pip (needs PyPI once).
+bench: $(VENV)/.installed
+	$(PY) -m devtools.bench
+	@if [ -f devtools/bench_members.py ]; then $(PY) -m devtools.bench_members; fi

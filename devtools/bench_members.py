@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import logging
 import os
 import sys
 import time
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.path.insert(0, FUNCTIONS)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")
+    logging.getLogger("enrollment-monitor").setLevel(logging.WARNING)  # the table, not the logs
     rows = []
     for size in (int(s) for s in arguments.sizes.split(",")):
         rows += _organization(size)
@@ -135,10 +137,9 @@ class _Bench:
         return counts.total()
 
     def run_check(self, before: Callable[[], None] | None = None) -> None:
+        from devtools.local_aws import LambdaContext
         from enrollment_monitor.check import run
         from enrollment_monitor.settings import Settings
-
-        from devtools.local_aws import LambdaContext
 
         if before:
             before()
