@@ -3,6 +3,9 @@
 import json
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from enrollment_monitor.alerts import (
     REMINDER,
     Alert,
@@ -10,8 +13,6 @@ from enrollment_monitor.alerts import (
     status_alert,
 )
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation
-from hypothesis import given
-from hypothesis import strategies as st
 
 WHERE = AccountRegion("123456789012", "ap-southeast-2")
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)

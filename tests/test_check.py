@@ -5,13 +5,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Monitor, emitted_metrics, event
+
+from devtools.local_aws import LambdaContext, local_aws
 from enrollment_monitor.check import run
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError, Settings
 
-from devtools.local_aws import LambdaContext, local_aws
+from conftest import Monitor, emitted_metrics, event
 
 STATUSES = ["Active", "Inactive", "Pending", "Failed"]
 

@@ -3,8 +3,10 @@
 import json
 
 import pytest
-from conftest import Monitor
+
 from enrollment_monitor.cli import main
+
+from conftest import Monitor
 
 
 def test_status_prints_the_live_enrollment(

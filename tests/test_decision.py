@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from enrollment_monitor.enrollment import Decision, Enrollment, Observation, decide
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)

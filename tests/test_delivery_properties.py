@@ -4,12 +4,13 @@ invocations, the alerts delivered are exactly the transitions the checks observe
 import contextlib
 import os
 
-from conftest import Monitor
-from enrollment_monitor.errors import MonitorError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devtools.local_aws import local_aws
+from enrollment_monitor.errors import MonitorError
+
+from conftest import Monitor
 
 STATUSES = ["Active", "Inactive", "Pending", "Failed", "Suspended"]
 steps = st.lists(

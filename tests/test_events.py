@@ -11,13 +11,14 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import EVENTS, emitted_metrics, event, new_sandbox
 from moto import mock_aws
 from moto.events.models import EventPattern
-from template import REGION, Resolver, function_environment, table_definition, transformed_template
 
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.local_aws import LambdaContext
+
+from conftest import EVENTS, emitted_metrics, event, new_sandbox
+from template import REGION, Resolver, function_environment, table_definition, transformed_template
 
 _PLACEHOLDER = re.compile(r"^<aws\.scheduler\.[a-z-]+>$")
 

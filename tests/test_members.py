@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Monitor, emitted_metrics, event
+
+from devtools.local_aws import LambdaContext, LocalAws
 from enrollment_monitor.check import run
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.enrollment import AccountRegion
@@ -23,7 +24,7 @@ from enrollment_monitor.member_alerts import (
 from enrollment_monitor.member_state import BatchWriter
 from enrollment_monitor.settings import Settings
 
-from devtools.local_aws import LambdaContext, LocalAws
+from conftest import Monitor, emitted_metrics, event
 
 REGION = "us-east-1"
 WRITES = {

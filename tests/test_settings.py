@@ -1,4 +1,5 @@
 import pytest
+
 from enrollment_monitor.settings import ConfigurationError, Settings
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:enrollment-alerts"

@@ -1,0 +1,59 @@
+"""The function's role allows every AWS call the code really makes, and nothing else."""
+
+import contextlib
+import os
+
+from devtools.local_aws import local_aws
+from enrollment_monitor.errors import MonitorError
+
+from conftest import Monitor
+from template import transformed_template
+
+# IAM authorises each action inside a transaction as that action on its own: the monitor's
+# transactions put owed alerts and observations, and update the version.
+AUTHORISED_AS = {"dynamodb:TransactWriteItems": {"dynamodb:PutItem", "dynamodb:UpdateItem"}}
+# Granted for AWS services acting for the function, not called by its code: Lambda sends
+# failed invocations to the queue; SNS encrypts with the key when the function publishes.
+USED_BY_SERVICES = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
+
+
+def granted_actions() -> set[str]:
+    role = transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
+    actions: set[str] = set()
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            action = statement["Action"]
+            actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+def actions_of_every_path() -> set[str]:
+    """Every IAM action the code needs, from the calls it made through each path: baseline,
+    change, SNS outage and recovery, members on, test notification."""
+    with local_aws() as aws:
+        os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws restores the environment
+        aws.compute_optimizer.members["us-east-1"] = [
+            {"accountId": f"11111111111{n}", "status": "Active"} for n in range(3)
+        ]
+        aws.wire.calls.clear()
+        monitor = Monitor(aws)
+        monitor.status("Active")
+        monitor.check()
+        monitor.status("Inactive")
+        aws.compute_optimizer.members["us-east-1"][0]["status"] = "Inactive"
+        aws.wire.fail("sns", "Publish", "InternalError", times=4)
+        with contextlib.suppress(MonitorError):
+            monitor.check()
+        aws.wire.heal()
+        monitor.check()
+        monitor.invoke({"action": "test-notification"})
+        calls = set(aws.wire.calls)
+    return set().union(*(AUTHORISED_AS.get(call, {call}) for call in calls))
+
+
+def test_the_role_allows_exactly_the_actions_the_code_uses() -> None:
+    used = actions_of_every_path()
+    granted = granted_actions()
+
+    assert used - granted == set(), "the code calls actions the role does not allow"
+    assert granted - used - USED_BY_SERVICES == set(), "the role allows actions nobody uses"
