@@ -40,6 +40,37 @@ def test_status_json_covers_each_region(
     }
 
 
+def test_status_lists_members_when_asked(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitor.status("Active")
+    monitor.aws.compute_optimizer.members["us-east-1"] = [
+        {"accountId": "222222222222", "status": "Inactive", "statusReason": "opted out"},
+        {"accountId": "111111111111", "status": "Active"},
+    ]
+
+    assert main(["status", "--members"]) == 0
+
+    out = capsys.readouterr().out
+    assert "member accounts (2):" in out
+    assert out.index("111111111111  Active") < out.index("222222222222  Inactive  (opted out)")
+
+
+def test_members_of_a_non_management_account_is_a_message(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitor.aws.wire.fail(
+        "compute-optimizer",
+        "GetEnrollmentStatusesForOrganization",
+        "AccessDeniedException",
+        http_status=400,
+    )
+
+    assert main(["status", "--members"]) == 1
+
+    assert "GetEnrollmentStatusesForOrganization in us-east-1 failed" in capsys.readouterr().err
+
+
 def test_permission_denied_is_a_message_not_a_traceback(
     monitor: Monitor, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import boto3
 
 from enrollment_monitor.clients import AwsClients
-from enrollment_monitor.compute_optimizer import read_enrollment
-from enrollment_monitor.enrollment import Enrollment, iso
+from enrollment_monitor.compute_optimizer import read_enrollment, read_members
+from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, iso
 from enrollment_monitor.errors import MonitorError
 
 
@@ -28,6 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a Region to read (repeatable; default: your configured Region)",
     )
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    status.add_argument(
+        "--members",
+        action="store_true",
+        help="also list the organization's member accounts (management account only)",
+    )
     arguments = parser.parse_args(argv)
 
     regions = arguments.regions or [boto3.session.Session().region_name or ""]
@@ -37,17 +42,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     clients = AwsClients()
     try:
         enrollments = {r: read_enrollment(clients.compute_optimizer(r), r) for r in regions}
+        members = {
+            r: list(read_members(clients.compute_optimizer(r), r))
+            for r in (regions if arguments.members else [])
+        }
     except MonitorError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if arguments.json:
-        print(json.dumps({r: e.to_dict() for r, e in enrollments.items()}, indent=2))
+        document = {r: e.to_dict() for r, e in enrollments.items()}
+        for region, listed in members.items():
+            document[region]["members"] = [_member_dict(m) for m in listed]
+        print(json.dumps(document, indent=2))
     else:
-        print("\n\n".join(describe(r, e) for r, e in enrollments.items()))
+        print("\n\n".join(describe(r, e, members.get(r)) for r, e in enrollments.items()))
     return 0
 
 
-def describe(region: str, enrollment: Enrollment) -> str:
+def _member_dict(member: MemberEnrollment) -> dict[str, str | None]:
+    return {"accountId": member.account_id, "status": member.status, "reason": member.status_reason}
+
+
+def describe(
+    region: str, enrollment: Enrollment, members: list[MemberEnrollment] | None = None
+) -> str:
     lines = [f"Compute Optimizer enrollment in {region}: {enrollment.status}"]
     if enrollment.status_reason:
         lines.append(f"  reason:           {enrollment.status_reason}")
@@ -58,4 +76,9 @@ def describe(region: str, enrollment: Enrollment) -> str:
         lines.append(f"  members enrolled: {enrolled}")
     if enrollment.member_accounts_opted_in is not None:
         lines.append(f"  members opted in: {enrollment.member_accounts_opted_in}")
+    if members is not None:
+        lines.append(f"  member accounts ({len(members)}):")
+        for member in sorted(members, key=lambda m: (m.status, m.account_id)):
+            reason = f"  ({member.status_reason})" if member.status_reason else ""
+            lines.append(f"    {member.account_id}  {member.status}{reason}")
     return "\n".join(lines)
