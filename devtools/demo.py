@@ -29,9 +29,9 @@ REASONS = {
 
 
 def main() -> None:
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the demo prints its own account
     print("enrollment-monitor demo: the real handler on moto, Compute Optimizer scripted\n")
     with local_aws() as aws:
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the demo prints its own account
         from enrollment_monitor import app  # imported inside the stand-in, as Lambda would
 
         for number, (status, sns_down, action) in enumerate(TIMELINE, start=1):
