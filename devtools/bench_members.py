@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import logging
 import os
 import sys
 import time
@@ -53,7 +52,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.path.insert(0, FUNCTIONS)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")
-    logging.getLogger("enrollment-monitor").setLevel(logging.WARNING)  # the table, not the logs
     rows = []
     for size in (int(s) for s in arguments.sizes.split(",")):
         rows += _organization(size)
@@ -67,6 +65,7 @@ def _organization(size: int) -> list[tuple[str, ...]]:
 
     with local_aws() as aws:
         os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws() restores the environment
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the table, not the logs
         bench = _Bench(aws)
         members = [{"accountId": f"{i:012d}", "status": "Active"} for i in range(size)]
         aws.compute_optimizer.members[REGION] = members
