@@ -25,8 +25,9 @@ from typing import Any, TypeAlias
 
 from enrollment_monitor.enrollment import AccountRegion
 from enrollment_monitor.errors import MonitorError, calling
-from enrollment_monitor.state import conditional_write
+from enrollment_monitor.state import conditional_write, item_key, number, partition
 
+_MEMBERS = "MEMBERS"
 _CONTROL = "#ROUND"
 _NAMES = {"#status": "status", "#round": "round"}
 BATCH_SIZE = 25  # the most requests one BatchWriteItem takes
@@ -73,7 +74,7 @@ class MemberTable:
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": _partition(where)}},
+            ExpressionAttributeValues={":pk": {"S": partition(_MEMBERS, where)}},
             ExpressionAttributeNames=_NAMES,
             ProjectionExpression="sk, #status, #round, previousStatus, leaseUntil",
             ConsistentRead=True,
@@ -103,13 +104,13 @@ class MemberTable:
         if roster.round is None:
             condition = "attribute_not_exists(pk)"
             update = "SET leaseUntil = :until, #round = :round"
-            values = {":until": _n(until), ":round": _n(0)}
+            values = {":until": number(until), ":round": number(0)}
         else:
             condition = (
                 "#round = :round AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)"
             )
             update = "SET leaseUntil = :until"
-            values = {":until": _n(until), ":round": _n(roster.round), ":now": _n(now)}
+            values = {":until": number(until), ":round": number(roster.round), ":now": number(now)}
         return conditional_write(
             "dynamodb:UpdateItem",
             where.region,
@@ -130,12 +131,12 @@ class MemberTable:
             "Key": _key(where, _CONTROL),
             "UpdateExpression": "REMOVE leaseUntil",
             "ConditionExpression": "leaseUntil = :lease",
-            "ExpressionAttributeValues": {":lease": _n(lease)},
+            "ExpressionAttributeValues": {":lease": number(lease)},
         }
         if round_ is not None:
             update["UpdateExpression"] = "SET #round = :round REMOVE leaseUntil"
             update["ExpressionAttributeNames"] = {"#round": "round"}
-            update["ExpressionAttributeValues"][":round"] = _n(round_)
+            update["ExpressionAttributeValues"][":round"] = number(round_)
         return {"Update": update}
 
     def close(self, where: AccountRegion, lease: float, round_: int | None = None) -> bool:
@@ -165,7 +166,7 @@ class MemberWriter:
         if status:
             item["status"] = {"S": status}
         if isinstance(remembered, Unreported):
-            item["round"] = _n(self._round)
+            item["round"] = number(self._round)
             if remembered.previous:
                 item["previousStatus"] = {"S": remembered.previous}
         self._batch.add({"PutRequest": {"Item": item}})
@@ -215,13 +216,5 @@ class BatchWriter:
             )
 
 
-def _partition(where: AccountRegion) -> str:
-    return f"MEMBERS#{where.account_id}#{where.region}"
-
-
 def _key(where: AccountRegion, sort_key: str) -> dict[str, Any]:
-    return {"pk": {"S": _partition(where)}, "sk": {"S": sort_key}}
-
-
-def _n(number: float) -> dict[str, str]:
-    return {"N": str(number)}
+    return item_key(_MEMBERS, where, sort_key)

@@ -24,6 +24,7 @@ from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation
 from enrollment_monitor.errors import calling
 
 _LOST_RACE = {"ConditionalCheckFailedException", "TransactionCanceledException"}
+_ENROLLMENT = "ENROLLMENT"
 _LATEST = "LATEST"
 _PENDING = "PENDING#"
 
@@ -78,7 +79,7 @@ class StateTable:
             "Item": {
                 **_key(where, _LATEST),
                 **_observation_attributes(observation),
-                "version": _n(version),
+                "version": number(version),
             },
             **_unchanged_since(previous),
         }
@@ -113,7 +114,10 @@ class StateTable:
             "Key": _key(where, _LATEST),
             "UpdateExpression": "SET version = :next",
             "ConditionExpression": "version = :version",
-            "ExpressionAttributeValues": {":next": _n(version), ":version": _n(stored.version)},
+            "ExpressionAttributeValues": {
+                ":next": number(version),
+                ":version": number(stored.version),
+            },
         }
         written = self._write(
             "dynamodb:UpdateItem",
@@ -139,14 +143,14 @@ class StateTable:
             owed,
             self._client.update_item,
             "attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
-            {":until": _n(until), ":now": _n(now)},
+            {":until": number(until), ":now": number(now)},
             UpdateExpression="SET leaseUntil = :until",
         )
 
     def delivered(self, where: AccountRegion, owed: PendingAlert, lease: float) -> bool:
         """Forgets the alert once SNS accepted it (False: the lease had been taken over)."""
         return self._change_owed(
-            where, owed, self._client.delete_item, "leaseUntil = :lease", {":lease": _n(lease)}
+            where, owed, self._client.delete_item, "leaseUntil = :lease", {":lease": number(lease)}
         )
 
     def release(self, where: AccountRegion, owed: PendingAlert, lease: float) -> bool:
@@ -156,7 +160,7 @@ class StateTable:
             owed,
             self._client.update_item,
             "leaseUntil = :lease",
-            {":lease": _n(lease)},
+            {":lease": number(lease)},
             UpdateExpression="REMOVE leaseUntil",
         )
 
@@ -198,12 +202,22 @@ def conditional_write(call: str, region: str, operation: Any, **arguments: Any) 
     return True
 
 
+def partition(kind: str, where: AccountRegion) -> str:
+    """One partition per kind and (account, Region): ``ENROLLMENT#…`` holds the observation
+    and its owed alerts, ``MEMBERS#…`` the organization's members (member_state)."""
+    return f"{kind}#{where.account_id}#{where.region}"
+
+
+def item_key(kind: str, where: AccountRegion, sort_key: str) -> dict[str, Any]:
+    return {"pk": {"S": partition(kind, where)}, "sk": {"S": sort_key}}
+
+
 def _partition(where: AccountRegion) -> str:
-    return f"ENROLLMENT#{where.account_id}#{where.region}"
+    return partition(_ENROLLMENT, where)
 
 
 def _key(where: AccountRegion, sort_key: str) -> dict[str, Any]:
-    return {"pk": {"S": _partition(where)}, "sk": {"S": sort_key}}
+    return item_key(_ENROLLMENT, where, sort_key)
 
 
 def _unchanged_since(previous: Stored | None) -> dict[str, Any]:
@@ -211,7 +225,7 @@ def _unchanged_since(previous: Stored | None) -> dict[str, Any]:
         return {"ConditionExpression": "attribute_not_exists(pk)"}
     return {
         "ConditionExpression": "version = :version",
-        "ExpressionAttributeValues": {":version": _n(previous.version)},
+        "ExpressionAttributeValues": {":version": number(previous.version)},
     }
 
 
@@ -240,5 +254,6 @@ def _pending(item: dict[str, Any]) -> PendingAlert:
     return PendingAlert(item["sk"]["S"], Alert.from_json(item["alert"]["S"]), lease_until)
 
 
-def _n(number: float) -> dict[str, str]:
-    return {"N": str(number)}
+def number(value: float) -> dict[str, str]:
+    """A DynamoDB number attribute value."""
+    return {"N": str(value)}
