@@ -170,18 +170,18 @@ class _Bench:
 
     def traced(self, work: Callable[[], object], row: tuple[str, ...]) -> tuple[str, ...]:
         """Fills in the row's memory, from another run of ``work`` under tracemalloc."""
-        from enrollment_monitor.members import _Reading
+        from enrollment_monitor.member_diff import MemberDiff
 
         held: list[int] = []
-        finish = _Reading.finish
+        writes = MemberDiff.writes
 
-        def measure_then_finish(reading: _Reading) -> None:  # the whole organization read
-            held.append(_deep_size([v for k, v in vars(reading).items() if k != "_writes"]))
-            finish(reading)
+        def writes_then_measure(diff: MemberDiff, listing: Any) -> Any:
+            yield from writes(diff, listing)
+            held.append(_deep_size(list(vars(diff).values())))  # the whole organization read
 
         tracemalloc.start()
         try:
-            with mock.patch.object(_Reading, "finish", measure_then_finish):
+            with mock.patch.object(MemberDiff, "writes", writes_then_measure):
                 work()
             _, peak = tracemalloc.get_traced_memory()
         finally:

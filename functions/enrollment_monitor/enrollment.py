@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -96,15 +96,24 @@ class Observation:
     observed_at: datetime
     alerted_at: datetime | None = None
 
-    def alerted(self, at: datetime) -> Observation:
-        return replace(self, alerted_at=at)
-
 
 class Decision(enum.Enum):
     NOTHING = "nothing"
     BASELINE = "baseline"
     CHANGED = "changed"
     REMINDER = "reminder"
+
+
+class Outcome(enum.StrEnum):
+    """What one step of a check did, as the invocation's result reports it."""
+
+    NOTHING = "nothing"
+    BASELINE = "baseline"  # a first observation, recorded without an alert
+    CHANGED = "changed"  # a change recorded, its alert owed
+    REMINDER = "reminder"  # a reminder owed
+    LOST_RACE = "lost-race"  # another invocation wrote first: it does the work
+    DEFERRED = "deferred"  # member changes written, reported by the next check
+    REPAIRED = "repaired"  # unreported member changes that reverted, cleaned up
 
 
 def decide(
@@ -122,6 +131,19 @@ def decide(
         return Decision.NOTHING
     last_told = previous.alerted_at or previous.observed_at
     return Decision.REMINDER if now - last_told >= reminder_interval else Decision.NOTHING
+
+
+def recorded_after(
+    decision: Decision, previous: Observation | None, current: Enrollment, now: datetime
+) -> Observation | None:
+    """The observation a check records after ``decision`` (None: nothing to record). A
+    reminder keeps the time the status was first seen."""
+    if decision is Decision.NOTHING:
+        return None
+    if decision is Decision.BASELINE:
+        return Observation(current, now)
+    since = previous.observed_at if previous and decision is Decision.REMINDER else now
+    return Observation(current, since, alerted_at=now)
 
 
 def iso(moment: datetime) -> str:

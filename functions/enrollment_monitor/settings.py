@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
@@ -25,6 +26,11 @@ class Settings:
     regions: tuple[str, ...]
     reminder_interval_hours: float
     track_member_accounts: bool
+
+    @property
+    def reminder_interval(self) -> timedelta | None:
+        """None: reminders are off."""
+        return timedelta(hours=self.reminder_interval_hours) or None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,4 +1,4 @@
-"""Publishing alerts to SNS: each owed alert once, in the order the transitions happened."""
+"""The outbox: owed alerts published to SNS, oldest first, each under its lease, each once."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from enrollment_monitor.alerts import Alert
-from enrollment_monitor.enrollment import AccountRegion
 from enrollment_monitor.errors import MonitorError, calling
-from enrollment_monitor.state import PendingAlert, StateTable
+from enrollment_monitor.store.observations import Owed
+from enrollment_monitor.store.table import Table
 
 logger = Logger()
 
@@ -32,12 +32,7 @@ class Publisher:
 
 
 def deliver(
-    table: StateTable,
-    publisher: Publisher,
-    where: AccountRegion,
-    owed: Sequence[PendingAlert],
-    lease_until: float,
-    now: float,
+    table: Table, publisher: Publisher, owed: Sequence[Owed], lease_until: float, now: float
 ) -> int:
     """Sends the owed alerts, oldest first, and returns how many this invocation sent.
 
@@ -46,19 +41,18 @@ def deliver(
     """
     sent = 0
     for pending in owed:
-        if not table.lease(where, pending, lease_until, now):
-            logger.info(
-                "another invocation is sending an owed alert", extra={"region": where.region}
-            )
+        lease = table.take(pending.key, lease_until, now)
+        if lease is None:
+            logger.info("another invocation is sending an owed alert")
             break
         try:
             publisher.publish(pending.alert)
         except MonitorError:
-            table.release(where, pending, lease_until)
+            table.apply(table.give_back(lease))
             raise
         sent += 1
         # A process that dies right here has sent the alert but still owes it: the one window
-        # in which a later check sends it again (README, "Delivery guarantees").
-        if not table.delivered(where, pending, lease_until):
+        # in which a later check sends it again (docs/DELIVERY.md).
+        if not table.apply(table.delete(lease)):
             logger.warning("an owed alert was taken over while it was being sent")
     return sent

@@ -10,27 +10,14 @@ many it leaves out, and still counts every change per group.
 from __future__ import annotations
 
 import textwrap
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from enrollment_monitor.alerts import Alert, AlertText, compose, short_status
-from enrollment_monitor.enrollment import KNOWN_STATUSES, AccountRegion, iso
+from enrollment_monitor.alerts.render import Alert, AlertText, compose, document, short_status
+from enrollment_monitor.enrollment import ACTIVE, KNOWN_STATUSES, AccountRegion, iso
+from enrollment_monitor.member_diff import REMOVED, ChangeList, MemberChange
 
 MEMBERS_CHANGED = "MemberEnrollmentChanged"
-# The group (and the ``status`` attribute) of members that left the organization.
-REMOVED = "Removed"
-
-# SNS counts the message, the subject and the attributes against its default limit of 256 KiB.
-SNS_MESSAGE_LIMIT = 262_144
-# An owed alert waits in one DynamoDB item (400 KB at most, keys and names included) as JSON,
-# which escapes the message's quotes once more.
-STORED_ALERT_LIMIT = 390_000
-# No group lists more than this: far more than fit in one SNS message (a listed member takes
-# well over 130 bytes), so memory stays bounded however many members change.
-LISTED_PER_GROUP = 2_500
 # A chat message is for attention, not for reading a thousand account ids.
 CHAT_LISTED = 20
 
@@ -38,56 +25,9 @@ _SEVERITY = {"Failed": 0, "Inactive": 1, "Pending": 3, "Active": 4, REMOVED: 5}
 _UNKNOWN_SEVERITY = 2
 
 
-@dataclass(frozen=True)
-class MemberChange:
-    """One member whose status differs from the last one reported."""
-
-    account_id: str
-    previous: str | None  # None: not a member at the last report (a new member)
-    current: str | None  # None: no longer a member of the organization
-    status_reason: str | None = None
-    last_updated: datetime | None = None
-
-    @property
-    def group(self) -> str:
-        return REMOVED if self.current is None else self.current
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accountId": self.account_id,
-            "previous": self.previous,
-            "current": self.current,
-            "statusReason": self.status_reason,
-            "lastUpdatedTimestamp": iso(self.last_updated) if self.last_updated else None,
-        }
-
-
-@dataclass
-class ChangeList:
-    """The changes of one check: every one counted, the first ``LISTED_PER_GROUP`` of each
-    group kept for the alert."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    _kept: dict[str, list[MemberChange]] = field(default_factory=dict)
-
-    def add(self, change: MemberChange) -> None:
-        self.counts[change.group] += 1
-        kept = self._kept.setdefault(change.group, [])
-        if len(kept) < LISTED_PER_GROUP:
-            kept.append(change)
-
-    def __len__(self) -> int:
-        return self.counts.total()
-
-    def groups(self) -> list[str]:
-        return sorted(self.counts, key=lambda group: (severity(group), group))
-
-    def in_order(self) -> list[MemberChange]:
-        return [change for group in self.groups() for change in self._kept[group]]
-
-
-def severity(group: str) -> int:
-    return _SEVERITY.get(group, _UNKNOWN_SEVERITY)
+def _groups(changes: ChangeList) -> list[str]:
+    """The groups of changes, most severe first."""
+    return sorted(changes.counts, key=lambda g: (_SEVERITY.get(g, _UNKNOWN_SEVERITY), g))
 
 
 def member_alert(
@@ -99,29 +39,22 @@ def member_alert(
     """The alert listing as many changes as SNS and the owed-alert item can hold.
 
     ``members`` counts every member of the organization per status (for context)."""
-    listed = changes.in_order()
+    listed = [change for group in _groups(changes) for change in changes.kept[group]]
 
     def render(count: int) -> Alert:
         return _render(where, changes, listed[:count], members, observed_at)
 
     alert = render(len(listed))
-    if _fits(alert):
+    if alert.fits():
         return alert
     fits, too_many = 0, len(listed)  # render(0) always fits: it is a few KB
     while too_many - fits > 1:
         middle = (fits + too_many) // 2
-        if _fits(render(middle)):
+        if render(middle).fits():
             fits = middle
         else:
             too_many = middle
     return render(fits)
-
-
-def _fits(alert: Alert) -> bool:
-    return (
-        alert.publish_size() <= SNS_MESSAGE_LIMIT
-        and len(alert.to_json().encode()) <= STORED_ALERT_LIMIT
-    )
 
 
 def _render(
@@ -132,19 +65,14 @@ def _render(
     observed_at: datetime,
 ) -> Alert:
     total = len(changes)
-    groups = changes.groups()
+    groups = _groups(changes)
     worst = groups[0]
-    document = {
-        "version": 1,
-        "eventType": MEMBERS_CHANGED,
-        "accountId": where.account_id,
-        "region": where.region,
+    body = {
         "changeCount": total,
         "changesByStatus": {group: changes.counts[group] for group in groups},
         "truncated": len(listed) < total,
         "changes": [change.to_dict() for change in listed],
         "memberCounts": _member_counts(members),
-        "observedAt": iso(observed_at),
     }
     plural = "s" if total != 1 else ""
     text = AlertText(
@@ -160,10 +88,14 @@ def _render(
             ("Observed at", iso(observed_at)),
         ],
         steps=_steps(set(groups)),
+        icon="white_check_mark" if worst == ACTIVE else "warning",
         email_listing=_email_listing(changes, listed),
         chat_listing=_chat_listing(changes, listed),
     )
-    return compose(where, _subject(changes, listed, worst), text, document, worst, None)
+    subject = _subject(changes, listed, worst)
+    return compose(
+        where, subject, text, document(MEMBERS_CHANGED, where, observed_at, body), worst, None
+    )
 
 
 def _member_counts(members: Mapping[str, int]) -> dict[str, int]:
@@ -211,7 +143,7 @@ def _email_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[
         )
         lines += [*textwrap.wrap(note, 78), ""]
     by_group = _by_group(listed)
-    for group in changes.groups():
+    for group in _groups(changes):
         shown, count = by_group.get(group, []), changes.counts[group]
         more = "" if len(shown) == count else f" ({len(shown):,} listed)"
         lines += [f"{_title(group)}: {count:,}{more}"]
@@ -227,7 +159,7 @@ def _email_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[
 def _chat_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[str]:
     lines, room = [], CHAT_LISTED
     by_group = _by_group(listed)
-    for group in changes.groups():
+    for group in _groups(changes):
         lines.append(f"*{_title(group)} ({changes.counts[group]:,})*")
         for change in by_group.get(group, [])[: max(room, 0)]:
             reason = f": {change.status_reason[:120]}" if change.status_reason else ""

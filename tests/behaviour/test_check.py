@@ -5,10 +5,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from storage import owed, stored
 
 from devtools.local_aws import LambdaContext, local_aws
 from enrollment_monitor.check import run
 from enrollment_monitor.clients import AwsClients
+from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError, Settings
 
@@ -22,10 +24,11 @@ def test_first_active_check_records_a_silent_baseline(monitor: Monitor) -> None:
 
     result = monitor.check()
 
-    assert result["checked"][0]["outcome"] == "baseline"
+    assert result["checked"][0]["outcome"] == Outcome.BASELINE
     assert monitor.alerts() == []
-    (item,) = monitor.aws.state_items()
-    assert item["status"] == {"S": "Active"}
+    observation = stored(monitor.aws)
+    assert observation and observation.observation.enrollment.status == "Active"
+    assert observation.owed == ()
 
 
 @pytest.mark.parametrize("status", ["Inactive", "Pending", "Failed"])
@@ -85,7 +88,7 @@ def test_second_identical_check_reads_twice_and_writes_nothing(monitor: Monitor)
         "compute-optimizer:GetEnrollmentStatus": 1,
         "dynamodb:Query": 1,
     }
-    assert result["checked"][0]["outcome"] == "nothing"
+    assert result["checked"][0]["outcome"] == Outcome.NOTHING
     assert monitor.alerts() == []
 
 
@@ -122,7 +125,7 @@ def test_alert_survives_sns_outage_and_is_sent_once_by_the_next_check(monitor: M
     with pytest.raises(MonitorError, match="sns:Publish in us-east-1 failed: InternalError"):
         monitor.check()
     assert monitor.alerts() == []
-    assert len(owed_alerts(monitor)) == 1
+    assert len(owed(monitor.aws)) == 1
 
     monitor.aws.wire.heal()
     result = monitor.check()
@@ -130,13 +133,9 @@ def test_alert_survives_sns_outage_and_is_sent_once_by_the_next_check(monitor: M
     (alert,) = monitor.alerts()
     assert (alert["previous"]["status"], alert["current"]["status"]) == ("Active", "Inactive")
     assert result["checked"][0]["alertsSent"] == 1
-    assert owed_alerts(monitor) == []
+    assert owed(monitor.aws) == ()
     monitor.check()
     assert monitor.alerts() == []
-
-
-def owed_alerts(monitor: Monitor) -> list[dict[str, Any]]:
-    return [i for i in monitor.aws.state_items() if i["sk"]["S"].startswith("PENDING#")]
 
 
 def test_changes_seen_during_an_sns_outage_are_all_sent_in_order(monitor: Monitor) -> None:
@@ -364,11 +363,11 @@ def test_each_region_is_watched_on_its_own() -> None:
 
         result = monitor.check()
 
-        assert [r["outcome"] for r in result["checked"]] == ["baseline", "changed"]
+        assert [r["outcome"] for r in result["checked"]] == [Outcome.BASELINE, Outcome.CHANGED]
         (envelope,) = aws.deliveries()
         assert envelope["MessageAttributes"]["region"]["Value"] == "eu-west-1"
         assert envelope["Subject"].endswith("(123456789012, eu-west-1)")
-        assert len(aws.state_items()) == 2
+        assert stored(aws, "us-east-1") and stored(aws, "eu-west-1")
 
 
 def test_a_region_that_fails_does_not_stop_the_others() -> None:
@@ -406,7 +405,8 @@ def test_not_active_is_reminded_once_per_interval(monitor: Monitor) -> None:
         for hours in (1, 23, 24, 25, 47, 48)
     ]
 
-    assert outcomes == ["nothing", "nothing", "reminder", "nothing", "nothing", "reminder"]
+    nothing, reminder = Outcome.NOTHING, Outcome.REMINDER
+    assert outcomes == [nothing, nothing, reminder, nothing, nothing, reminder]
     reminders = monitor.aws.deliveries()
     assert [r["Message"]["eventType"] for r in reminders] == ["EnrollmentReminder"] * 2
     assert reminders[0]["Subject"].startswith(

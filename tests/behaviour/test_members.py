@@ -8,20 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from storage import roster
 
 from devtools.local_aws import LambdaContext, LocalAws
+from enrollment_monitor.alerts.render import SNS_MESSAGE_LIMIT
 from enrollment_monitor.check import run
 from enrollment_monitor.clients import AwsClients
-from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
-from enrollment_monitor.member_alerts import (
-    SNS_MESSAGE_LIMIT,
-    STORED_ALERT_LIMIT,
-    ChangeList,
-    MemberChange,
-    member_alert,
-)
-from enrollment_monitor.member_state import BatchWriter
+from enrollment_monitor.member_diff import GONE
 from enrollment_monitor.settings import Settings
 
 from conftest import Monitor, emitted_metrics, event
@@ -67,12 +62,9 @@ class Organization(Monitor):
         assert all(a["eventType"] == "MemberEnrollmentChanged" for a in alerts), alerts
         return alerts
 
-    def member_items(self) -> dict[str, dict[str, Any]]:
-        return {
-            item["sk"]["S"]: item
-            for item in self.aws.state_items()
-            if item["pk"]["S"].startswith("MEMBERS#")
-        }
+    def remembered(self) -> dict[str, Any]:
+        """What the monitor remembers of each member (see ``member_diff.Remembered``)."""
+        return roster(self.aws).members
 
 
 def account(short: str) -> str:
@@ -98,11 +90,11 @@ def test_first_check_records_every_member_silently(org: Organization, capsys: An
 
     result = org.check()
 
-    assert result["checked"][0]["members"] == {"outcome": "baseline", "members": 3, "changed": 0}
+    summary = {"outcome": Outcome.BASELINE, "members": 3, "changed": 0}
+    assert result["checked"][0]["members"] == summary
     assert org.alerts() == []
-    items = org.member_items()
-    assert {sk: item.get("status", {}).get("S") for sk, item in items.items()} == {
-        "#ROUND": None,
+    assert roster(org.aws).round == 1
+    assert org.remembered() == {
         account("a1"): "Active",
         account("a2"): "Active",
         account("a3"): "Pending",
@@ -121,7 +113,7 @@ def test_steady_check_reads_the_members_and_writes_nothing(org: Organization) ->
 
     result = org.check()
 
-    assert result["checked"][0]["members"]["outcome"] == "nothing"
+    assert result["checked"][0]["members"]["outcome"] == Outcome.NOTHING
     assert dict(org.aws.wire.calls) == {
         "compute-optimizer:GetEnrollmentStatus": 1,
         "compute-optimizer:GetEnrollmentStatusesForOrganization": 1,
@@ -138,7 +130,8 @@ def test_changed_members_are_sent_in_one_alert_grouped_by_new_status(org: Organi
 
     result = org.check()
 
-    assert result["checked"][0]["members"] == {"outcome": "changed", "members": 3, "changed": 3}
+    summary = {"outcome": Outcome.CHANGED, "members": 3, "changed": 3}
+    assert result["checked"][0]["members"] == summary
     (envelope,) = org.aws.deliveries()
     alert = envelope["Message"]
     assert transitions(alert) == [  # most severe new status first
@@ -229,12 +222,12 @@ def test_a_member_that_left_is_forgotten_by_the_next_check_that_writes(org: Orga
     org.check()
     org.leave("a2")
     org.check()
-    assert "status" not in org.member_items()[account("a2")]  # kept: it left
+    assert org.remembered()[account("a2")] == GONE  # kept: it left
 
     org.member("a1", "Inactive")
     org.check()
 
-    assert account("a2") not in org.member_items()
+    assert account("a2") not in org.remembered()
     assert len(org.member_alerts()) == 2
 
 
@@ -244,7 +237,8 @@ def test_a_member_listed_twice_is_one_member(org: Organization) -> None:
 
     result = org.check()
 
-    assert result["checked"][0]["members"] == {"outcome": "nothing", "members": 4, "changed": 0}
+    summary = {"outcome": Outcome.NOTHING, "members": 4, "changed": 0}
+    assert result["checked"][0]["members"] == summary
     assert org.alerts() == []
 
 
@@ -300,28 +294,29 @@ def test_account_and_member_changes_in_one_check_are_sent_account_first(
     assert members_alert["eventType"] == "MemberEnrollmentChanged"
 
 
-LEFT = "left to another invocation"
-
-
 @pytest.mark.parametrize(
     ("between", "first_does", "second_does"),
     [
         # The first has read the account's observation only: the second does it all.
-        ("dynamodb:Query", ("nothing", 0), ("changed", 1)),
+        ("dynamodb:Query", (Outcome.NOTHING, 0), (Outcome.CHANGED, 1)),
         # The first is reading the members: the second closes the round, the first then finds
         # the round closed since it loaded the members.
-        ("compute-optimizer:GetEnrollmentStatusesForOrganization", (LEFT, 0), ("changed", 1)),
+        (
+            "compute-optimizer:GetEnrollmentStatusesForOrganization",
+            (Outcome.LOST_RACE, 0),
+            (Outcome.CHANGED, 1),
+        ),
         # The first holds the members' lease / has written the changed members.
-        ("dynamodb:UpdateItem", ("changed", 1), (LEFT, 0)),
-        ("dynamodb:BatchWriteItem", ("changed", 1), (LEFT, 0)),
+        ("dynamodb:UpdateItem", (Outcome.CHANGED, 1), (Outcome.LOST_RACE, 0)),
+        ("dynamodb:BatchWriteItem", (Outcome.CHANGED, 1), (Outcome.LOST_RACE, 0)),
         # The first owes the alert: the second delivers it, the first finds it taken.
-        ("dynamodb:TransactWriteItems", ("changed", 0), ("nothing", 1)),
+        ("dynamodb:TransactWriteItems", (Outcome.CHANGED, 0), (Outcome.NOTHING, 1)),
         # The first has sent the alert and not yet forgotten it; its lease stands.
-        ("sns:Publish", ("changed", 1), ("nothing", 0)),
+        ("sns:Publish", (Outcome.CHANGED, 1), (Outcome.NOTHING, 0)),
     ],
 )
 def test_two_invocations_racing_send_one_member_alert(
-    aws: LocalAws, between: str, first_does: tuple[str, int], second_does: tuple[str, int]
+    aws: LocalAws, between: str, first_does: tuple[Outcome, int], second_does: tuple[Outcome, int]
 ) -> None:
     first = Organization(aws, a1="Active", a2="Active")
     second = Monitor(aws)
@@ -345,7 +340,7 @@ def test_two_invocations_racing_send_one_member_alert(
     assert first.alerts() == []
 
 
-def did(result: dict[str, Any]) -> tuple[str, int]:
+def did(result: dict[str, Any]) -> tuple[Outcome, int]:
     """What a check did with the members, and how many alerts it sent."""
     (region,) = result["checked"]
     return region["members"]["outcome"], region.get("alertsSent", 0)
@@ -384,7 +379,7 @@ def test_changes_written_by_a_crashed_check_are_reported_once_its_lease_ends(
         org.check(remaining_millis=30_000)
 
     result = org.check(cold=True)  # the lease (30 s + margin) still stands
-    assert result["checked"][0]["members"]["outcome"] == "left to another invocation"
+    assert result["checked"][0]["members"]["outcome"] == Outcome.LOST_RACE
     assert org.alerts() == []
 
     check_at(datetime.now(UTC) + timedelta(minutes=1))
@@ -407,9 +402,9 @@ def test_a_change_that_reverts_after_a_crash_is_not_reported(aws: LocalAws) -> N
 
     result = check_at(datetime.now(UTC) + timedelta(minutes=1))
 
-    assert result["checked"][0]["members"]["outcome"] == "repaired"
+    assert result["checked"][0]["members"]["outcome"] == Outcome.REPAIRED
     assert org.alerts() == []
-    assert "round" not in org.member_items()[account("a1")]
+    assert org.remembered()[account("a1")] == "Active"  # no longer an unreported change
 
 
 def test_alert_owed_by_a_check_that_crashed_before_sending_is_sent_once(aws: LocalAws) -> None:
@@ -461,7 +456,7 @@ def test_a_non_management_account_gets_a_clear_error_after_its_own_check(
     assert "TrackMemberAccounts" in message
     (alert,) = org.alerts()  # the account's own check completed and alerted
     assert alert["eventType"] == "EnrollmentStatusChanged"
-    assert org.member_items() == {}
+    assert roster(org.aws).round is None and org.remembered() == {}
     heartbeat = [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "CheckCompleted"]
     assert len(heartbeat) == 1
 
@@ -535,66 +530,3 @@ def test_a_long_change_list_is_cut_to_fit_one_sns_message(aws: LocalAws) -> None
     assert "Now Inactive: 3,000" in message["email"]
     (delivered,) = org.alerts()  # and a subscriber receives it
     assert delivered["changeCount"] == 3_000
-
-
-def test_truncation_lists_as_many_changes_as_fit() -> None:
-    changes = ChangeList()
-    for i in range(5_000):
-        changes.add(MemberChange(f"{i:012d}", "Active", "Failed", "x" * 200))
-    where = AccountRegion("123456789012", "ap-southeast-2")
-
-    alert = member_alert(where, changes, {"Failed": 5_000}, datetime(2026, 11, 26, tzinfo=UTC))
-
-    stored = len(alert.to_json().encode())
-    assert alert.publish_size() <= SNS_MESSAGE_LIMIT and stored <= STORED_ALERT_LIMIT
-    assert 0 < len(json.loads(json.loads(alert.message)["default"])["changes"]) < 5_000
-    # The first part is as long as it can be: one more member would not fit.
-    assert max(alert.publish_size() / SNS_MESSAGE_LIMIT, stored / STORED_ALERT_LIMIT) > 0.99
-
-
-def test_subject_of_one_member_names_it_and_its_transition() -> None:
-    changes = ChangeList()
-    changes.add(MemberChange("111111111111", "Active", "Suspended\nby AWS"))
-    where = AccountRegion("123456789012", "us-east-1")
-
-    alert = member_alert(where, changes, {}, datetime(2026, 11, 26, tzinfo=UTC))
-
-    assert alert.subject == (
-        "Compute Optimizer member 111111111111 Active -> Suspended by AWS (123456789012, us-east-1)"
-    )
-    assert alert.attributes["status"] == "Suspended\nby AWS"
-
-
-class _ThrottledDynamoDB:
-    """Leaves the last request of every batch unprocessed ``times`` times."""
-
-    def __init__(self, times: int) -> None:
-        self.times, self.batches = times, []
-
-    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
-        (requests,) = RequestItems.values()
-        self.batches.append(len(requests))
-        if self.times:
-            self.times -= 1
-            return {"UnprocessedItems": {"t": requests[-1:]}}
-        return {"UnprocessedItems": {}}
-
-
-def test_unprocessed_items_are_sent_again_with_growing_waits() -> None:
-    dynamodb, waits = _ThrottledDynamoDB(times=3), []
-    writer = BatchWriter(dynamodb, "t", REGION, sleep=waits.append)
-
-    for i in range(30):
-        writer.add({"PutRequest": {"Item": {"n": i}}})
-    writer.flush()
-
-    assert dynamodb.batches == [25, 1, 1, 1, 5]
-    assert len(waits) == 3 and waits[0] < waits[2]
-
-
-def test_items_still_unprocessed_after_the_retries_fail_the_check() -> None:
-    writer = BatchWriter(_ThrottledDynamoDB(times=100), "t", REGION, sleep=lambda _: None)
-    writer.add({"PutRequest": {"Item": {}}})
-
-    with pytest.raises(MonitorError, match="dynamodb:BatchWriteItem in us-east-1 failed: 1 item"):
-        writer.flush()

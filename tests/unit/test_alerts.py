@@ -6,18 +6,30 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enrollment_monitor.alerts import (
-    REMINDER,
-    Alert,
-    alert_for_test_notification,
-    status_alert,
+from enrollment_monitor.alerts import Alert
+from enrollment_monitor.alerts.selftest import selftest_alert
+from enrollment_monitor.alerts.status import status_alert
+from enrollment_monitor.enrollment import (
+    AccountRegion,
+    Decision,
+    Enrollment,
+    Observation,
+    recorded_after,
 )
-from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation
 
 WHERE = AccountRegion("123456789012", "ap-southeast-2")
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 ACTIVE = Observation(Enrollment("Active"), datetime(2026, 1, 2, tzinfo=UTC))
 INACTIVE = Enrollment("Inactive", "Opted out by user", datetime(2026, 11, 26, 9, 12, tzinfo=UTC))
+
+
+def change(
+    previous: Observation | None, current: Enrollment, decision: Decision = Decision.CHANGED
+) -> Alert:
+    """The alert a check sends after ``decision``, with what it records."""
+    recorded = recorded_after(decision, previous, current, NOW)
+    assert recorded
+    return status_alert(WHERE, decision, previous, recorded, NOW)
 
 
 def rendered(alert: Alert) -> dict[str, str]:
@@ -26,13 +38,13 @@ def rendered(alert: Alert) -> dict[str, str]:
 
 
 def test_message_has_a_rendering_for_machines_email_and_chatbot() -> None:
-    message = rendered(status_alert(WHERE, ACTIVE, INACTIVE, NOW))
+    message = rendered(change(ACTIVE, INACTIVE))
 
     assert set(message) == {"default", "email", "https"}
 
 
 def test_machine_document_carries_previous_and_current_with_iso_times() -> None:
-    document = json.loads(rendered(status_alert(WHERE, ACTIVE, INACTIVE, NOW))["default"])
+    document = json.loads(rendered(change(ACTIVE, INACTIVE))["default"])
 
     assert document == {
         "version": 1,
@@ -55,7 +67,7 @@ def test_machine_document_carries_previous_and_current_with_iso_times() -> None:
 
 
 def test_email_tells_a_person_what_changed_why_when_and_what_to_do() -> None:
-    email = rendered(status_alert(WHERE, ACTIVE, INACTIVE, NOW))["email"]
+    email = rendered(change(ACTIVE, INACTIVE))["email"]
 
     assert email.startswith("Compute Optimizer enrollment changed from Active to Inactive\n")
     assert "Status:      Inactive (was Active)" in email
@@ -71,7 +83,7 @@ def test_email_tells_a_person_what_changed_why_when_and_what_to_do() -> None:
 
 
 def test_chatbot_rendering_is_a_custom_notification() -> None:
-    chatbot = json.loads(rendered(status_alert(WHERE, ACTIVE, INACTIVE, NOW))["https"])
+    chatbot = json.loads(rendered(change(ACTIVE, INACTIVE))["https"])
 
     assert chatbot["version"] == "1.0"
     assert chatbot["source"] == "custom"
@@ -87,7 +99,7 @@ def test_chatbot_rendering_is_a_custom_notification() -> None:
 
 
 def test_attributes_let_subscribers_filter() -> None:
-    alert = status_alert(WHERE, ACTIVE, INACTIVE, NOW)
+    alert = change(ACTIVE, INACTIVE)
 
     arguments = alert.publish_arguments("arn:aws:sns:ap-southeast-2:123456789012:t")
     assert arguments["MessageStructure"] == "json"
@@ -105,7 +117,7 @@ def test_attributes_let_subscribers_filter() -> None:
 
 
 def test_first_observation_has_no_previous_status_attribute() -> None:
-    alert = status_alert(WHERE, None, INACTIVE, NOW)
+    alert = change(None, INACTIVE)
 
     assert "previousStatus" not in alert.attributes
     assert (
@@ -115,7 +127,7 @@ def test_first_observation_has_no_previous_status_attribute() -> None:
 
 def test_reminder_says_since_when() -> None:
     previous = Observation(INACTIVE, datetime(2026, 11, 20, tzinfo=UTC), alerted_at=NOW)
-    alert = status_alert(WHERE, previous, INACTIVE, NOW, REMINDER)
+    alert = change(previous, INACTIVE, Decision.REMINDER)
 
     assert alert.subject.startswith("Reminder: Compute Optimizer enrollment still Inactive")
     assert "still Inactive (since 2026-11-20T00:00:00Z)" in rendered(alert)["email"]
@@ -123,7 +135,7 @@ def test_reminder_says_since_when() -> None:
 
 
 def test_test_notification_is_labelled_as_a_test() -> None:
-    alert = alert_for_test_notification(WHERE, NOW)
+    alert = selftest_alert(WHERE, NOW)
     message = rendered(alert)
 
     assert (
@@ -135,7 +147,7 @@ def test_test_notification_is_labelled_as_a_test() -> None:
 
 
 def test_pending_alert_survives_a_round_trip_through_storage() -> None:
-    alert = status_alert(WHERE, ACTIVE, INACTIVE, NOW)
+    alert = change(ACTIVE, INACTIVE)
 
     assert Alert.from_json(alert.to_json()) == alert
 
@@ -146,7 +158,7 @@ def test_subject_is_one_ascii_line_under_100_characters_whatever_the_status(
 ) -> None:
     previous = Observation(Enrollment(old), NOW)
 
-    subject = status_alert(WHERE, previous, Enrollment(new), NOW).subject
+    subject = change(previous, Enrollment(new)).subject
 
     assert len(subject) < 100
     assert subject.isascii() and subject.isprintable()

@@ -1,0 +1,189 @@
+"""What every alert shares: the SNS message and its renderings, built from an ``AlertText``.
+
+``default`` is the machine document, ``email`` the text a person reads in a mail client and
+``https`` an AWS Chatbot custom notification (Chatbot drops any other shape). The subject is
+one line of printable ASCII under 100 characters, naming the account and the Region.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from enrollment_monitor.enrollment import AccountRegion, iso
+
+SUBJECT_LIMIT = 99
+# SNS counts the message, the subject and the attributes against its limit of 256 KiB.
+SNS_MESSAGE_LIMIT = 262_144
+# An owed alert waits in one DynamoDB item (400 KB at most, keys and names included) as JSON,
+# which escapes the message's quotes once more.
+STORED_ALERT_LIMIT = 390_000
+_ATTRIBUTE_TYPE = "String"
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]+")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """The SNS Publish arguments of one alert, except the topic. Kept as JSON while pending."""
+
+    subject: str
+    message: str
+    attributes: dict[str, str]
+
+    @property
+    def event_type(self) -> str:
+        return self.attributes["eventType"]
+
+    def publish_size(self) -> int:
+        """The bytes SNS counts against its message size limit: message, subject and
+        attributes (name, data type and value), in UTF-8."""
+        attributes = sum(
+            len(name.encode()) + len(_ATTRIBUTE_TYPE) + len(value.encode())
+            for name, value in self.attributes.items()
+        )
+        return len(self.message.encode()) + len(self.subject.encode()) + attributes
+
+    def publish_arguments(self, topic_arn: str) -> dict[str, Any]:
+        return {
+            "TopicArn": topic_arn,
+            "Subject": self.subject,
+            "Message": self.message,
+            "MessageStructure": "json",
+            "MessageAttributes": {
+                name: {"DataType": _ATTRIBUTE_TYPE, "StringValue": value}
+                for name, value in self.attributes.items()
+            },
+        }
+
+    def fits(self) -> bool:
+        """Whether SNS takes it and the outbox item holds it."""
+        return (
+            self.publish_size() <= SNS_MESSAGE_LIMIT
+            and len(self.to_json().encode()) <= STORED_ALERT_LIMIT
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"subject": self.subject, "message": self.message, "attributes": self.attributes}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Alert:
+        stored = json.loads(text)
+        return cls(stored["subject"], stored["message"], stored["attributes"])
+
+
+@dataclass(frozen=True)
+class AlertText:
+    """What an alert says, before it is rendered for email and for chat. A listing (lines of
+    text) goes after the facts: in the email before what it means, in the chat description."""
+
+    headline: str
+    meaning: str
+    facts: list[tuple[str, str]]
+    steps: list[str]
+    icon: str  # the chat title's emoji code
+    email_listing: Sequence[str] = ()
+    chat_listing: Sequence[str] = ()
+
+
+def console_url(region: str) -> str:
+    return (
+        f"https://{region}.console.aws.amazon.com/compute-optimizer/home?region={region}#/settings"
+    )
+
+
+def document(
+    event_type: str, where: AccountRegion, observed_at: datetime, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The machine document (``default``): the fields every alert has, around ``body``."""
+    return {
+        "version": 1,
+        "eventType": event_type,
+        "accountId": where.account_id,
+        "region": where.region,
+        **body,
+        "observedAt": iso(observed_at),
+    }
+
+
+def compose(
+    where: AccountRegion,
+    subject: str,
+    text: AlertText,
+    document: dict[str, Any],
+    status: str,
+    previous_status: str | None,
+) -> Alert:
+    full_subject = _subject(f"{subject} ({where.account_id}, {where.region})")
+    message = {
+        "default": json.dumps(document),
+        "email": _email(where, text),
+        "https": json.dumps(_chatbot(where, full_subject, text, document)),
+    }
+    attributes = {
+        "eventType": document["eventType"],
+        "status": status,
+        "accountId": where.account_id,
+        "region": where.region,
+    }
+    if previous_status:
+        attributes["previousStatus"] = previous_status
+    return Alert(full_subject, json.dumps(message), attributes)
+
+
+def _email(where: AccountRegion, text: AlertText) -> str:
+    width = max(len(label) for label, _ in text.facts) + 2
+    lines = [text.headline, "=" * len(text.headline), ""]
+    lines += [f"{label + ':':<{width}}{value}" for label, value in text.facts]
+    if text.email_listing:
+        lines += ["", *text.email_listing]
+    lines += ["", "What it means", textwrap.fill(text.meaning, 78), "", "What to do"]
+    lines += [
+        textwrap.fill(step, 78, initial_indent="- ", subsequent_indent="  ") for step in text.steps
+    ]
+    lines += ["", "Compute Optimizer console", console_url(where.region), ""]
+    lines += ["-- ", "Sent by enrollment-monitor, which checks the enrollment on a schedule."]
+    return "\n".join(lines)
+
+
+def _chatbot(
+    where: AccountRegion, subject: str, text: AlertText, document: dict[str, Any]
+) -> dict[str, Any]:
+    details = "\n".join(
+        [*(f"*{label}:* {value}" for label, value in text.facts), *text.chat_listing]
+    )
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": f":{text.icon}: {text.headline}",
+            "description": f"{text.meaning}\n{details}",
+            "nextSteps": [
+                *text.steps,
+                f"<{console_url(where.region)}|Open the Compute Optimizer console>",
+            ],
+        },
+        "metadata": {
+            "threadId": f"compute-optimizer-enrollment-{where.account_id}-{where.region}",
+            "summary": subject,
+            "eventType": document["eventType"],
+            "additionalContext": {"accountId": where.account_id, "region": where.region},
+        },
+    }
+
+
+def short_status(status: str) -> str:
+    """A status as it may appear in a subject: printable ASCII, one line, bounded."""
+    return _NOT_PRINTABLE.sub(" ", status).strip()[:20] or "?"
+
+
+def _subject(text: str) -> str:
+    text = _NOT_PRINTABLE.sub(" ", text)
+    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."

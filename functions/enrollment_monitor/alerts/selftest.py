@@ -1,0 +1,26 @@
+"""The test notification: proves the subscriptions work, reports no change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from enrollment_monitor.alerts.render import Alert, AlertText, compose, document
+from enrollment_monitor.enrollment import AccountRegion, iso
+
+TEST_NOTIFICATION = "TestNotification"
+
+
+def selftest_alert(where: AccountRegion, now: datetime) -> Alert:
+    text = AlertText(
+        headline="Test notification from the Compute Optimizer enrollment monitor",
+        meaning="This is a test. The monitor is deployed and can reach this topic: "
+        "you will get alerts like this one when the enrollment changes.",
+        facts=[("Account", where.account_id), ("Region", where.region), ("Sent at", iso(now))],
+        steps=["Nothing: no action is needed for a test notification."],
+        icon="information_source",
+    )
+    body = {"previous": None, "current": None}
+    subject = "Test: Compute Optimizer enrollment monitor"
+    return compose(
+        where, subject, text, document(TEST_NOTIFICATION, where, now, body), "Test", None
+    )

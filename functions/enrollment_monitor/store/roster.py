@@ -1,0 +1,138 @@
+"""Organization members as last reported, beside the observations in the state table.
+
+One partition per (account, Region), ``MEMBERS#<account>#<region>``: an item per member, its
+account id as sort key, and a control item ``#ROUND`` (it sorts before any account id).
+
+The control item counts the rounds of member changes reported so far (``round``; 0 while the
+silent baseline is not complete) and holds the members' lease: the one invocation allowed to
+write members right now. A member item holds the status last reported (none: the member left);
+an unreported change also holds the round that will report it and the status it had before
+(``round``, ``previousStatus``). The round is closed in the transaction that owes the alert,
+so a change is reported once: by that alert, or by a later check if this one died first.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.member_diff import GONE, Forget, MemberWrite, Remembered, Unreported
+from enrollment_monitor.store.table import (
+    BatchWriter,
+    Key,
+    Lease,
+    Table,
+    Update,
+    Write,
+    number,
+    partition,
+    string,
+)
+
+_MEMBERS = "MEMBERS"
+_CONTROL = "#ROUND"
+
+
+@dataclass
+class Roster:
+    """The members as remembered, and the control item."""
+
+    round: int | None  # None: member tracking never ran here
+    lease_until: float
+    members: dict[str, Remembered]
+
+    @property
+    def baseline(self) -> bool:
+        """True until a first complete listing of the organization is recorded."""
+        return not self.round
+
+
+class Rosters:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def load(self, where: AccountRegion) -> Roster:
+        """Every member, with a strongly consistent Query, page by page (1 MB each)."""
+        control = None
+        members: dict[str, Remembered] = {}
+        tagged: list[tuple[str, int, str, str | None]] = []
+        projection = "sk, #status, #round, previousStatus, leaseUntil"
+        for item in self._table.query(_partition(where), projection):
+            account_id = item["sk"]["S"]
+            if account_id == _CONTROL:
+                control = item
+                continue
+            status = sys.intern(item["status"]["S"]) if "status" in item else GONE
+            members[account_id] = status
+            if "round" in item:
+                previous = item.get("previousStatus", {}).get("S")
+                tagged.append((account_id, int(item["round"]["N"]), status, previous))
+        reported = int(control["round"]["N"]) if control else None
+        for account_id, round_, status, previous in tagged:
+            if round_ > (reported or 0):
+                members[account_id] = Unreported(status or None, previous)
+        lease = float(control["leaseUntil"]["N"]) if control and "leaseUntil" in control else 0
+        return Roster(reported, lease, members)
+
+    def take(self, where: AccountRegion, roster: Roster, until: float, now: float) -> Lease | None:
+        """The right to write members, unless another invocation holds it (seen in ``roster``
+        or not) or has closed a round since ``roster`` was loaded."""
+        if roster.lease_until >= now:
+            return None
+        if roster.round is None:
+            expect = Update(
+                set=("#round = :round",),
+                condition="attribute_not_exists(pk)",
+                values={":round": number(0)},
+            )
+        else:
+            expect = Update(condition="#round = :round", values={":round": number(roster.round)})
+        return self._table.take(_key(where, _CONTROL), until, now, expect)
+
+    def closing(self, lease: Lease, round_: int | None = None) -> Write:
+        """Gives the lease back and, with ``round_``, closes that round: a write to apply
+        alone or in the transaction that owes the alert."""
+        if round_ is None:
+            return self._table.give_back(lease)
+        closed = Update(set=("#round = :round",), values={":round": number(round_)})
+        return self._table.give_back(lease, closed)
+
+    def writer(self, where: AccountRegion, round_: int, observed_at: str) -> MemberWriter:
+        return MemberWriter(self._table.batch(), where, round_, observed_at)
+
+
+class MemberWriter:
+    """Writes member items in batches; ``round_`` tags the unreported changes."""
+
+    def __init__(
+        self, batch: BatchWriter, where: AccountRegion, round_: int, observed_at: str
+    ) -> None:
+        self._batch, self._where, self._round, self._observed_at = batch, where, round_, observed_at
+
+    def write(self, write: MemberWrite) -> None:
+        key = _key(self._where, write.account_id)
+        if isinstance(write, Forget):
+            self._batch.delete(key)
+            return
+        remembered = write.remembered
+        item = {"observedAt": string(self._observed_at)}
+        status = remembered.status if isinstance(remembered, Unreported) else remembered
+        if status:
+            item["status"] = string(status)
+        if isinstance(remembered, Unreported):
+            item["round"] = number(self._round)
+            if remembered.previous:
+                item["previousStatus"] = string(remembered.previous)
+        self._batch.put(key, item)
+
+    def flush(self) -> None:
+        self._batch.flush()
+
+
+def _partition(where: AccountRegion) -> str:
+    return partition(_MEMBERS, where.account_id, where.region)
+
+
+def _key(where: AccountRegion, sort_key: str) -> Key:
+    return Key(_partition(where), sort_key)

@@ -1,0 +1,235 @@
+"""DynamoDB primitives of the state table: keys, conditional writes, queries, batches, leases.
+
+A lease is the one way an invocation holds an item for a while, the way Powertools'
+idempotency layer holds its record: a conditional write sets ``leaseUntil`` (epoch seconds)
+when the item is free or its lease has expired, and only the holder of that exact lease may
+give it back or delete the item. The lease outlives the invocation that took it (see
+``Invocation.lease_until``), so an item is never taken over while its holder may still act.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from enrollment_monitor.errors import MonitorError, calling
+
+_LOST_RACE = {"ConditionalCheckFailedException", "TransactionCanceledException"}
+_FREE = "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)"
+BATCH_SIZE = 25  # the most requests one BatchWriteItem takes
+
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Key:
+    partition: str
+    sort: str
+
+    def attributes(self) -> Item:
+        return {"pk": {"S": self.partition}, "sk": {"S": self.sort}}
+
+
+def partition(kind: str, account_id: str, region: str) -> str:
+    return f"{kind}#{account_id}#{region}"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """This invocation may act on the item at ``key`` until ``until`` (epoch seconds)."""
+
+    key: Key
+    until: float
+
+
+@dataclass(frozen=True)
+class Write:
+    """One conditional write (``Put``, ``Update`` or ``Delete``), alone or in a transaction."""
+
+    action: str
+    request: Item
+
+    @property
+    def permission(self) -> str:
+        return f"dynamodb:{self.action}Item"
+
+
+@dataclass(frozen=True)
+class Update:
+    """The parts of an UpdateItem request: ``SET``/``REMOVE`` clauses, a condition, values."""
+
+    set: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    condition: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def on(self, key: Key) -> Write:
+        expression = " ".join(
+            f"{verb} {', '.join(clauses)}"
+            for verb, clauses in (("SET", self.set), ("REMOVE", self.remove))
+            if clauses
+        )
+        request: Item = {"Key": key.attributes(), "UpdateExpression": expression}
+        if self.condition:
+            request["ConditionExpression"] = self.condition
+        if self.values:
+            request["ExpressionAttributeValues"] = dict(self.values)
+        names = {f"#{name}": name for name in _NAMED if f"#{name}" in expression + self.condition}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        return Write("Update", request)
+
+
+# Attribute names that are DynamoDB reserved words, written ``#name`` in expressions.
+_NAMED = ("round", "status")
+EXISTS = Update(condition="attribute_exists(pk)")
+NO_UPDATE = Update()
+
+
+class Table:
+    """The table's calls. Methods that return a ``Write`` only build it: ``apply`` runs it."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self.name = name
+        self.region: str = client.meta.region_name
+
+    def query(self, partition_key: str, projection: str = "") -> Iterator[Item]:
+        """Every item of a partition in sort key order, strongly consistent, page by page."""
+        arguments: Item = {
+            "TableName": self.name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition_key}},
+            "ConsistentRead": True,
+        }
+        if projection:
+            arguments["ProjectionExpression"] = projection
+            names = {f"#{name}": name for name in _NAMED if f"#{name}" in projection}
+            if names:
+                arguments["ExpressionAttributeNames"] = names
+        with calling("dynamodb:Query", self.region):
+            while True:
+                page = self._client.query(**arguments)
+                yield from page["Items"]
+                if "LastEvaluatedKey" not in page:
+                    return
+                arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def apply(self, *writes: Write) -> bool:
+        """One write on its own, several in one transaction; False when a condition failed:
+        another invocation wrote first. Any other failure raises, naming the IAM action."""
+        if len(writes) == 1:
+            (write,) = writes
+            operation = getattr(self._client, f"{write.action.lower()}_item")
+            arguments: Item = {"TableName": self.name, **write.request}
+        else:
+            operation = self._client.transact_write_items
+            arguments = {
+                "TransactItems": [{w.action: {"TableName": self.name, **w.request}} for w in writes]
+            }
+        with calling(writes[0].permission, self.region):
+            try:
+                operation(**arguments)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in _LOST_RACE:
+                    return False
+                raise
+        return True
+
+    def put(
+        self, key: Key, attributes: Item, condition: str = "", values: Item | None = None
+    ) -> Write:
+        request: Item = {"Item": {**key.attributes(), **attributes}}
+        if condition:
+            request["ConditionExpression"] = condition
+        if values:
+            request["ExpressionAttributeValues"] = values
+        return Write("Put", request)
+
+    def take(self, key: Key, until: float, now: float, expect: Update = EXISTS) -> Lease | None:
+        """Takes the item at ``key`` until ``until``, unless another invocation holds it (None).
+        ``expect`` adds what the item must hold, and what to set with the lease."""
+        update = Update(
+            set=("leaseUntil = :until", *expect.set),
+            condition=f"{expect.condition} AND {_FREE}",
+            values={":until": number(until), ":now": number(now), **expect.values},
+        )
+        return Lease(key, until) if self.apply(update.on(key)) else None
+
+    def give_back(self, lease: Lease, also: Update = NO_UPDATE) -> Write:
+        """Ends the lease (and sets ``also``), if it is still this invocation's."""
+        return Update(
+            set=also.set,
+            remove=("leaseUntil",),
+            condition="leaseUntil = :lease",
+            values={":lease": number(lease.until), **also.values},
+        ).on(lease.key)
+
+    def delete(self, lease: Lease) -> Write:
+        """Deletes the leased item, if the lease is still this invocation's."""
+        request = {
+            "Key": lease.key.attributes(),
+            "ConditionExpression": "leaseUntil = :lease",
+            "ExpressionAttributeValues": {":lease": number(lease.until)},
+        }
+        return Write("Delete", request)
+
+    def batch(self) -> BatchWriter:
+        return BatchWriter(self._client, self.name, self.region)
+
+
+class BatchWriter:
+    """BatchWriteItem, 25 requests at a time, resending the unprocessed ones with exponential
+    backoff and jitter, as DynamoDB asks."""
+
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        region: str,
+        attempts: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client, self._table, self._region = client, table, region
+        self._attempts, self._sleep = attempts, sleep
+        self._requests: list[Item] = []
+
+    def put(self, key: Key, attributes: Item) -> None:
+        self._add({"PutRequest": {"Item": {**key.attributes(), **attributes}}})
+
+    def delete(self, key: Key) -> None:
+        self._add({"DeleteRequest": {"Key": key.attributes()}})
+
+    def _add(self, request: Item) -> None:
+        self._requests.append(request)
+        if len(self._requests) == BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        requests, self._requests = self._requests, []
+        for attempt in range(self._attempts):
+            if not requests:
+                return
+            if attempt:
+                self._sleep(random.uniform(0.5, 1.0) * min(2.0, 0.05 * 2**attempt))
+            with calling("dynamodb:BatchWriteItem", self._region):
+                response = self._client.batch_write_item(RequestItems={self._table: requests})
+            requests = response.get("UnprocessedItems", {}).get(self._table, [])
+        if requests:
+            raise MonitorError(
+                f"dynamodb:BatchWriteItem in {self._region} failed: {len(requests)} items still "
+                f"unprocessed after {self._attempts} attempts (the table is throttled)"
+            )
+
+
+def number(value: float) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def string(value: str) -> dict[str, str]:
+    return {"S": value}
