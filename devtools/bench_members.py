@@ -173,15 +173,15 @@ class _Bench:
         from enrollment_monitor.member_diff import MemberDiff
 
         held: list[int] = []
-        writes = MemberDiff.writes
+        unlisted = MemberDiff.unlisted
 
-        def writes_then_measure(diff: MemberDiff, listing: Any) -> Any:
-            yield from writes(diff, listing)
-            held.append(_deep_size(list(vars(diff).values())))  # the whole organization read
+        def measure_then_unlisted(diff: MemberDiff) -> Any:  # the whole organization read
+            held.append(_deep_size(list(vars(diff).values())))
+            yield from unlisted(diff)
 
         tracemalloc.start()
         try:
-            with mock.patch.object(MemberDiff, "writes", writes_then_measure):
+            with mock.patch.object(MemberDiff, "unlisted", measure_then_unlisted):
                 work()
             _, peak = tracemalloc.get_traced_memory()
         finally:

@@ -17,7 +17,14 @@ from enrollment_monitor.alerts.selftest import TEST_NOTIFICATION, selftest_alert
 from enrollment_monitor.alerts.status import status_alert
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.compute_optimizer import read_enrollment
-from enrollment_monitor.enrollment import AccountRegion, Decision, Outcome, decide, recorded_after
+from enrollment_monitor.enrollment import (
+    AccountRegion,
+    Decision,
+    Outcome,
+    decide,
+    outcome_of,
+    recorded_after,
+)
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.outbox import deliver
@@ -50,11 +57,13 @@ def run(
 
     results, failures = [], []
     for region in settings.regions:
+        logger.append_keys(region=region)
         try:
             results.append(check_region(invocation, AccountRegion(invocation.account_id, region)))
         except MonitorError as failure:
-            logger.error("check failed", extra={"region": region, "error": str(failure)})
+            logger.error("check failed", extra={"error": str(failure)})
             failures.append(failure)
+    logger.remove_keys(["region"])
     if failures:
         raise CheckFailed(failures)
     return {"checked": results}
@@ -71,7 +80,7 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
     stored = observations.load(where)
     previous = stored.observation if stored else None
     decision = decide(previous, enrollment, now, settings.reminder_interval)
-    result["outcome"] = Outcome(decision.value)
+    result["outcome"] = outcome_of(decision)
     recorded = recorded_after(decision, previous, enrollment, now)
     if recorded:
         alert = None

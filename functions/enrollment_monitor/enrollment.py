@@ -111,8 +111,8 @@ class Outcome(enum.StrEnum):
     BASELINE = "baseline"  # a first observation, recorded without an alert
     CHANGED = "changed"  # a change recorded, its alert owed
     REMINDER = "reminder"  # a reminder owed
-    LOST_RACE = "lost-race"  # another invocation wrote first: it does the work
-    DEFERRED = "deferred"  # member changes written, reported by the next check
+    LOST_RACE = "left to another invocation"  # another invocation wrote first, or holds the lease
+    DEFERRED = "left to the next check"  # member changes written, reported by the next check
     REPAIRED = "repaired"  # unreported member changes that reverted, cleaned up
 
 
@@ -131,6 +131,18 @@ def decide(
         return Decision.NOTHING
     last_told = previous.alerted_at or previous.observed_at
     return Decision.REMINDER if now - last_told >= reminder_interval else Decision.NOTHING
+
+
+def outcome_of(decision: Decision) -> Outcome:
+    return _OUTCOMES[decision]
+
+
+_OUTCOMES = {
+    Decision.NOTHING: Outcome.NOTHING,
+    Decision.BASELINE: Outcome.BASELINE,
+    Decision.CHANGED: Outcome.CHANGED,
+    Decision.REMINDER: Outcome.REMINDER,
+}
 
 
 def recorded_after(

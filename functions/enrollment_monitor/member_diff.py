@@ -1,24 +1,26 @@
 """The pure comparison of the organization's listing with the members as last reported.
 
 ``MemberDiff`` is fed the listing as it streams (no page kept) and yields the member writes
-that bring the table up to date, one at a time; once the listing is done it holds the changes
-to report and the members counted per status. No I/O: ``members.py`` does the writing.
+that bring the table up to date, one at a time; then the writes for the members no longer
+listed. It then holds the changes to report and the members counted per status. No I/O:
+``members.py`` does the writing.
 
 What the table remembers of a member (``Remembered``): the status last reported, ``GONE`` for
 a member that left (and was reported), or an ``Unreported`` change: written by a check that
-then died before it owed the alert. A later check reports that change, from the status last
-reported, unless it reverted in between.
+did not owe its alert (it died, or another invocation wrote first). A later check reports that
+change, from the status last reported, unless it reverted in between.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
-from enrollment_monitor.enrollment import MemberEnrollment, iso
+from enrollment_monitor.enrollment import MemberEnrollment
 
 # No group keeps more than this many changes: far more than fit in one SNS message (a listed
 # member takes well over 130 bytes), so memory stays bounded however many members change.
@@ -57,6 +59,41 @@ class Forget:
 MemberWrite: TypeAlias = Remember | Forget
 
 
+class StoredMembers(Mapping[str, Remembered]):
+    """What the table remembers of each member, in account id order. Two sorted lists hold
+    half what a dict would, and let the diff mark the members it met by position."""
+
+    def __init__(self, account_ids: list[str], remembered: list[Remembered]) -> None:
+        if any(account_ids[i] >= account_ids[i + 1] for i in range(len(account_ids) - 1)):
+            order = sorted(range(len(account_ids)), key=account_ids.__getitem__)
+            account_ids = [account_ids[i] for i in order]
+            remembered = [remembered[i] for i in order]
+        self._ids, self._remembered = account_ids, remembered
+
+    @classmethod
+    def of(cls, members: Mapping[str, Remembered]) -> StoredMembers:
+        return cls(list(members), list(members.values()))
+
+    def position(self, account_id: str) -> int | None:
+        at = bisect_left(self._ids, account_id)
+        return at if at < len(self._ids) and self._ids[at] == account_id else None
+
+    def at(self, position: int) -> tuple[str, Remembered]:
+        return self._ids[position], self._remembered[position]
+
+    def __getitem__(self, account_id: str) -> Remembered:
+        at = self.position(account_id)
+        if at is None:
+            raise KeyError(account_id)
+        return self._remembered[at]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 @dataclass(frozen=True)
 class MemberChange:
     """One member whose status differs from the last one reported."""
@@ -70,15 +107,6 @@ class MemberChange:
     @property
     def group(self) -> str:
         return REMOVED if self.current is None else self.current
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accountId": self.account_id,
-            "previous": self.previous,
-            "current": self.current,
-            "statusReason": self.status_reason,
-            "lastUpdatedTimestamp": iso(self.last_updated) if self.last_updated else None,
-        }
 
 
 @dataclass
@@ -100,34 +128,48 @@ class ChangeList:
 
 
 class MemberDiff:
-    """One listing of the organization against ``stored``, what the table remembers.
+    """One listing of the organization against ``stored``, what the table remembers. Use
+    each once, in order: ``listed(listing)``, then ``unlisted()``.
 
-    ``writes(listing)`` streams the listing and yields the writes; then ``changes`` are the
-    changes to report, ``members`` counts the members listed per status, and ``left_earlier``
-    names members that left and were reported: a check that writes anyway forgets them. A
-    baseline (no complete listing recorded yet) remembers every member and reports nothing.
+    Then ``changes`` are the changes to report, ``members`` counts the members listed per
+    status, and ``left_earlier`` names members that left and were reported: a check that
+    writes anyway forgets them. A baseline (no complete listing recorded yet) remembers every
+    member and reports nothing.
     """
 
-    def __init__(self, stored: Mapping[str, Remembered], baseline: bool) -> None:
+    def __init__(self, stored: StoredMembers, baseline: bool) -> None:
         self._stored = stored
         self._baseline = baseline
-        self._listed: set[str] = set()
+        self._met = bytearray(len(stored))  # 1: the stored member at that position was listed
+        self._new: set[str] = set()  # listed members not stored: a few
         self.members: Counter[str] = Counter()
         self.changes = ChangeList()
         self.left_earlier: list[str] = []
 
-    def writes(self, listing: Iterable[MemberEnrollment]) -> Iterator[MemberWrite]:
+    def listed(self, listing: Iterable[MemberEnrollment]) -> Iterator[MemberWrite]:
+        """The writes for the members listed, as the listing streams."""
         for member in listing:
             self.members[member.status] += 1
-            if member.account_id in self._listed:
-                continue  # the API listed it twice: one member
-            self._listed.add(member.account_id)
-            write = self._compare(member.account_id, self._stored.get(member.account_id), member)
+            at = self._stored.position(member.account_id)
+            known: Remembered | None = None
+            if at is None:
+                if member.account_id in self._new:
+                    continue  # the API listed it twice: one member
+                self._new.add(member.account_id)
+            else:
+                if self._met[at]:
+                    continue
+                self._met[at] = 1
+                known = self._stored.at(at)[1]
+            write = self._compare(member.account_id, known, member)
             if write:
                 yield write
-        for account_id, known in self._stored.items():
-            if account_id not in self._listed:
-                write = self._compare(account_id, known, None)
+
+    def unlisted(self) -> Iterator[MemberWrite]:
+        """The writes for the members remembered and no longer listed."""
+        for at, met in enumerate(self._met):
+            if not met:
+                write = self._compare(*self._stored.at(at), None)
                 if write:
                     yield write
 

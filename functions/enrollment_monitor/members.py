@@ -20,7 +20,6 @@ check records every member silently (the baseline).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import chain
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -31,10 +30,10 @@ from enrollment_monitor.compute_optimizer import READ_MEMBERS, read_members
 from enrollment_monitor.enrollment import AccountRegion, MemberEnrollment, Outcome, iso
 from enrollment_monitor.errors import AwsCallError, MonitorError
 from enrollment_monitor.invocation import Invocation
-from enrollment_monitor.member_diff import Forget, MemberDiff
+from enrollment_monitor.member_diff import Forget, MemberDiff, MemberWrite
 from enrollment_monitor.store.observations import Observations, Stored
 from enrollment_monitor.store.roster import Roster, Rosters
-from enrollment_monitor.store.table import Lease
+from enrollment_monitor.store.table import Lease, Write
 
 logger = Logger()
 
@@ -50,37 +49,30 @@ def check_members(
     rosters = Rosters(invocation.table)
     roster = rosters.load(where)
     diff = MemberDiff(roster.members, roster.baseline)
-    writes = diff.writes(_members_of(invocation.clients.compute_optimizer(where.region), where))
-    writer = rosters.writer(where, (roster.round or 0) + 1, iso(invocation.now))
-    lease = None
+    writes = _LazyLease(invocation, rosters, where, roster)
     try:
-        first = next(writes, None)  # the listing streams up to the first write
-        if first is not None:
-            lease = _take(invocation, rosters, where, roster)
-        for write in chain([first] if first else [], writes):
-            if lease:
-                writer.write(write)  # else another invocation writes: only count the members
+        for write in diff.listed(_members_of(invocation.clients.compute_optimizer(where.region))):
+            writes.write(write)
         metrics.emit_member_counts(invocation.settings.metric_namespace, where.region, diff.members)
+        for write in diff.unlisted():
+            writes.write(write)
+        if writes.lease:  # writing anyway: forget the members that left earlier
+            for account_id in diff.left_earlier:
+                writes.write(Forget(account_id))
         # Even an organization without members completes its baseline, and changes that a
         # check which died had all written already are still to be reported.
-        wanted = first is not None or roster.baseline or bool(diff.changes)
-        if first is None and wanted:
-            lease = _take(invocation, rosters, where, roster)
-        if lease is None:
-            outcome = Outcome.LOST_RACE if wanted else Outcome.NOTHING
+        if roster.baseline or diff.changes:
+            writes.take()
+        if writes.lease is None:
+            outcome = Outcome.LOST_RACE if writes.refused else Outcome.NOTHING
         else:
-            for account_id in diff.left_earlier:  # writing anyway: forget members that left
-                writer.write(Forget(account_id))
-            writer.flush()
-            stored, outcome = _conclude(invocation, where, stored, roster, diff, lease)
-            lease = None
+            writes.flush()
+            stored, outcome = _conclude(invocation, where, stored, rosters, roster, diff, writes)
     except MonitorError:
-        if lease is not None:  # the next check need not wait for the lease to expire
-            _give_back(invocation, rosters, lease, warn_only=True)
+        writes.give_back_after_failure()
         raise
-    changed = len(diff.changes) if outcome is Outcome.CHANGED else 0
-    summary = {"outcome": outcome, "members": diff.members.total(), "changed": changed}
-    logger.info("members checked", extra={"region": where.region, **summary})
+    summary = {"outcome": outcome, "members": diff.members.total(), "changed": len(diff.changes)}
+    logger.info("members checked", extra=summary)
     return stored, summary
 
 
@@ -88,56 +80,89 @@ def _conclude(
     invocation: Invocation,
     where: AccountRegion,
     stored: Stored,
+    rosters: Rosters,
     roster: Roster,
     diff: MemberDiff,
-    lease: Lease,
+    writes: _LazyLease,
 ) -> tuple[Stored, Outcome]:
     """With the members written: closes the baseline, or owes the alert and closes the round."""
-    rosters, round_ = Rosters(invocation.table), (roster.round or 0) + 1
+    round_ = (roster.round or 0) + 1
     if roster.baseline:
-        _give_back(invocation, rosters, lease, round_)
+        writes.give_back(round_)
         return stored, Outcome.BASELINE
     if not diff.changes:  # only unreported changes that reverted: nothing to tell
-        _give_back(invocation, rosters, lease)
+        writes.give_back()
         return stored, Outcome.REPAIRED
     alert = member_alert(where, diff.changes, diff.members, invocation.now)
-    closing = rosters.closing(lease, round_)
-    owed = Observations(invocation.table).owe(where, stored, alert, closing)
+    owed = Observations(invocation.table).owe(where, stored, alert, writes.closing(round_))
     if owed is None:
         # Another invocation recorded an account-level change in between: the members stay
         # written and unreported, and the next check reports them.
-        _give_back(invocation, rosters, lease)
+        writes.give_back()
         return stored, Outcome.DEFERRED
+    writes.lease = None  # ended by the transaction that owed the alert
     return owed, Outcome.CHANGED
 
 
-def _take(
-    invocation: Invocation, rosters: Rosters, where: AccountRegion, roster: Roster
-) -> Lease | None:
-    return rosters.take(where, roster, invocation.lease_until, invocation.now.timestamp())
+class _LazyLease:
+    """Member writes under the members' lease, taken on the first write (a steady check takes
+    none). Refused, it writes nothing: another invocation is writing the members."""
 
+    def __init__(
+        self, invocation: Invocation, rosters: Rosters, where: AccountRegion, roster: Roster
+    ) -> None:
+        self._invocation, self._rosters, self._where, self._roster = (
+            invocation,
+            rosters,
+            where,
+            roster,
+        )
+        self._writer = rosters.writer(where, (roster.round or 0) + 1, iso(invocation.now))
+        self.lease: Lease | None = None
+        # Refused up front when another invocation's lease was seen still running.
+        self.refused = roster.lease_until >= invocation.now.timestamp()
 
-def _give_back(
-    invocation: Invocation,
-    rosters: Rosters,
-    lease: Lease,
-    round_: int | None = None,
-    warn_only: bool = False,
-) -> None:
-    """Gives the members' lease back (closing ``round_`` if given)."""
-    try:
-        if not invocation.table.apply(rosters.closing(lease, round_)):
+    def take(self) -> None:
+        if self.lease is None and not self.refused:
+            until, now = self._invocation.lease_until, self._invocation.now.timestamp()
+            self.lease = self._rosters.take(self._where, self._roster, until, now)
+            self.refused = self.lease is None
+
+    def write(self, write: MemberWrite) -> None:
+        self.take()
+        if self.lease:
+            self._writer.write(write)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def closing(self, round_: int) -> Write:
+        """The write that closes ``round_`` and ends the lease, for the transaction that owes
+        the alert."""
+        assert self.lease
+        return self._rosters.closing(self.lease, round_)
+
+    def give_back(self, round_: int | None = None) -> None:
+        """Ends the lease (closing ``round_`` if given)."""
+        assert self.lease
+        lease, self.lease = self.lease, None
+        if not self._invocation.table.apply(self._rosters.closing(lease, round_)):
             logger.warning("the members' lease had been taken over before it was given back")
-    except MonitorError as error:
-        if not warn_only:
-            raise
-        logger.warning("could not give the members' lease back", extra={"error": str(error)})
+
+    def give_back_after_failure(self) -> None:
+        """The next check need not wait for the lease to expire; the failure itself is what
+        the invocation reports."""
+        if self.lease:
+            try:
+                self.give_back()
+            except MonitorError as error:
+                logger.warning("could not give the members' lease back", extra={"e": str(error)})
 
 
-def _members_of(client: Any, where: AccountRegion) -> Iterator[MemberEnrollment]:
+def _members_of(client: Any) -> Iterator[MemberEnrollment]:
     """The organization's members; a clear error where the account may not list them."""
     try:
-        yield from read_members(client, where.region)
+        yield from read_members(client, client.meta.region_name)
     except AwsCallError as error:
         if error.call == READ_MEMBERS and error.denied:
             raise MemberTrackingDenied(

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from enrollment_monitor.alerts import Alert
 from enrollment_monitor.errors import MonitorError, calling
 from enrollment_monitor.store.observations import Owed
-from enrollment_monitor.store.table import Table
+from enrollment_monitor.store.table import Table, delete, give_back
 
 logger = Logger()
 
@@ -32,7 +32,7 @@ class Publisher:
 
 
 def deliver(
-    table: Table, publisher: Publisher, owed: Sequence[Owed], lease_until: float, now: float
+    table: Table, publisher: Publisher, alerts: Sequence[Owed], lease_until: float, now: float
 ) -> int:
     """Sends the owed alerts, oldest first, and returns how many this invocation sent.
 
@@ -40,19 +40,19 @@ def deliver(
     check, to keep their order) and at an SNS failure, which it raises: the alert stays owed.
     """
     sent = 0
-    for pending in owed:
-        lease = table.take(pending.key, lease_until, now)
+    for owed in alerts:
+        lease = table.take(owed.key, lease_until, now)
         if lease is None:
             logger.info("another invocation is sending an owed alert")
             break
         try:
-            publisher.publish(pending.alert)
+            publisher.publish(owed.alert)
         except MonitorError:
-            table.apply(table.give_back(lease))
+            table.apply(give_back(lease))
             raise
         sent += 1
         # A process that dies right here has sent the alert but still owes it: the one window
         # in which a later check sends it again (docs/DELIVERY.md).
-        if not table.apply(table.delete(lease)):
+        if not table.apply(delete(lease)):
             logger.warning("an owed alert was taken over while it was being sent")
     return sent

@@ -14,6 +14,7 @@ from enrollment_monitor.member_diff import (
     MemberWrite,
     Remember,
     Remembered,
+    StoredMembers,
     Unreported,
 )
 
@@ -23,8 +24,9 @@ Change = tuple[str, str | None, str | None]
 def diff(
     stored: Mapping[str, Remembered], listed: list[tuple[str, str]], baseline: bool = False
 ) -> tuple[list[MemberWrite], list[Change], MemberDiff]:
-    member_diff = MemberDiff(stored, baseline)
-    writes = list(member_diff.writes(MemberEnrollment(a, s) for a, s in listed))
+    member_diff = MemberDiff(StoredMembers.of(stored), baseline)
+    listing = (MemberEnrollment(a, s) for a, s in listed)
+    writes = [*member_diff.listed(listing), *member_diff.unlisted()]
     changes = [
         (c.account_id, c.previous, c.current)
         for kept in member_diff.changes.kept.values()
@@ -133,6 +135,14 @@ def test_members_that_left_earlier_are_named_for_a_check_that_writes_anyway() ->
     *_, member_diff = diff({"a2": GONE, "a3": "Active"}, [("a3", "Active")])
 
     assert member_diff.left_earlier == ["a2"]
+
+
+def test_stored_members_listed_in_any_order_are_found() -> None:
+    stored = StoredMembers(["a3", "a1", "a2"], ["Active", GONE, Unreported("Failed", "Active")])
+
+    assert list(stored) == ["a1", "a2", "a3"]
+    assert stored == {"a1": GONE, "a2": Unreported("Failed", "Active"), "a3": "Active"}
+    assert stored.position("a4") is None
 
 
 def test_the_stored_members_are_not_changed() -> None:

@@ -71,7 +71,7 @@ def _render(
         "changeCount": total,
         "changesByStatus": {group: changes.counts[group] for group in groups},
         "truncated": len(listed) < total,
-        "changes": [change.to_dict() for change in listed],
+        "changes": [_change_document(change) for change in listed],
         "memberCounts": _member_counts(members),
     }
     plural = "s" if total != 1 else ""
@@ -96,6 +96,16 @@ def _render(
     return compose(
         where, subject, text, document(MEMBERS_CHANGED, where, observed_at, body), worst, None
     )
+
+
+def _change_document(change: MemberChange) -> dict[str, str | None]:
+    return {
+        "accountId": change.account_id,
+        "previous": change.previous,
+        "current": change.current,
+        "statusReason": change.status_reason,
+        "lastUpdatedTimestamp": iso(change.last_updated) if change.last_updated else None,
+    }
 
 
 def _member_counts(members: Mapping[str, int]) -> dict[str, int]:

@@ -20,11 +20,12 @@ from enrollment_monitor.store.table import (
     Item,
     Key,
     Table,
-    Update,
     Write,
     number,
     partition,
+    put,
     string,
+    update,
 )
 
 _ENROLLMENT = "ENROLLMENT"
@@ -34,11 +35,10 @@ _PENDING = "PENDING#"
 
 @dataclass(frozen=True)
 class Owed:
-    """An alert in the outbox, with the lease another invocation may hold on it."""
+    """An alert in the outbox."""
 
     key: Key
     alert: Alert
-    lease_until: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -77,15 +77,15 @@ class Observations:
         version = stored.version + 1 if stored else 1
         attributes = {**_observation_attributes(observation), "version": number(version)}
         if stored is None:
-            latest = self._table.put(_key(where, _LATEST), attributes, "attribute_not_exists(pk)")
+            latest = put(_key(where, _LATEST), attributes, "attribute_not_exists(pk)")
         else:
             condition = "version = :version"
-            latest = self._table.put(_key(where, _LATEST), attributes, condition, _at(stored))
+            latest = put(_key(where, _LATEST), attributes, condition, _at(stored))
         owed = stored.owed if stored else ()
         writes = [latest]
         if alert is not None:
-            new, put = self._owing(where, version, alert)
-            writes.append(put)
+            new, owing = _owing(where, version, alert)
+            writes.append(owing)
             owed = (*owed, new)
         return Stored(observation, version, owed) if self._table.apply(*writes) else None
 
@@ -94,19 +94,21 @@ class Observations:
         transaction with ``also``; the version goes up as with ``record``. None: another
         invocation wrote first."""
         version = stored.version + 1
-        bump = Update(
-            set=("version = :next",),
-            condition="version = :version",
-            values={":next": number(version), **_at(stored)},
+        bump = update(
+            _key(where, _LATEST),
+            "SET version = :next",
+            "version = :version",
+            {":next": number(version), **_at(stored)},
         )
-        new, put = self._owing(where, version, alert)
-        if not self._table.apply(bump.on(_key(where, _LATEST)), put, also):
+        new, owing = _owing(where, version, alert)
+        if not self._table.apply(bump, owing, also):
             return None
         return replace(stored, version=version, owed=(*stored.owed, new))
 
-    def _owing(self, where: AccountRegion, version: int, alert: Alert) -> tuple[Owed, Write]:
-        owed = Owed(_key(where, f"{_PENDING}{version:012d}"), alert)
-        return owed, self._table.put(owed.key, {"alert": string(alert.to_json())})
+
+def _owing(where: AccountRegion, version: int, alert: Alert) -> tuple[Owed, Write]:
+    owed = Owed(_key(where, f"{_PENDING}{version:012d}"), alert)
+    return owed, put(owed.key, {"alert": string(alert.to_json())})
 
 
 def _key(where: AccountRegion, sort_key: str) -> Key:
@@ -138,6 +140,4 @@ def _observation(item: Item) -> Observation:
 
 
 def _owed(item: Item) -> Owed:
-    key = Key(item["pk"]["S"], item["sk"]["S"])
-    lease_until = float(item.get("leaseUntil", {}).get("N", 0))
-    return Owed(key, Alert.from_json(item["alert"]["S"]), lease_until)
+    return Owed(Key(item["pk"]["S"], item["sk"]["S"]), Alert.from_json(item["alert"]["S"]))

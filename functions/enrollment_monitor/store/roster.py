@@ -17,14 +17,21 @@ import sys
 from dataclasses import dataclass
 
 from enrollment_monitor.enrollment import AccountRegion
-from enrollment_monitor.member_diff import GONE, Forget, MemberWrite, Remembered, Unreported
+from enrollment_monitor.member_diff import (
+    GONE,
+    Forget,
+    MemberWrite,
+    Remembered,
+    StoredMembers,
+    Unreported,
+)
 from enrollment_monitor.store.table import (
     BatchWriter,
     Key,
     Lease,
     Table,
-    Update,
     Write,
+    give_back,
     number,
     partition,
     string,
@@ -40,7 +47,7 @@ class Roster:
 
     round: int | None  # None: member tracking never ran here
     lease_until: float
-    members: dict[str, Remembered]
+    members: StoredMembers
 
     @property
     def baseline(self) -> bool:
@@ -55,48 +62,39 @@ class Rosters:
     def load(self, where: AccountRegion) -> Roster:
         """Every member, with a strongly consistent Query, page by page (1 MB each)."""
         control = None
-        members: dict[str, Remembered] = {}
-        tagged: list[tuple[str, int, str, str | None]] = []
-        projection = "sk, #status, #round, previousStatus, leaseUntil"
-        for item in self._table.query(_partition(where), projection):
-            account_id = item["sk"]["S"]
-            if account_id == _CONTROL:
+        account_ids: list[str] = []
+        remembered: list[Remembered] = []
+        tagged: list[tuple[int, int, str, str | None]] = []
+        attributes = ("sk", "status", "round", "previousStatus", "leaseUntil")
+        for item in self._table.query(_partition(where), attributes):
+            if item["sk"]["S"] == _CONTROL:
                 control = item
                 continue
             status = sys.intern(item["status"]["S"]) if "status" in item else GONE
-            members[account_id] = status
             if "round" in item:
                 previous = item.get("previousStatus", {}).get("S")
-                tagged.append((account_id, int(item["round"]["N"]), status, previous))
+                tagged.append((len(account_ids), int(item["round"]["N"]), status, previous))
+            account_ids.append(item["sk"]["S"])
+            remembered.append(status)
         reported = int(control["round"]["N"]) if control else None
-        for account_id, round_, status, previous in tagged:
+        for at, round_, status, previous in tagged:
             if round_ > (reported or 0):
-                members[account_id] = Unreported(status or None, previous)
+                remembered[at] = Unreported(status or None, previous)
         lease = float(control["leaseUntil"]["N"]) if control and "leaseUntil" in control else 0
-        return Roster(reported, lease, members)
+        return Roster(reported, lease, StoredMembers(account_ids, remembered))
 
     def take(self, where: AccountRegion, roster: Roster, until: float, now: float) -> Lease | None:
-        """The right to write members, unless another invocation holds it (seen in ``roster``
-        or not) or has closed a round since ``roster`` was loaded."""
-        if roster.lease_until >= now:
-            return None
+        """The right to write members, unless another invocation holds it or has closed a
+        round since ``roster`` was loaded."""
+        key = _key(where, _CONTROL)
         if roster.round is None:
-            expect = Update(
-                set=("#round = :round",),
-                condition="attribute_not_exists(pk)",
-                values={":round": number(0)},
-            )
-        else:
-            expect = Update(condition="#round = :round", values={":round": number(roster.round)})
-        return self._table.take(_key(where, _CONTROL), until, now, expect)
+            return self._table.take(key, until, now, creating={"round": 0})
+        return self._table.take(key, until, now, holding={"round": roster.round})
 
     def closing(self, lease: Lease, round_: int | None = None) -> Write:
         """Gives the lease back and, with ``round_``, closes that round: a write to apply
         alone or in the transaction that owes the alert."""
-        if round_ is None:
-            return self._table.give_back(lease)
-        closed = Update(set=("#round = :round",), values={":round": number(round_)})
-        return self._table.give_back(lease, closed)
+        return give_back(lease, None if round_ is None else {"round": round_})
 
     def writer(self, where: AccountRegion, round_: int, observed_at: str) -> MemberWriter:
         return MemberWriter(self._table.batch(), where, round_, observed_at)

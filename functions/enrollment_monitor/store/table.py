@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -59,59 +59,80 @@ class Write:
         return f"dynamodb:{self.action}Item"
 
 
-@dataclass(frozen=True)
-class Update:
-    """The parts of an UpdateItem request: ``SET``/``REMOVE`` clauses, a condition, values."""
-
-    set: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-    condition: str = ""
-    values: Mapping[str, Any] = field(default_factory=dict)
-
-    def on(self, key: Key) -> Write:
-        expression = " ".join(
-            f"{verb} {', '.join(clauses)}"
-            for verb, clauses in (("SET", self.set), ("REMOVE", self.remove))
-            if clauses
-        )
-        request: Item = {"Key": key.attributes(), "UpdateExpression": expression}
-        if self.condition:
-            request["ConditionExpression"] = self.condition
-        if self.values:
-            request["ExpressionAttributeValues"] = dict(self.values)
-        names = {f"#{name}": name for name in _NAMED if f"#{name}" in expression + self.condition}
-        if names:
-            request["ExpressionAttributeNames"] = names
-        return Write("Update", request)
+def update(
+    key: Key, expression: str, condition: str, values: Item, names: Iterable[str] = ()
+) -> Write:
+    """An UpdateItem; ``names`` are the attributes written ``#name`` in the expressions."""
+    request: Item = {
+        "Key": key.attributes(),
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+    }
+    named = {f"#{name}": name for name in names}
+    if named:
+        request["ExpressionAttributeNames"] = named
+    return Write("Update", request)
 
 
-# Attribute names that are DynamoDB reserved words, written ``#name`` in expressions.
-_NAMED = ("round", "status")
-EXISTS = Update(condition="attribute_exists(pk)")
-NO_UPDATE = Update()
+def put(key: Key, attributes: Item, condition: str = "", values: Item | None = None) -> Write:
+    request: Item = {"Item": {**key.attributes(), **attributes}}
+    if condition:
+        request["ConditionExpression"] = condition
+    if values:
+        request["ExpressionAttributeValues"] = values
+    return Write("Put", request)
+
+
+def give_back(lease: Lease, setting: Mapping[str, float] | None = None) -> Write:
+    """Ends the lease, setting ``setting`` too, if the lease is still this invocation's."""
+    assignments, values = _assignments(setting or {})
+    expression = "REMOVE leaseUntil"
+    if assignments:
+        expression = f"SET {', '.join(assignments)} {expression}"
+    condition, held = _held(lease)
+    return update(lease.key, expression, condition, {**held, **values}, setting or {})
+
+
+def delete(lease: Lease) -> Write:
+    """Deletes the leased item, if the lease is still this invocation's."""
+    condition, held = _held(lease)
+    request = {
+        "Key": lease.key.attributes(),
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": held,
+    }
+    return Write("Delete", request)
+
+
+def _assignments(attributes: Mapping[str, float]) -> tuple[list[str], Item]:
+    """``#name = :name`` for each attribute, and the values they name."""
+    return (
+        [f"#{name} = :{name}" for name in attributes],
+        {f":{name}": number(value) for name, value in attributes.items()},
+    )
 
 
 class Table:
-    """The table's calls. Methods that return a ``Write`` only build it: ``apply`` runs it."""
+    """The table's calls. The module's functions build a ``Write``; ``apply`` runs it."""
 
     def __init__(self, client: Any, name: str) -> None:
         self._client = client
         self.name = name
         self.region: str = client.meta.region_name
 
-    def query(self, partition_key: str, projection: str = "") -> Iterator[Item]:
-        """Every item of a partition in sort key order, strongly consistent, page by page."""
+    def query(self, partition_key: str, attributes: Iterable[str] = ()) -> Iterator[Item]:
+        """Every item of a partition (only ``attributes``, if given) in sort key order, strongly
+        consistent, page by page."""
         arguments: Item = {
             "TableName": self.name,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": partition_key}},
             "ConsistentRead": True,
         }
-        if projection:
-            arguments["ProjectionExpression"] = projection
-            names = {f"#{name}": name for name in _NAMED if f"#{name}" in projection}
-            if names:
-                arguments["ExpressionAttributeNames"] = names
+        if attributes:
+            arguments["ProjectionExpression"] = ", ".join(f"#{name}" for name in attributes)
+            arguments["ExpressionAttributeNames"] = {f"#{name}": name for name in attributes}
         with calling("dynamodb:Query", self.region):
             while True:
                 page = self._client.query(**arguments)
@@ -141,43 +162,34 @@ class Table:
                 raise
         return True
 
-    def put(
-        self, key: Key, attributes: Item, condition: str = "", values: Item | None = None
-    ) -> Write:
-        request: Item = {"Item": {**key.attributes(), **attributes}}
-        if condition:
-            request["ConditionExpression"] = condition
-        if values:
-            request["ExpressionAttributeValues"] = values
-        return Write("Put", request)
-
-    def take(self, key: Key, until: float, now: float, expect: Update = EXISTS) -> Lease | None:
-        """Takes the item at ``key`` until ``until``, unless another invocation holds it (None).
-        ``expect`` adds what the item must hold, and what to set with the lease."""
-        update = Update(
-            set=("leaseUntil = :until", *expect.set),
-            condition=f"{expect.condition} AND {_FREE}",
-            values={":until": number(until), ":now": number(now), **expect.values},
+    def take(
+        self,
+        key: Key,
+        until: float,
+        now: float,
+        holding: Mapping[str, float] | None = None,
+        creating: Mapping[str, float] | None = None,
+    ) -> Lease | None:
+        """Takes the item at ``key`` until ``until``, unless another invocation holds it
+        (None). The item must exist, and hold ``holding`` if given; with ``creating``, it must
+        not exist yet and is created with these attributes."""
+        fence = holding or creating or {}
+        assignments, values = _assignments(fence)
+        if creating:
+            condition = "attribute_not_exists(pk)"
+        else:
+            condition = " AND ".join(
+                ["attribute_exists(pk)", *(f"#{name} = :{name}" for name in fence)]
+            )
+            assignments = []
+        write = update(
+            key,
+            "SET " + ", ".join(["leaseUntil = :until", *assignments]),
+            f"{condition} AND {_FREE}",
+            {":until": number(until), ":now": number(now), **values},
+            fence,
         )
-        return Lease(key, until) if self.apply(update.on(key)) else None
-
-    def give_back(self, lease: Lease, also: Update = NO_UPDATE) -> Write:
-        """Ends the lease (and sets ``also``), if it is still this invocation's."""
-        return Update(
-            set=also.set,
-            remove=("leaseUntil",),
-            condition="leaseUntil = :lease",
-            values={":lease": number(lease.until), **also.values},
-        ).on(lease.key)
-
-    def delete(self, lease: Lease) -> Write:
-        """Deletes the leased item, if the lease is still this invocation's."""
-        request = {
-            "Key": lease.key.attributes(),
-            "ConditionExpression": "leaseUntil = :lease",
-            "ExpressionAttributeValues": {":lease": number(lease.until)},
-        }
-        return Write("Delete", request)
+        return Lease(key, until) if self.apply(write) else None
 
     def batch(self) -> BatchWriter:
         return BatchWriter(self._client, self.name, self.region)
@@ -225,6 +237,10 @@ class BatchWriter:
                 f"dynamodb:BatchWriteItem in {self._region} failed: {len(requests)} items still "
                 f"unprocessed after {self._attempts} attempts (the table is throttled)"
             )
+
+
+def _held(lease: Lease) -> tuple[str, Item]:
+    return "leaseUntil = :lease", {":lease": number(lease.until)}
 
 
 def number(value: float) -> dict[str, str]:
