@@ -13,8 +13,6 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from enrollment_monitor import metrics
-from enrollment_monitor.alerts.selftest import TEST_NOTIFICATION, selftest_alert
-from enrollment_monitor.alerts.status import status_alert
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.compute_optimizer import read_enrollment
 from enrollment_monitor.enrollment import (
@@ -51,6 +49,8 @@ def run(
 ) -> dict[str, Any]:
     invocation = Invocation.start(settings, clients, context, now)
     if isinstance(event, dict) and event.get("action") == TEST_NOTIFICATION_ACTION:
+        from enrollment_monitor.alerts.selftest import TEST_NOTIFICATION, selftest_alert
+
         where = AccountRegion(invocation.account_id, settings.regions[0])
         message_id = invocation.publisher.publish(selftest_alert(where, invocation.now))
         return {"sent": TEST_NOTIFICATION, "messageId": message_id}
@@ -85,6 +85,10 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
     if recorded:
         alert = None
         if decision is not Decision.BASELINE:
+            # Renderers are imported when an alert is built: a steady check, the common one,
+            # does not pay for them at a cold start.
+            from enrollment_monitor.alerts.status import status_alert
+
             alert = status_alert(where, decision, previous, recorded, now)
         stored = observations.record(where, stored, recorded, alert)
         if stored is None:

@@ -11,7 +11,7 @@ import pytest
 from storage import roster
 
 from devtools.local_aws import LambdaContext, LocalAws
-from enrollment_monitor.alerts.render import SNS_MESSAGE_LIMIT
+from enrollment_monitor.alerts.message import SNS_MESSAGE_LIMIT
 from enrollment_monitor.check import run
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.enrollment import Outcome

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 
 from enrollment_monitor.alerts.members import member_alert
-from enrollment_monitor.alerts.render import SNS_MESSAGE_LIMIT, STORED_ALERT_LIMIT
+from enrollment_monitor.alerts.message import SNS_MESSAGE_LIMIT, STORED_ALERT_LIMIT
 from enrollment_monitor.enrollment import AccountRegion
 from enrollment_monitor.member_diff import ChangeList, MemberChange
 

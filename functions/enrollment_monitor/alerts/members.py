@@ -13,7 +13,8 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from enrollment_monitor.alerts.render import Alert, AlertText, compose, document, short_status
+from enrollment_monitor.alerts.message import Alert
+from enrollment_monitor.alerts.render import AlertText, compose, document, short_status
 from enrollment_monitor.enrollment import ACTIVE, KNOWN_STATUSES, AccountRegion, iso
 from enrollment_monitor.member_diff import REMOVED, ChangeList, MemberChange
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from enrollment_monitor.alerts.render import Alert, AlertText, compose, document
+from enrollment_monitor.alerts.message import Alert
+from enrollment_monitor.alerts.render import AlertText, compose, document
 from enrollment_monitor.enrollment import AccountRegion, iso
 
 TEST_NOTIFICATION = "TestNotification"

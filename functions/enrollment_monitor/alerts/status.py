@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from enrollment_monitor.alerts.render import Alert, AlertText, compose, document, short_status
+from enrollment_monitor.alerts.message import Alert
+from enrollment_monitor.alerts.render import AlertText, compose, document, short_status
 from enrollment_monitor.enrollment import ACTIVE, AccountRegion, Decision, Observation, iso
 
 STATUS_CHANGED = "EnrollmentStatusChanged"

@@ -1,0 +1,65 @@
+"""An alert as SNS publishes it, and as the outbox keeps it while it is owed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# SNS counts the message, the subject and the attributes against its limit of 256 KiB.
+SNS_MESSAGE_LIMIT = 262_144
+# An owed alert waits in one DynamoDB item (400 KB at most, keys and names included) as JSON,
+# which escapes the message's quotes once more.
+STORED_ALERT_LIMIT = 390_000
+_ATTRIBUTE_TYPE = "String"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """The SNS Publish arguments of one alert, except the topic. Kept as JSON while pending."""
+
+    subject: str
+    message: str
+    attributes: dict[str, str]
+
+    @property
+    def event_type(self) -> str:
+        return self.attributes["eventType"]
+
+    def publish_size(self) -> int:
+        """The bytes SNS counts against its message size limit: message, subject and
+        attributes (name, data type and value), in UTF-8."""
+        attributes = sum(
+            len(name.encode()) + len(_ATTRIBUTE_TYPE) + len(value.encode())
+            for name, value in self.attributes.items()
+        )
+        return len(self.message.encode()) + len(self.subject.encode()) + attributes
+
+    def publish_arguments(self, topic_arn: str) -> dict[str, Any]:
+        return {
+            "TopicArn": topic_arn,
+            "Subject": self.subject,
+            "Message": self.message,
+            "MessageStructure": "json",
+            "MessageAttributes": {
+                name: {"DataType": _ATTRIBUTE_TYPE, "StringValue": value}
+                for name, value in self.attributes.items()
+            },
+        }
+
+    def fits(self) -> bool:
+        """Whether SNS takes it and the outbox item holds it."""
+        return (
+            self.publish_size() <= SNS_MESSAGE_LIMIT
+            and len(self.to_json().encode()) <= STORED_ALERT_LIMIT
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"subject": self.subject, "message": self.message, "attributes": self.attributes}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Alert:
+        stored = json.loads(text)
+        return cls(stored["subject"], stored["message"], stored["attributes"])
