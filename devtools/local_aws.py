@@ -63,12 +63,6 @@ class LocalAws:
                 received.append(envelope)
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
-    def state_items(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = boto3.client("dynamodb", region_name=REGION).scan(
-            TableName=self.table_name
-        )["Items"]
-        return items
-
 
 @contextmanager
 def local_aws(regions: tuple[str, ...] = (REGION,)) -> Iterator[LocalAws]:

@@ -31,3 +31,9 @@ def owed(aws: LocalAws, region: str = REGION) -> tuple[Owed, ...]:
 def roster(aws: LocalAws, region: str = REGION) -> Roster:
     """The organization's members as the monitor remembers them."""
     return Rosters(_table(aws)).load(AccountRegion(ACCOUNT_ID, region))
+
+
+def nothing_stored(aws: LocalAws) -> bool:
+    """The monitor has written nothing at all."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    return client.scan(TableName=aws.table_name, Limit=1)["Count"] == 0

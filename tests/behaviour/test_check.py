@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from storage import owed, stored
+from storage import nothing_stored, owed, stored
 
 from devtools.local_aws import LambdaContext, local_aws
 from enrollment_monitor.check import run
@@ -278,7 +278,7 @@ def test_access_denied_fails_naming_the_call_and_changes_nothing(monitor: Monito
         in message
     )
     assert "IAM policy must allow compute-optimizer:GetEnrollmentStatus" in message
-    assert monitor.aws.state_items() == []
+    assert nothing_stored(monitor.aws)
     assert monitor.alerts() == []
 
 
@@ -301,7 +301,7 @@ def test_server_errors_beyond_the_retries_fail_the_check(monitor: Monitor) -> No
 
     with pytest.raises(MonitorError, match="ServiceUnavailableException"):
         monitor.check()
-    assert monitor.aws.state_items() == []
+    assert nothing_stored(monitor.aws)
 
 
 def test_missing_setting_fails_naming_the_variable(
@@ -321,7 +321,7 @@ def test_test_notification_is_sent_and_changes_no_state(monitor: Monitor) -> Non
     assert envelope["Message"]["eventType"] == "TestNotification"
     assert envelope["Subject"].startswith("Test: ")
     assert envelope["MessageAttributes"]["eventType"]["Value"] == "TestNotification"
-    assert monitor.aws.state_items() == []
+    assert nothing_stored(monitor.aws)
 
 
 def test_cloudtrail_event_runs_a_check(monitor: Monitor) -> None:

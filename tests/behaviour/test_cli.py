@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from storage import nothing_stored
 
 from enrollment_monitor.cli import main
 
@@ -22,7 +23,7 @@ def test_status_prints_the_live_enrollment(
     assert "Compute Optimizer enrollment in us-east-1: Pending" in out
     assert "reason:           Members are being enrolled" in out
     assert "members opted in: 12" in out
-    assert monitor.aws.state_items() == [] and monitor.alerts() == []
+    assert nothing_stored(monitor.aws) and monitor.alerts() == []
 
 
 def test_status_json_covers_each_region(
