@@ -8,8 +8,19 @@ from typing import Any
 
 import botocore.handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.exceptions import ReadTimeoutError
 
 from devtools.fake_compute_optimizer import response
+
+
+class Crash(BaseException):
+    """The sandbox dies (timeout, out of memory): no handler of the monitor runs."""
+
+
+# What ``at_call`` does at the N-th call: the process dies once the call was applied; every
+# attempt answers a server error; or the first attempt is applied and its reply lost (botocore
+# sees a read timeout and retries).
+FAULTS = ("crash", "error", "reply lost")
 
 
 class WireTap:
@@ -21,9 +32,14 @@ class WireTap:
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
-        self._faults: defaultdict[str, deque[tuple[str, int]]] = defaultdict(deque)
+        self._faults: defaultdict[str, deque[tuple[str, int, dict[str, Any] | None]]] = defaultdict(
+            deque
+        )
         self.published: list[dict[str, Any]] = []
         self._after: dict[str, Callable[[], object]] = {}
+        self.sequence: list[str] = []  # every call, in order
+        self._at: dict[int, str] = {}
+        self._current = 0
         self._handlers = [
             ("before-parameter-build", self._remember_arguments),
             ("before-call", self._count),
@@ -39,10 +55,17 @@ class WireTap:
         http_status: int = 500,
         times: int = 1,
         region: str = "",
+        extra: dict[str, Any] | None = None,
     ) -> None:
         """The next ``times`` sends (retries count) of ``operation`` answer ``code``; with
-        ``region``, only those sent to that Region."""
-        self._faults[f"{service}:{operation}:{region}"].extend([(code, http_status)] * times)
+        ``region``, only those sent to that Region; ``extra`` adds fields to a JSON error."""
+        faults = [(code, http_status, extra)] * times
+        self._faults[f"{service}:{operation}:{region}"].extend(faults)
+
+    def at_call(self, number: int, fault: str) -> None:
+        """The ``number``-th call from now (1 is the next) meets ``fault``, one of FAULTS."""
+        assert fault in FAULTS, fault
+        self._at[len(self.sequence) + number] = fault
 
     def once_after(self, call: str, action: Callable[[], object]) -> None:
         """Runs ``action`` once, right after the next ``service:Operation`` call completes: a
@@ -56,6 +79,7 @@ class WireTap:
     def heal(self) -> None:
         """Drops the faults not yet served: the outage is over."""
         self._faults.clear()
+        self._at.clear()
 
     def install(self) -> None:
         # First in line, so a fault answers before moto does.
@@ -71,6 +95,8 @@ class WireTap:
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[_call_name(model)] += 1
+        self.sequence.append(_call_name(model))
+        self._current = len(self.sequence)
 
     def _remember_arguments(self, params: Any, context: dict[str, Any], **_: Any) -> None:
         context["tapped_arguments"] = dict(params)
@@ -78,11 +104,21 @@ class WireTap:
     def _run_after(self, model: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
         if _call_name(model) == "sns:Publish" and "MessageId" in parsed:
             self.published.append(context["tapped_arguments"])
+        if self._at.get(self._current) == "crash":
+            del self._at[self._current]
+            raise Crash
         action = self._after.pop(_call_name(model), None)
         if action:
             action()
 
-    def _fault(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+    def _fault(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+        numbered = self._at.get(self._current)
+        if numbered == "reply lost":
+            del self._at[self._current]
+            _answer_behind(self, request, **kwargs)  # applied by moto or the fake...
+            raise ReadTimeoutError(endpoint_url=request.url)  # ...and the reply never comes
+        if numbered == "error":
+            return self._error(request, "InternalFailure", 500)
         service, region = request.url.split("://", 1)[1].split(".")[:2]
         operation = _operation(request)
         faults = self._faults.get(f"{service}:{operation}:{region}") or self._faults.get(
@@ -90,18 +126,35 @@ class WireTap:
         )
         if not faults:
             return None
-        code, status = faults.popleft()
+        code, status, extra = faults.popleft()
+        return self._error(request, code, status, extra)
+
+    def _error(
+        self,
+        request: AWSPreparedRequest,
+        code: str,
+        status: int,
+        extra: dict[str, Any] | None = None,
+    ) -> AWSResponse:
         answer_url = request.url
         # botocore asks every before-send handler; moto, later in line, must not act on it.
         request.url = "https://fault-injected.invalid/"
         if request.headers.get("X-Amz-Target"):  # a JSON protocol, else the query protocol
-            error = {"__type": code, "message": f"{code} (injected)"}
+            error = {"__type": code, "message": f"{code} (injected)", **(extra or {})}
             return response(answer_url, status, error)
         body = (
             f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>"
             f"<Message>{code} (injected)</Message></Error><RequestId>x</RequestId></ErrorResponse>"
         )
         return response(answer_url, status, body, content_type="text/xml")
+
+
+def _answer_behind(tap: WireTap, request: AWSPreparedRequest, **kwargs: Any) -> None:
+    """Lets the handlers behind the tap (the Compute Optimizer fake, moto) answer ``request``."""
+    for event, handler, *_ in botocore.handlers.BUILTIN_HANDLERS:
+        behind = event == "before-send" and getattr(handler, "__self__", None) is not tap
+        if behind and handler(request=request, **kwargs) is not None:
+            return
 
 
 def _call_name(model: Any) -> str:

@@ -3,6 +3,8 @@ the store's own readers, so no test spells out keys or DynamoDB attribute values
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import boto3
 
 from devtools.local_aws import LocalAws
@@ -19,7 +21,7 @@ def _table(aws: LocalAws) -> Table:
 
 def stored(aws: LocalAws, region: str = REGION) -> Stored | None:
     """The last observation of the account in ``region``, with its owed alerts."""
-    return Observations(_table(aws)).load(AccountRegion(ACCOUNT_ID, region))
+    return Observations(_table(aws), datetime.now(UTC)).load(AccountRegion(ACCOUNT_ID, region))
 
 
 def owed(aws: LocalAws, region: str = REGION) -> tuple[Owed, ...]:
@@ -30,10 +32,58 @@ def owed(aws: LocalAws, region: str = REGION) -> tuple[Owed, ...]:
 
 def roster(aws: LocalAws, region: str = REGION) -> Roster:
     """The organization's members as the monitor remembers them."""
-    return Rosters(_table(aws)).load(AccountRegion(ACCOUNT_ID, region))
+    return Rosters(_table(aws), datetime.now(UTC)).load(AccountRegion(ACCOUNT_ID, region))
 
 
 def nothing_stored(aws: LocalAws) -> bool:
     """The monitor has written nothing at all."""
     client = boto3.client("dynamodb", region_name=REGION)
     return client.scan(TableName=aws.table_name, Limit=1)["Count"] == 0
+
+
+# Hand edits, as a person (or an older version) might leave them: ``value`` is a DynamoDB
+# attribute value such as {"S": "x"}; None removes the attribute.
+
+
+def corrupt_observation(
+    aws: LocalAws, name: str, value: dict[str, str] | None, region: str = REGION
+) -> None:
+    _edit(aws, f"ENROLLMENT#{ACCOUNT_ID}#{region}", "LATEST", name, value)
+
+
+def corrupt_owed_alert(aws: LocalAws, value: dict[str, str], region: str = REGION) -> None:
+    """The oldest owed alert's stored text."""
+    first = owed(aws, region)[0]
+    _edit(aws, first.key.partition, first.key.sort, "alert", value)
+
+
+def corrupt_member(
+    aws: LocalAws, account_id: str, name: str, value: dict[str, str] | None, region: str = REGION
+) -> None:
+    _edit(aws, f"MEMBERS#{ACCOUNT_ID}#{region}", account_id, name, value)
+
+
+def set_aside(aws: LocalAws) -> list[dict[str, object]]:
+    """The items the monitor set aside for a person to inspect."""
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=aws.table_name)["Items"]
+    return [item for item in items if item["pk"]["S"].startswith("SETASIDE#")]
+
+
+def _edit(aws: LocalAws, pk: str, sk: str, name: str, value: dict[str, str] | None) -> None:
+    key = {"pk": {"S": pk}, "sk": {"S": sk}}
+    client = boto3.client("dynamodb", region_name=REGION)
+    if value is None:
+        client.update_item(
+            TableName=aws.table_name,
+            Key=key,
+            UpdateExpression="REMOVE #name",
+            ExpressionAttributeNames={"#name": name},
+        )
+    else:
+        client.update_item(
+            TableName=aws.table_name,
+            Key=key,
+            UpdateExpression="SET #name = :value",
+            ExpressionAttributeNames={"#name": name},
+            ExpressionAttributeValues={":value": value},
+        )

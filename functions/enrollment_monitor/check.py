@@ -1,12 +1,14 @@
 """One invocation: check every configured Region, or send a test notification.
 
 A Region's check reads the enrollment, decides (``enrollment.decide``), records the new
-observation with the alert it owes (``store.observations``), lets the members step owe its own
-alert (``members``), then delivers every owed alert, oldest first (``outbox``).
+observation with the alert it owes (``store.observations``) and delivers every owed alert,
+oldest first (``outbox``). Then, with member tracking, the members step owes its own alert
+(``members``), which is delivered in turn. The heartbeat comes last, for a completed check only.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -27,17 +29,23 @@ from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.outbox import deliver
 from enrollment_monitor.settings import Settings
-from enrollment_monitor.store.observations import Observations
+from enrollment_monitor.store.observations import Observations, Stored
 
 logger = Logger()
 
+CHECK_ACTION = "check"
 TEST_NOTIFICATION_ACTION = "test-notification"
+ACTIONS = (CHECK_ACTION, TEST_NOTIFICATION_ACTION)
+
+
+class UnknownAction(MonitorError):
+    """The event asks for something the monitor does not do: nothing is checked or sent."""
 
 
 class CheckFailed(MonitorError):
-    def __init__(self, failures: list[MonitorError]) -> None:
+    def __init__(self, failures: list[str]) -> None:
         self.failures = failures
-        super().__init__("; ".join(str(failure) for failure in failures))
+        super().__init__("; ".join(failures))
 
 
 def run(
@@ -47,8 +55,14 @@ def run(
     context: Any,
     now: datetime | None = None,
 ) -> dict[str, Any]:
+    action = event.get("action", CHECK_ACTION) if isinstance(event, dict) else CHECK_ACTION
+    if action not in ACTIONS:
+        raise UnknownAction(
+            f"unknown action {action!r} in the event: the monitor accepts {ACTIONS[0]!r} (the "
+            f"default) and {ACTIONS[1]!r}. Nothing was checked or sent."
+        )
     invocation = Invocation.start(settings, clients, context, now)
-    if isinstance(event, dict) and event.get("action") == TEST_NOTIFICATION_ACTION:
+    if action == TEST_NOTIFICATION_ACTION:
         from enrollment_monitor.alerts.selftest import TEST_NOTIFICATION, selftest_alert
 
         where = AccountRegion(invocation.account_id, settings.regions[0])
@@ -60,10 +74,13 @@ def run(
         logger.append_keys(region=region)
         try:
             results.append(check_region(invocation, AccountRegion(invocation.account_id, region)))
-        except MonitorError as failure:
-            logger.error("check failed", extra={"error": str(failure)})
-            failures.append(failure)
+        except Exception as failure:  # noqa: BLE001 - one Region never stops the others
+            logger.exception("check failed", extra={"error": str(failure)})
+            failures.append(_named(failure, region))
     logger.remove_keys(["region"])
+    # Items set aside were logged one by one; the invocation fails once for them, so the
+    # errors alarm sees it, and the next check no longer meets them.
+    failures += [f"state item set aside: {item}" for item in invocation.table.set_aside_items]
     if failures:
         raise CheckFailed(failures)
     return {"checked": results}
@@ -73,10 +90,10 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
     """Read, emit metrics, compare with the last observation, and alert at most once."""
     settings, now = invocation.settings, invocation.now
     enrollment = read_enrollment(invocation.clients.compute_optimizer(where.region), where.region)
-    metrics.emit_check(settings.metric_namespace, where.region, enrollment)
+    metrics.emit_enrollment(settings.metric_namespace, where.region, enrollment)
     result: dict[str, Any] = {"region": where.region, "status": enrollment.status}
 
-    observations = Observations(invocation.table)
+    observations = Observations(invocation.table, now)
     stored = observations.load(where)
     previous = stored.observation if stored else None
     decision = decide(previous, enrollment, now, settings.reminder_interval)
@@ -94,27 +111,46 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
         if stored is None:
             logger.info("another invocation recorded this transition", extra=result)
             result["outcome"] = Outcome.LOST_RACE
-    # Members after the account, before delivery: their alert is owed in order with the
-    # account's. Their failure (say, not the management account) fails the check once the
-    # account's alerts are delivered.
-    members_failed = None
-    if settings.track_member_accounts and stored:
+    if stored is None:
+        return result  # the other invocation checks the members, and emits the heartbeat
+    # The account's alerts go out before the member listing: nothing there can hold them back.
+    # An SNS failure does not stop the members step: changes seen during an outage are owed,
+    # in order, and go out once SNS is back.
+    failures: list[MonitorError] = []
+    _deliver(invocation, stored, result, failures)
+    if settings.track_member_accounts:
         # Imported only when tracking: the default configuration does not pay for it at
         # every cold start.
         from enrollment_monitor.members import check_members
 
         try:
-            stored, result["members"] = check_members(invocation, where, stored)
+            stored, result["members"] = check_members(invocation, where, replace(stored, owed=()))
         except MonitorError as failure:
-            members_failed = failure
-    if stored and stored.owed:
-        result["alertsSent"] = deliver(
-            invocation.table,
-            invocation.publisher,
-            stored.owed,
-            invocation.lease_until,
-            now.timestamp(),
-        )
-    if members_failed:
-        raise members_failed
+            failures.append(failure)
+        else:
+            if not failures:
+                _deliver(invocation, stored, result, failures)
+    if failures:
+        raise failures[0] if len(failures) == 1 else MonitorError("; ".join(map(str, failures)))
+    metrics.emit_heartbeat(settings.metric_namespace, where.region)
     return result
+
+
+def _deliver(
+    invocation: Invocation, stored: Stored, result: dict[str, Any], failures: list[MonitorError]
+) -> None:
+    """Delivers what ``stored`` owes, counting in ``result``; a failure goes to ``failures``."""
+    if not stored.owed:
+        return
+    try:
+        result["alertsSent"] = result.get("alertsSent", 0) + deliver(invocation, stored.owed)
+    except MonitorError as failure:
+        failures.append(failure)
+
+
+def _named(failure: Exception, region: str) -> str:
+    """A failure as the invocation's error names it: the monitor's own errors say where they
+    happened; anything else is named with its type and the Region."""
+    if isinstance(failure, MonitorError):
+        return str(failure)
+    return f"{region}: {type(failure).__name__}: {failure}"

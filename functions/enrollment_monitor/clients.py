@@ -19,20 +19,23 @@ _CONFIG = Config(
 class AwsClients:
     def __init__(self, session: boto3.Session | None = None) -> None:
         self._session = session
-        self._compute_optimizer: dict[str, Any] = {}
+        self._regional: dict[tuple[str, str], Any] = {}
 
     def compute_optimizer(self, region: str) -> Any:
-        if region not in self._compute_optimizer:
-            self._compute_optimizer[region] = self._client("compute-optimizer", region)
-        return self._compute_optimizer[region]
+        return self._in_region("compute-optimizer", region)
+
+    def sns(self, region: str) -> Any:
+        """SNS in the topic's Region, which may not be the function's."""
+        return self._in_region("sns", region)
 
     @cached_property
     def dynamodb(self) -> Any:
         return self._client("dynamodb")
 
-    @cached_property
-    def sns(self) -> Any:
-        return self._client("sns")
+    def _in_region(self, service: str, region: str) -> Any:
+        if (service, region) not in self._regional:
+            self._regional[service, region] = self._client(service, region)
+        return self._regional[service, region]
 
     def _client(self, service: str, region: str | None = None) -> Any:
         if self._session is None:

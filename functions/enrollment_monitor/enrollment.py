@@ -10,6 +10,9 @@ from typing import Any
 
 ACTIVE = "Active"
 KNOWN_STATUSES = ("Active", "Inactive", "Pending", "Failed")
+# Text from the API is bounded where it enters: alerts show less (alerts.render.api_text), and
+# the stored observation never nears DynamoDB's 400 KB item.
+REASON_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Enrollment:
         last_updated = response.get("lastUpdatedTimestamp")
         return cls(
             status=str(response.get("status") or "Unknown"),
-            status_reason=response.get("statusReason") or None,
+            status_reason=_bounded(response.get("statusReason")),
             last_updated=last_updated.astimezone(UTC) if last_updated else None,
             member_accounts_enrolled=response.get("memberAccountsEnrolled"),
             member_accounts_opted_in=response.get("numberOfMemberAccountsOptedIn"),
@@ -83,7 +86,7 @@ class MemberEnrollment:
             account_id=str(entry["accountId"]),
             # Interned: thousands of members share a handful of statuses.
             status=sys.intern(str(entry.get("status") or "Unknown")),
-            status_reason=entry.get("statusReason") or None,
+            status_reason=_bounded(entry.get("statusReason")),
             last_updated=last_updated.astimezone(UTC) if last_updated else None,
         )
 
@@ -156,6 +159,10 @@ def recorded_after(
         return Observation(current, now)
     since = previous.observed_at if previous and decision is Decision.REMINDER else now
     return Observation(current, since, alerted_at=now)
+
+
+def _bounded(text: str | None) -> str | None:
+    return text[:REASON_LIMIT] if text else None
 
 
 def iso(moment: datetime) -> str:

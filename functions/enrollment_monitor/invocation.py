@@ -3,6 +3,7 @@ clients and the settings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -25,6 +26,7 @@ class Invocation:
     account_id: str
     now: datetime
     lease_until: float  # epoch seconds: every lease this invocation takes ends then
+    remaining_seconds: Callable[[], float]  # before Lambda stops the invocation
 
     @classmethod
     def start(
@@ -38,6 +40,7 @@ class Invocation:
             account_id=context.invoked_function_arn.split(":")[4],
             now=now,
             lease_until=now.timestamp() + remaining + _LEASE_MARGIN_SECONDS,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
         )
 
     @cached_property
@@ -46,4 +49,4 @@ class Invocation:
 
     @cached_property
     def publisher(self) -> Publisher:
-        return Publisher(lambda: self.clients.sns, self.settings.alert_topic_arn)
+        return Publisher(self.clients.sns, self.settings.alert_topic_arn)

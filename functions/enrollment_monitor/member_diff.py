@@ -149,7 +149,6 @@ class MemberDiff:
     def listed(self, listing: Iterable[MemberEnrollment]) -> Iterator[MemberWrite]:
         """The writes for the members listed, as the listing streams."""
         for member in listing:
-            self.members[member.status] += 1
             at = self._stored.position(member.account_id)
             known: Remembered | None = None
             if at is None:
@@ -161,6 +160,7 @@ class MemberDiff:
                     continue
                 self._met[at] = 1
                 known = self._stored.at(at)[1]
+            self.members[member.status] += 1
             write = self._compare(member.account_id, known, member)
             if write:
                 yield write

@@ -26,7 +26,7 @@ from aws_lambda_powertools import Logger
 
 from enrollment_monitor import metrics
 from enrollment_monitor.alerts.members import member_alert
-from enrollment_monitor.compute_optimizer import READ_MEMBERS, read_members
+from enrollment_monitor.compute_optimizer import MEMBERS_PAGE_SIZE, READ_MEMBERS, read_members
 from enrollment_monitor.enrollment import AccountRegion, MemberEnrollment, Outcome, iso
 from enrollment_monitor.errors import AwsCallError, MonitorError
 from enrollment_monitor.invocation import Invocation
@@ -42,17 +42,52 @@ class MemberTrackingDenied(MonitorError):
     """The account may not list the organization's members."""
 
 
+class EmptyListing(MonitorError):
+    """The listing came back empty for an organization that had members: far more likely a
+    fault than every member leaving at once, so nothing is reported as left."""
+
+
+class ListingTooSlow(MonitorError):
+    """The listing would outlast the invocation: stopped while there is time to say so."""
+
+
+class _Deadline:
+    """Stops the listing while a fifth of the invocation's time (10 s at least) is left for
+    writing, owing and sending: killed by the timeout mid-way, a check says nothing."""
+
+    def __init__(self, invocation: Invocation) -> None:
+        self._remaining = invocation.remaining_seconds
+        self._reserve = max(10.0, self._remaining() / 5)
+
+    def check(self, listed: int) -> None:
+        left = self._remaining()
+        if left < self._reserve:
+            raise ListingTooSlow(
+                f"{READ_MEMBERS}: the listing stopped after {listed:,} members with {left:.0f} "
+                "s of the invocation left: nothing was reported, the next check starts over. "
+                "Raise the function's timeout if this repeats."
+            )
+
+
 def check_members(
     invocation: Invocation, where: AccountRegion, stored: Stored
 ) -> tuple[Stored, dict[str, Any]]:
     """Returns the observation with the member alert it now owes, if any, and a summary."""
-    rosters = Rosters(invocation.table)
+    rosters = Rosters(invocation.table, invocation.now)
     roster = rosters.load(where)
     diff = MemberDiff(roster.members, roster.baseline)
     writes = _LazyLease(invocation, rosters, where, roster)
+    client = invocation.clients.compute_optimizer(where.region)
     try:
-        for write in diff.listed(_members_of(invocation.clients.compute_optimizer(where.region))):
+        for write in diff.listed(_members_of(client, _Deadline(invocation))):
             writes.write(write)
+        if not diff.members and any(roster.members.values()):
+            raise EmptyListing(
+                f"{READ_MEMBERS} in {where.region} listed no members, while "
+                f"{sum(map(bool, roster.members.values())):,} were listed before: nothing was "
+                "reported or written. If the organization really has no members left, set the "
+                "TrackMemberAccounts parameter to false."
+            )
         metrics.emit_member_counts(invocation.settings.metric_namespace, where.region, diff.members)
         for write in diff.unlisted():
             writes.write(write)
@@ -94,7 +129,9 @@ def _conclude(
         writes.give_back()
         return stored, Outcome.REPAIRED
     alert = member_alert(where, diff.changes, diff.members, invocation.now)
-    owed = Observations(invocation.table).owe(where, stored, alert, writes.closing(round_))
+    owed = Observations(invocation.table, invocation.now).owe(
+        where, stored, alert, writes.closing(round_)
+    )
     if owed is None:
         # Another invocation recorded an account-level change in between: the members stay
         # written and unreported, and the next check reports them.
@@ -159,10 +196,14 @@ class _LazyLease:
                 logger.warning("could not give the members' lease back", extra={"e": str(error)})
 
 
-def _members_of(client: Any) -> Iterator[MemberEnrollment]:
-    """The organization's members; a clear error where the account may not list them."""
+def _members_of(client: Any, deadline: _Deadline) -> Iterator[MemberEnrollment]:
+    """The organization's members; a clear error where the account may not list them, or
+    when the listing would outlast the invocation."""
     try:
-        yield from read_members(client, client.meta.region_name)
+        for listed, member in enumerate(read_members(client, client.meta.region_name)):
+            if listed % MEMBERS_PAGE_SIZE == 0:
+                deadline.check(listed)
+            yield member
     except AwsCallError as error:
         if error.call == READ_MEMBERS and error.denied:
             raise MemberTrackingDenied(

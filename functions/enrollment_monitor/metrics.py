@@ -13,24 +13,29 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit, single_m
 from enrollment_monitor.enrollment import KNOWN_STATUSES, Enrollment
 
 
-def emit_check(namespace: str, region: str, enrollment: Enrollment) -> None:
-    """The status one-hot over the four known statuses, member figures, and the heartbeat."""
+def emit_enrollment(namespace: str, region: str, enrollment: Enrollment) -> None:
+    """The status one-hot over the four known statuses, and the member figures."""
     _emit_per_status(namespace, region, "EnrollmentStatus", _one_hot(enrollment.status))
+    figures = {
+        "MemberAccountsOptedIn": enrollment.member_accounts_opted_in,
+        "MemberAccountsEnrolled": enrollment.member_accounts_enrolled,
+    }
+    _emit(namespace, region, {name: int(v) for name, v in figures.items() if v is not None})
+
+
+def emit_heartbeat(namespace: str, region: str) -> None:
+    """``CheckCompleted``: the Region's check is done (read, recorded, every owed alert
+    delivered, members done). A check that fails emits none: the silent alarm sees it."""
+    _emit(namespace, region, {"CheckCompleted": 1})
+
+
+def _emit(namespace: str, region: str, values: Mapping[str, int]) -> None:
+    if not values:
+        return
     metrics = EphemeralMetrics(namespace=namespace)
     metrics.add_dimension(name="Region", value=region)
-    if enrollment.member_accounts_opted_in is not None:
-        metrics.add_metric(
-            name="MemberAccountsOptedIn",
-            unit=MetricUnit.Count,
-            value=enrollment.member_accounts_opted_in,
-        )
-    if enrollment.member_accounts_enrolled is not None:
-        metrics.add_metric(
-            name="MemberAccountsEnrolled",
-            unit=MetricUnit.Count,
-            value=int(enrollment.member_accounts_enrolled),
-        )
-    metrics.add_metric(name="CheckCompleted", unit=MetricUnit.Count, value=1)
+    for name, value in values.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     metrics.flush_metrics()
 
 

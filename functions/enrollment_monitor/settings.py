@@ -10,6 +10,14 @@ from datetime import timedelta
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
+_PARTITIONS = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-isof-", "aws-iso-f"),
+)
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 
 
@@ -37,7 +45,7 @@ class Settings:
         env = os.environ if env is None else env
         return cls(
             state_table_name=_required(env, "STATE_TABLE_NAME"),
-            alert_topic_arn=_topic_arn(env, "ALERT_TOPIC_ARN"),
+            alert_topic_arn=_topic_arn(env, "ALERT_TOPIC_ARN", env.get("AWS_REGION", "")),
             service_name=_required(env, "POWERTOOLS_SERVICE_NAME"),
             metric_namespace=_required(env, "POWERTOOLS_METRICS_NAMESPACE"),
             regions=_regions(env, "MONITORED_REGIONS", default=env.get("AWS_REGION", "")),
@@ -53,11 +61,25 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _topic_arn(env: Mapping[str, str], name: str) -> str:
+def _topic_arn(env: Mapping[str, str], name: str, function_region: str) -> str:
     value = _required(env, name)
     if not _TOPIC_ARN.match(value):
         raise ConfigurationError(f"environment variable {name} is not an SNS topic ARN: {value!r}")
+    topic_partition, wanted = value.split(":")[1], partition_of(function_region)
+    if function_region and topic_partition != wanted:
+        raise ConfigurationError(
+            f"environment variable {name} names a topic in the {topic_partition} partition, but "
+            f"the function runs in {function_region} ({wanted}): use a topic of {wanted}"
+        )
     return value
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition of a Region: ``aws``, ``aws-cn``, ``aws-us-gov``..."""
+    for prefix, partition in _PARTITIONS:
+        if region.startswith(prefix):
+            return partition
+    return "aws"
 
 
 def _regions(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:

@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from enrollment_monitor.alerts.message import Alert
-from enrollment_monitor.alerts.render import AlertText, compose, document, short_status
+from enrollment_monitor.alerts.render import (
+    AlertText,
+    api_text,
+    chat_safe,
+    compose,
+    document,
+    short_status,
+)
 from enrollment_monitor.enrollment import ACTIVE, KNOWN_STATUSES, AccountRegion, iso
 from enrollment_monitor.member_diff import REMOVED, ChangeList, MemberChange
 
@@ -104,7 +111,7 @@ def _change_document(change: MemberChange) -> dict[str, str | None]:
         "accountId": change.account_id,
         "previous": change.previous,
         "current": change.current,
-        "statusReason": change.status_reason,
+        "statusReason": api_text(change.status_reason) if change.status_reason else None,
         "lastUpdatedTimestamp": iso(change.last_updated) if change.last_updated else None,
     }
 
@@ -161,7 +168,7 @@ def _email_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[
         for change in shown:
             line = f"- {change.account_id}  {_was(change)}"
             if change.status_reason:
-                line += f": {change.status_reason}"
+                line += f": {api_text(change.status_reason)}"
             lines += textwrap.wrap(line, 78, subsequent_indent="    ")
         lines.append("")
     return lines[:-1]
@@ -173,7 +180,9 @@ def _chat_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[s
     for group in _groups(changes):
         lines.append(f"*{_title(group)} ({changes.counts[group]:,})*")
         for change in by_group.get(group, [])[: max(room, 0)]:
-            reason = f": {change.status_reason[:120]}" if change.status_reason else ""
+            reason = (
+                f": {chat_safe(api_text(change.status_reason))}" if change.status_reason else ""
+            )
             lines.append(f"`{change.account_id}` {_was(change)}{reason}")
         room -= len(by_group.get(group, []))
     if room < 0 or len(listed) < len(changes):

@@ -54,6 +54,13 @@ class Alert:
             and len(self.to_json().encode()) <= STORED_ALERT_LIMIT
         )
 
+    def minimal(self) -> Alert:
+        """The alert without free text, for one that SNS refused as it was: the subject, the
+        attributes and the machine document (for every protocol), text from the API left out."""
+        document = json.loads(json.loads(self.message)["default"])
+        message = json.dumps({"default": json.dumps(_without_text(document))})
+        return Alert(self.subject, message, self.attributes)
+
     def to_json(self) -> str:
         return json.dumps(
             {"subject": self.subject, "message": self.message, "attributes": self.attributes}
@@ -61,5 +68,21 @@ class Alert:
 
     @classmethod
     def from_json(cls, text: str) -> Alert:
+        """The alert as ``to_json`` kept it; ValueError if it is not one."""
         stored = json.loads(text)
-        return cls(stored["subject"], stored["message"], stored["attributes"])
+        subject, message, attributes = stored["subject"], stored["message"], stored["attributes"]
+        strings = [subject, message, *attributes, *attributes.values()]
+        if not all(isinstance(value, str) for value in strings) or "default" not in json.loads(
+            message
+        ):
+            raise ValueError("not an alert as the monitor stores it")
+        return cls(subject, message, attributes)
+
+
+def _without_text(value: Any) -> Any:
+    """``value`` with every ``statusReason`` emptied, at any depth."""
+    if isinstance(value, dict):
+        return {k: None if k == "statusReason" else _without_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_text(item) for item in value]
+    return value

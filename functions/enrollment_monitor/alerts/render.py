@@ -19,6 +19,24 @@ from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.enrollment import AccountRegion, iso
 
 SUBJECT_LIMIT = 99
+API_TEXT_LIMIT = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Characters that mean markup in Slack or Teams, as look-alikes that mean nothing there.
+_CHAT_MARKUP = str.maketrans(
+    {
+        "*": "\u2217",
+        "_": "\u02cd",
+        "~": "\u223c",
+        "`": "\u02b9",
+        "<": "\u2039",
+        ">": "\u203a",
+        "|": "\u01c0",
+        "&": "\uff06",
+        "[": "\uff3b",
+        "]": "\uff3d",
+        "#": "\uff03",
+    }
+)
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]+")
 
 
@@ -81,6 +99,18 @@ def compose(
     return Alert(full_subject, json.dumps(message), attributes)
 
 
+def api_text(text: str) -> str:
+    """Text from the API as every rendering shows it: one line (newlines and control
+    characters become spaces), at most ``API_TEXT_LIMIT`` characters."""
+    line = " ".join(_CONTROL.sub(" ", text).split())
+    return line if len(line) <= API_TEXT_LIMIT else line[: API_TEXT_LIMIT - 1] + "\u2026"
+
+
+def chat_safe(text: str) -> str:
+    """Text that chat shows as it is: its markup characters neutralised."""
+    return text.translate(_CHAT_MARKUP)
+
+
 def _email(where: AccountRegion, text: AlertText) -> str:
     width = max(len(label) for label, _ in text.facts) + 2
     lines = [text.headline, "=" * len(text.headline), ""]
@@ -100,14 +130,14 @@ def _chatbot(
     where: AccountRegion, subject: str, text: AlertText, document: dict[str, Any]
 ) -> dict[str, Any]:
     details = "\n".join(
-        [*(f"*{label}:* {value}" for label, value in text.facts), *text.chat_listing]
+        [*(f"*{label}:* {chat_safe(value)}" for label, value in text.facts), *text.chat_listing]
     )
     return {
         "version": "1.0",
         "source": "custom",
         "content": {
             "textType": "client-markdown",
-            "title": f":{text.icon}: {text.headline}",
+            "title": f":{text.icon}: {chat_safe(text.headline)}",
             "description": f"{text.meaning}\n{details}",
             "nextSteps": [
                 *text.steps,

@@ -6,8 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from enrollment_monitor.alerts.message import Alert
-from enrollment_monitor.alerts.render import AlertText, compose, document, short_status
-from enrollment_monitor.enrollment import ACTIVE, AccountRegion, Decision, Observation, iso
+from enrollment_monitor.alerts.render import (
+    AlertText,
+    api_text,
+    compose,
+    document,
+    short_status,
+)
+from enrollment_monitor.enrollment import (
+    ACTIVE,
+    AccountRegion,
+    Decision,
+    Enrollment,
+    Observation,
+    iso,
+)
 
 STATUS_CHANGED = "EnrollmentStatusChanged"
 REMINDER = "EnrollmentReminder"
@@ -55,8 +68,8 @@ def status_alert(
     """The alert of ``decision`` (a change, or a reminder), from the observation ``previous``
     to the one ``recorded`` with it."""
     current = recorded.enrollment
-    old = previous.enrollment.status if previous else None
-    new = current.status
+    old = api_text(previous.enrollment.status) if previous else None
+    new = api_text(current.status)
     if decision is Decision.REMINDER:
         headline = (
             f"Compute Optimizer enrollment is still {new} (since {iso(recorded.observed_at)})"
@@ -72,7 +85,7 @@ def status_alert(
         ("Account", where.account_id),
         ("Region", where.region),
         ("Status", new if old is None or old == new else f"{new} (was {old})"),
-        ("Reason", current.status_reason or "none given"),
+        ("Reason", api_text(current.status_reason or "") or "none given"),
         ("Changed at", iso(current.last_updated) if current.last_updated else "not reported"),
         ("Observed at", iso(now)),
     ]
@@ -83,14 +96,21 @@ def status_alert(
         steps=_WHAT_TO_DO.get(new, _UNKNOWN_STATUS_TO_DO),
         icon="white_check_mark" if new == ACTIVE else "warning",
     )
-    body = {
-        "previous": _observed(previous) if previous else None,
-        "current": current.to_dict(),
-    }
-    return compose(
-        where, subject, text, document(EVENT_TYPES[decision], where, now, body), new, old
+    body = {"previous": _observed(previous) if previous else None, "current": _shown(current)}
+    attributes = (current.status, previous.enrollment.status if previous else None)
+    alert = compose(
+        where, subject, text, document(EVENT_TYPES[decision], where, now, body), *attributes
     )
+    # The size check. Text from the API is cut, so only a freak status (a megabyte) is too
+    # big: the subject, the attributes and the machine document still go out.
+    return alert if alert.fits() else alert.minimal()
 
 
 def _observed(observation: Observation) -> dict[str, object]:
-    return {**observation.enrollment.to_dict(), "observedAt": iso(observation.observed_at)}
+    return {**_shown(observation.enrollment), "observedAt": iso(observation.observed_at)}
+
+
+def _shown(enrollment: Enrollment) -> dict[str, object]:
+    """The enrollment in the machine document, its reason as every rendering shows it."""
+    reason = enrollment.status_reason
+    return {**enrollment.to_dict(), "statusReason": api_text(reason) if reason else None}

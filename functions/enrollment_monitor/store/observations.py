@@ -11,8 +11,10 @@ under its lease (``outbox.deliver``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from enrollment_monitor.alerts import Alert
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation, iso
@@ -28,6 +30,8 @@ from enrollment_monitor.store.table import (
     update,
 )
 
+T = TypeVar("T")
+
 _ENROLLMENT = "ENROLLMENT"
 _LATEST = "LATEST"
 _PENDING = "PENDING#"
@@ -35,35 +39,54 @@ _PENDING = "PENDING#"
 
 @dataclass(frozen=True)
 class Owed:
-    """An alert in the outbox."""
+    """An alert in the outbox, and its item as stored."""
 
     key: Key
+    version: int
     alert: Alert
+    item: Item
 
 
 @dataclass(frozen=True)
 class Stored:
-    """An observation as stored, with the version its next write is conditional on."""
+    """An observation as stored, with the version its next write is conditional on.
+    ``observation`` None: none readable (it was set aside), as if never seen."""
 
-    observation: Observation
+    observation: Observation | None
     version: int
     owed: tuple[Owed, ...] = ()
 
 
 class Observations:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, now: datetime) -> None:
         self._table = table
+        self._at = iso(now)
 
     def load(self, where: AccountRegion) -> Stored | None:
-        latest, owed = None, []
+        """The last observation and the alerts owed, oldest first. An item the monitor cannot
+        read is set aside (``Table.set_aside``) and the check goes on without it."""
+        latest: tuple[Observation, int] | None = None
+        owed: list[Owed] = []
         for item in self._table.query(partition(_ENROLLMENT, where.account_id, where.region)):
             if item["sk"]["S"] == _LATEST:
-                latest = item
+                latest = self._readable(item, _latest)
             elif item["sk"]["S"].startswith(_PENDING):
-                owed.append(_owed(item))
-        if latest is None:
+                pending = self._readable(item, _owed)
+                if pending:
+                    owed.append(pending)
+        if latest:
+            return Stored(*latest, tuple(owed))
+        if owed:  # its observation was set aside: versions go on after the last alert owed
+            return Stored(None, max(o.version for o in owed), tuple(owed))
+        return None
+
+    def _readable(self, item: Item, read: Callable[[Item], T]) -> T | None:
+        try:
+            return read(item)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            why = f"unreadable: {type(error).__name__}: {error}"
+            self._table.set_aside(Key(item["pk"]["S"], item["sk"]["S"]), item, why, self._at)
             return None
-        return Stored(_observation(latest), int(latest["version"]["N"]), tuple(owed))
 
     def record(
         self,
@@ -76,7 +99,7 @@ class Observations:
         first: then it returns None and this invocation must send nothing."""
         version = stored.version + 1 if stored else 1
         attributes = {**_observation_attributes(observation), "version": number(version)}
-        if stored is None:
+        if stored is None or stored.observation is None:
             latest = put(_key(where, _LATEST), attributes, "attribute_not_exists(pk)")
         else:
             condition = "version = :version"
@@ -107,8 +130,9 @@ class Observations:
 
 
 def _owing(where: AccountRegion, version: int, alert: Alert) -> tuple[Owed, Write]:
-    owed = Owed(_key(where, f"{_PENDING}{version:012d}"), alert)
-    return owed, put(owed.key, {"alert": string(alert.to_json())})
+    key = _key(where, f"{_PENDING}{version:012d}")
+    item = {"alert": string(alert.to_json())}
+    return Owed(key, version, alert, item), put(key, item)
 
 
 def _key(where: AccountRegion, sort_key: str) -> Key:
@@ -130,8 +154,16 @@ def _observation_attributes(observation: Observation) -> Item:
     return attributes
 
 
+def _latest(item: Item) -> tuple[Observation, int]:
+    return _observation(item), int(item["version"]["N"])
+
+
+def _version_of(key: Key) -> int:
+    return int(key.sort.removeprefix(_PENDING))
+
+
 def _observation(item: Item) -> Observation:
-    alerted_at = item.get("alertedAt", {}).get("S")
+    alerted_at = item["alertedAt"]["S"] if "alertedAt" in item else None
     return Observation(
         enrollment=Enrollment.from_dict(json.loads(item["enrollment"]["S"])),
         observed_at=datetime.fromisoformat(item["observedAt"]["S"]),
@@ -140,4 +172,5 @@ def _observation(item: Item) -> Observation:
 
 
 def _owed(item: Item) -> Owed:
-    return Owed(Key(item["pk"]["S"], item["sk"]["S"]), Alert.from_json(item["alert"]["S"]))
+    key = Key(item["pk"]["S"], item["sk"]["S"])
+    return Owed(key, _version_of(key), Alert.from_json(item["alert"]["S"]), item)

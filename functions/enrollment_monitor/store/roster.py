@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 
-from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.enrollment import AccountRegion, iso
 from enrollment_monitor.member_diff import (
     GONE,
     Forget,
@@ -56,40 +57,48 @@ class Roster:
 
 
 class Rosters:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, now: datetime) -> None:
         self._table = table
+        self._at = iso(now)
 
     def load(self, where: AccountRegion) -> Roster:
-        """Every member, with a strongly consistent Query, page by page (1 MB each)."""
-        control = None
+        """Every member, with a strongly consistent Query, page by page (1 MB each). An item
+        the monitor cannot read is set aside (``Table.set_aside``): as if never seen."""
+        round_, lease = None, 0.0
         account_ids: list[str] = []
         remembered: list[Remembered] = []
         tagged: list[tuple[int, int, str, str | None]] = []
         attributes = ("sk", "status", "round", "previousStatus", "leaseUntil")
         for item in self._table.query(_partition(where), attributes):
-            if item["sk"]["S"] == _CONTROL:
-                control = item
+            try:
+                if item["sk"]["S"] == _CONTROL:
+                    round_ = int(item["round"]["N"])
+                    lease = float(item["leaseUntil"]["N"]) if "leaseUntil" in item else 0.0
+                    continue
+                status = sys.intern(item["status"]["S"]) if "status" in item else GONE
+                if "round" in item:
+                    previous = item["previousStatus"]["S"] if "previousStatus" in item else None
+                    tagged.append((len(account_ids), int(item["round"]["N"]), status, previous))
+            except (KeyError, TypeError, ValueError) as error:
+                why = f"unreadable: {type(error).__name__}: {error}"
+                self._table.set_aside(_key(where, item["sk"]["S"]), item, why, self._at)
                 continue
-            status = sys.intern(item["status"]["S"]) if "status" in item else GONE
-            if "round" in item:
-                previous = item.get("previousStatus", {}).get("S")
-                tagged.append((len(account_ids), int(item["round"]["N"]), status, previous))
             account_ids.append(item["sk"]["S"])
             remembered.append(status)
-        reported = int(control["round"]["N"]) if control else None
-        for at, round_, status, previous in tagged:
-            if round_ > (reported or 0):
+        for at, tag, status, previous in tagged:
+            if tag > (round_ or 0):
                 remembered[at] = Unreported(status or None, previous)
-        lease = float(control["leaseUntil"]["N"]) if control and "leaseUntil" in control else 0
-        return Roster(reported, lease, StoredMembers(account_ids, remembered))
+        return Roster(round_, lease, StoredMembers(account_ids, remembered))
 
     def take(self, where: AccountRegion, roster: Roster, until: float, now: float) -> Lease | None:
         """The right to write members, unless another invocation holds it or has closed a
         round since ``roster`` was loaded."""
         key = _key(where, _CONTROL)
         if roster.round is None:
-            return self._table.take(key, until, now, creating={"round": 0})
-        return self._table.take(key, until, now, holding={"round": roster.round})
+            taken = self._table.take(key, until, now, creating={"round": 0})
+        else:
+            taken = self._table.take(key, until, now, holding={"round": roster.round})
+        return taken if isinstance(taken, Lease) else None
 
     def closing(self, lease: Lease, round_: int | None = None) -> Write:
         """Gives the lease back and, with ``round_``, closes that round: a write to apply

@@ -9,17 +9,26 @@ give it back or delete the item. The lease outlives the invocation that took it 
 
 from __future__ import annotations
 
+import enum
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from enrollment_monitor.errors import MonitorError, calling
 
-_LOST_RACE = {"ConditionalCheckFailedException", "TransactionCanceledException"}
+logger = Logger()
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_CANCELLED = "TransactionCanceledException"
+# The cancellation reasons of a transaction that lost a race: a condition failed on one item,
+# "None" on the others. Any other (throttling, validation, a conflict) is a failure.
+_LOST_RACE_REASONS = {"ConditionalCheckFailed", "None"}
+_SET_ASIDE = "SETASIDE#"
 _FREE = "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)"
 BATCH_SIZE = 25  # the most requests one BatchWriteItem takes
 
@@ -45,6 +54,13 @@ class Lease:
 
     key: Key
     until: float
+
+
+class Refusal(enum.Enum):
+    """Why a lease was not taken."""
+
+    HELD = "held"  # another invocation holds it, or the item no longer holds what was expected
+    GONE = "gone"  # no such item (any more)
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,7 @@ class Table:
         self._client = client
         self.name = name
         self.region: str = client.meta.region_name
+        self.set_aside_items: list[str] = []
 
     def query(self, partition_key: str, attributes: Iterable[str] = ()) -> Iterator[Item]:
         """Every item of a partition (only ``attributes``, if given) in sort key order, strongly
@@ -144,6 +161,10 @@ class Table:
     def apply(self, *writes: Write) -> bool:
         """One write on its own, several in one transaction; False when a condition failed:
         another invocation wrote first. Any other failure raises, naming the IAM action."""
+        return self._lost_race(*writes) is None
+
+    def _lost_race(self, *writes: Write) -> ClientError | None:
+        """Runs the writes: None once applied, the error of a failed condition, else raises."""
         if len(writes) == 1:
             (write,) = writes
             operation = getattr(self._client, f"{write.action.lower()}_item")
@@ -157,10 +178,10 @@ class Table:
             try:
                 operation(**arguments)
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in _LOST_RACE:
-                    return False
+                if _is_lost_race(error):
+                    return error
                 raise
-        return True
+        return None
 
     def take(
         self,
@@ -169,10 +190,10 @@ class Table:
         now: float,
         holding: Mapping[str, float] | None = None,
         creating: Mapping[str, float] | None = None,
-    ) -> Lease | None:
-        """Takes the item at ``key`` until ``until``, unless another invocation holds it
-        (None). The item must exist, and hold ``holding`` if given; with ``creating``, it must
-        not exist yet and is created with these attributes."""
+    ) -> Lease | Refusal:
+        """Takes the item at ``key`` until ``until``, unless another invocation holds it. The
+        item must exist, and hold ``holding`` if given; with ``creating``, it must not exist
+        yet and is created with these attributes."""
         fence = holding or creating or {}
         assignments, values = _assignments(fence)
         if creating:
@@ -189,7 +210,27 @@ class Table:
             {":until": number(until), ":now": number(now), **values},
             fence,
         )
-        return Lease(key, until) if self.apply(write) else None
+        write.request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        refused = self._lost_race(write)
+        if refused is None:
+            return Lease(key, until)
+        return Refusal.HELD if "Item" in refused.response else Refusal.GONE
+
+    def set_aside(self, key: Key, item: Item, why: str, at: str, lease: Lease | None = None) -> Key:
+        """Moves an item the monitor cannot use (unreadable, or refused by SNS) to a partition
+        it never reads, for a person to inspect; logs it at ERROR and remembers it in
+        ``set_aside``. With ``lease``, only while the lease is this invocation's."""
+        aside = Key(_SET_ASIDE + key.partition, f"{key.sort}#{at}")
+        kept = {name: value for name, value in item.items() if name not in ("pk", "sk")}
+        copy = put(aside, {**kept, "setAsideBecause": string(why), "setAsideAt": string(at)})
+        removal = delete(lease) if lease else Write("Delete", {"Key": key.attributes()})
+        if self.apply(copy, removal):
+            described = (
+                f"{key.partition} {key.sort} ({why}), kept as {aside.partition} {aside.sort}"
+            )
+            logger.error("state item set aside", extra={"item": described})
+            self.set_aside_items.append(described)
+        return aside
 
     def batch(self) -> BatchWriter:
         return BatchWriter(self._client, self.name, self.region)
@@ -237,6 +278,14 @@ class BatchWriter:
                 f"dynamodb:BatchWriteItem in {self._region} failed: {len(requests)} items still "
                 f"unprocessed after {self._attempts} attempts (the table is throttled)"
             )
+
+
+def _is_lost_race(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code")
+    if code == _CANCELLED:
+        reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+        return "ConditionalCheckFailed" in reasons and reasons <= _LOST_RACE_REASONS
+    return bool(code == _CONDITION_FAILED)
 
 
 def _held(lease: Lease) -> tuple[str, Item]:

@@ -1,0 +1,430 @@
+"""No bad item, alert, Region or member step makes the monitor quiet or stuck (issue 9): each
+fault ends in a failed invocation or a missing heartbeat, and the rest goes on."""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from organization import Organization, account
+from storage import (
+    corrupt_member,
+    corrupt_observation,
+    corrupt_owed_alert,
+    nothing_stored,
+    owed,
+    roster,
+    set_aside,
+    stored,
+)
+
+from devtools.local_aws import LambdaContext, LocalAws, local_aws
+from enrollment_monitor.alerts.render import API_TEXT_LIMIT
+from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.settings import ConfigurationError, Settings
+
+from conftest import Monitor, emitted_metrics
+
+
+def heartbeats(output: str) -> list[str]:
+    return [dims["Region"] for name, dims, _ in emitted_metrics(output) if name == "CheckCompleted"]
+
+
+def transitions(monitor: Monitor) -> list[tuple[str | None, str]]:
+    return [
+        ((alert["previous"] or {}).get("status"), alert["current"]["status"])
+        for alert in monitor.alerts()
+    ]
+
+
+# 1. An item the code cannot read is set aside, re-observed, and fails the invocation once.
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("enrollment", None),
+        ("enrollment", {"S": "not json"}),
+        ("version", {"S": "seven"}),
+        ("observedAt", {"S": "yesterday"}),
+        ("alertedAt", {"N": "1"}),
+    ],
+)
+def test_an_unreadable_observation_is_set_aside_and_the_status_alerted_again(
+    monitor: Monitor, name: str, value: dict[str, str] | None
+) -> None:
+    monitor.status("Inactive")
+    monitor.check()
+    monitor.alerts()
+    corrupt_observation(monitor.aws, name, value)
+
+    with pytest.raises(MonitorError, match="state item set aside: ENROLLMENT#.* LATEST"):
+        monitor.check()
+
+    assert transitions(monitor) == [(None, "Inactive")]  # as if never seen: alerted again
+    (kept,) = set_aside(monitor.aws)
+    assert kept["setAsideBecause"]["S"].startswith("unreadable: ")
+    monitor.check()  # the next check meets a readable observation: all quiet
+    assert monitor.alerts() == []
+
+
+def test_an_unreadable_observation_does_not_stop_the_regions_after_it() -> None:
+    with local_aws(regions=("eu-west-1", "us-east-1")) as aws:
+        monitor = Monitor(aws)
+        monitor.status("Active", region="eu-west-1")
+        monitor.status("Active", region="us-east-1")
+        monitor.check()
+        corrupt_observation(aws, "enrollment", None, region="eu-west-1")
+        monitor.status("Inactive", region="us-east-1")
+
+        with pytest.raises(MonitorError, match="eu-west-1"):
+            monitor.check()
+
+        assert transitions(monitor) == [("Active", "Inactive")]  # us-east-1, after eu-west-1
+
+
+def test_an_unreadable_owed_alert_is_set_aside_and_the_next_one_goes_out(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    for status in ("Inactive", "Pending"):
+        monitor.status(status)
+        with pytest.raises(MonitorError):
+            monitor.check()
+    monitor.aws.wire.heal()
+    corrupt_owed_alert(monitor.aws, {"S": "{not json"})
+
+    with pytest.raises(MonitorError, match="state item set aside: .* PENDING#"):
+        monitor.check()
+
+    assert transitions(monitor) == [("Inactive", "Pending")]
+    assert len(set_aside(monitor.aws)) == 1
+    monitor.check()
+    assert owed(monitor.aws) == ()
+
+
+# 2. A mistyped member item never withholds the account's own alert.
+
+
+def test_a_mistyped_member_item_never_withholds_the_accounts_alert(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    corrupt_member(aws, account("a1"), "status", {"N": "1"})
+    org.status("Inactive")
+
+    with pytest.raises(MonitorError, match=f"state item set aside: MEMBERS#.* {account('a1')}"):
+        org.check()
+
+    account_alert, member_alert = org.alerts()
+    assert account_alert["eventType"] == "EnrollmentStatusChanged"
+    # As if never seen: the member is reported as new, once.
+    assert [(c["accountId"], c["previous"]) for c in member_alert["changes"]] == [
+        (account("a1"), None)
+    ]
+    org.check()
+    assert org.alerts() == []
+
+
+# 3. Long text from the API is cut; an alert SNS refuses never holds the queue.
+
+
+@pytest.mark.parametrize("reason", ["x" * 120_000, "é" * 15_000, "é" * 25_000])
+def test_a_long_status_reason_is_cut_and_the_alert_recorded_and_sent(
+    monitor: Monitor, reason: str
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive", reason=reason)
+
+    monitor.check()
+
+    (envelope,) = monitor.aws.deliveries()
+    shown = envelope["Message"]["current"]["statusReason"]
+    assert len(shown) == API_TEXT_LIMIT and shown.endswith("\u2026")
+    monitor.status("Active")
+    monitor.check()
+    assert transitions(monitor) == [("Inactive", "Active")]
+
+
+def test_an_alert_sns_refuses_goes_out_without_its_free_text(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive", reason="a reason SNS will not take")
+    monitor.aws.wire.fail("sns", "Publish", "InvalidParameter", http_status=400)
+
+    monitor.check()
+
+    (published,) = monitor.aws.wire.published
+    message = json.loads(published["Message"])
+    assert set(message) == {"default"}
+    assert json.loads(message["default"])["current"]["statusReason"] is None
+    assert published["Subject"].startswith("Compute Optimizer enrollment Active -> Inactive")
+
+
+def test_an_alert_sns_refuses_twice_is_set_aside_and_later_alerts_go_out(
+    monitor: Monitor,
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    monitor.aws.wire.fail("sns", "Publish", "InvalidParameter", http_status=400, times=2)
+
+    with pytest.raises(MonitorError, match="set aside: .*SNS refused it"):
+        monitor.check()
+    monitor.status("Active")
+    monitor.check()
+
+    assert transitions(monitor) == [("Inactive", "Active")]
+    assert len(set_aside(monitor.aws)) == 1
+
+
+# 4. Only a failed condition is a lost race.
+
+
+def test_a_transaction_cancelled_for_throttling_fails_the_check(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    reasons = {"CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}]}
+    monitor.aws.wire.fail(
+        "dynamodb", "TransactWriteItems", "TransactionCanceledException", 400, extra=reasons
+    )
+
+    with pytest.raises(MonitorError, match="dynamodb:PutItem in us-east-1 failed: Transaction"):
+        monitor.check()
+    assert monitor.alerts() == []
+
+    monitor.check()
+    assert transitions(monitor) == [("Active", "Inactive")]
+
+
+# 5. Queries follow LastEvaluatedKey: more than 1 MB of owed alerts go out oldest first.
+
+
+def test_more_than_a_megabyte_of_owed_alerts_goes_out_oldest_first(aws: LocalAws) -> None:
+    org = Organization(aws)
+    org.check()  # an empty organization: the baseline
+    reason = '"Pending" review by the security team, see ticket SEC-1234. ' * 5
+    aws.wire.fail("sns", "Publish", "InternalError", times=1000)
+    for batch in range(4):  # four alerts near SNS's 256 KB each, stored in near 400 KB
+        org.listed[:] = [
+            {"accountId": f"{batch}{i:011d}", "status": "Inactive", "statusReason": reason}
+            for i in range(700)
+        ]
+        with pytest.raises(MonitorError):
+            org.check()
+    aws.wire.heal()
+    aws.wire.calls.clear()
+
+    org.check()
+
+    alerts = org.member_alerts()
+    assert [alert["changes"][0]["accountId"][0] for alert in alerts] == ["0", "1", "2", "3"]
+    assert all(alert["truncated"] for alert in alerts)
+    assert aws.wire.calls["dynamodb:Query"] == 3  # the account's partition took two pages
+
+
+# 6. The heartbeat comes last, for a completed check only.
+
+
+def test_a_check_that_fails_on_dynamodb_emits_no_heartbeat(monitor: Monitor, capsys: Any) -> None:
+    monitor.status("Active")
+    monitor.aws.wire.fail("dynamodb", "Query", "InternalServerError", times=4)
+    capsys.readouterr()
+
+    with pytest.raises(MonitorError, match="dynamodb:Query"):
+        monitor.check()
+
+    assert heartbeats(capsys.readouterr().out) == []
+    monitor.check()
+    assert heartbeats(capsys.readouterr().out) == ["us-east-1"]
+
+
+# 7. A failed publish is what the error names, even when giving the lease back fails too.
+
+
+def test_a_failed_publish_is_named_even_if_giving_its_lease_back_fails(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    monitor.aws.wire.fail("sns", "Publish", "KMSDisabled", http_status=400)
+    monitor.aws.wire.once_after(
+        "sns:Publish",
+        lambda: monitor.aws.wire.fail("dynamodb", "UpdateItem", "InternalServerError", times=4),
+    )
+
+    with pytest.raises(MonitorError, match="sns:Publish in us-east-1 failed: KMSDisabled"):
+        monitor.check()
+
+
+# 8. An owed alert another invocation delivered meanwhile does not hold back the next one.
+
+
+def test_an_alert_delivered_meanwhile_is_skipped_and_the_next_sent(monitor: Monitor) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    for status in ("Inactive", "Pending"):
+        monitor.status(status)
+        with pytest.raises(MonitorError):
+            monitor.check()
+    monitor.aws.wire.heal()
+    first = owed(monitor.aws)[0]
+
+    def delivered_by_another() -> None:
+        boto3.client("dynamodb", region_name="us-east-1").delete_item(
+            TableName=monitor.aws.table_name,
+            Key={"pk": {"S": first.key.partition}, "sk": {"S": first.key.sort}},
+        )
+
+    monitor.aws.wire.once_after("dynamodb:Query", delivered_by_another)
+    result = monitor.check()
+
+    assert transitions(monitor) == [("Inactive", "Pending")]
+    assert result["checked"][0]["alertsSent"] == 1
+
+
+# 9. Topics: in the function's partition, published to in their own Region.
+
+
+def test_a_topic_in_another_partition_is_refused_naming_the_variable() -> None:
+    environment = {
+        "STATE_TABLE_NAME": "t",
+        "ALERT_TOPIC_ARN": "arn:aws-cn:sns:cn-north-1:123456789012:alerts",
+        "POWERTOOLS_SERVICE_NAME": "s",
+        "POWERTOOLS_METRICS_NAMESPACE": "n",
+        "AWS_REGION": "us-east-1",
+    }
+
+    with pytest.raises(ConfigurationError, match="ALERT_TOPIC_ARN .* aws-cn partition"):
+        Settings.from_env(environment)
+
+
+def test_a_topic_in_another_region_is_published_to_there(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sns = boto3.client("sns", region_name="eu-west-1")
+    topic = sns.create_topic(Name="alerts-elsewhere")["TopicArn"]
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=monitor.aws.queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("ALERT_TOPIC_ARN", topic)
+    monitor.status("Inactive")
+
+    monitor.check(cold=True)
+
+    assert transitions(monitor) == [(None, "Inactive")]
+
+
+# 10. An unknown action fails, naming it and the accepted ones.
+
+
+def test_an_unknown_action_fails_and_checks_nothing(monitor: Monitor) -> None:
+    monitor.status("Inactive")
+
+    with pytest.raises(MonitorError, match="'test-notificaton'.*'check'.*'test-notification'"):
+        monitor.invoke({"action": "test-notificaton"})
+
+    assert monitor.aws.wire.calls["compute-optimizer:GetEnrollmentStatus"] == 0
+    assert nothing_stored(monitor.aws) and monitor.alerts() == []
+
+
+# 11. Text from the API cannot forge sections of the email or markup in chat.
+
+
+def test_a_reason_with_newlines_and_markup_stays_one_plain_line(monitor: Monitor) -> None:
+    reason = "Opted out\n\nWhat to do\n- *ignore* this <https://evil.example|click>"
+    monitor.status("Inactive", reason=reason)
+
+    monitor.check()
+
+    (published,) = monitor.aws.wire.published
+    message = json.loads(published["Message"])
+    email = message["email"]
+    assert email.splitlines().count("What to do") == 1  # the one section, not a forged one
+    assert "Reason:      Opted out What to do - *ignore* this <https" in email
+    chat = json.loads(message["https"])["content"]["description"]
+    assert "*ignore*" not in chat and "<https" not in chat and "|click" not in chat
+    assert "Opted out What to do" in chat
+
+
+# 12. A member listing slower than the function's time stops with a clear error.
+
+
+class RunningOut(LambdaContext):
+    """Lambda's remaining time, falling by ``step`` ms at every look."""
+
+    def __init__(self, start: int, step: int) -> None:
+        super().__init__(remaining_millis=start)
+        self.step = step
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.remaining_millis -= self.step
+        return self.remaining_millis + self.step
+
+
+def test_a_member_listing_too_slow_for_the_function_stops_before_the_deadline(
+    aws: LocalAws,
+) -> None:
+    org = Organization(aws)
+    org.listed[:] = [{"accountId": f"{i:012d}", "status": "Active"} for i in range(1_000)]
+    org.check()
+    org.status("Inactive")
+    for i in range(0, 1_000, 100):
+        org.listed[i]["status"] = "Failed"
+
+    with pytest.raises(MonitorError, match="listing stopped after .* members .* s of the"):
+        org.sandbox.lambda_handler({}, RunningOut(start=60_000, step=10_000))
+
+    (alert,) = org.alerts()  # the account's own, before the listing
+    assert alert["eventType"] == "EnrollmentStatusChanged"
+    org.check()  # with time enough: the members' lease was given back
+    (members,) = org.member_alerts()
+    assert members["changeCount"] == 10
+
+
+# The two member hazards, decided.
+
+
+def test_an_empty_listing_after_members_reports_nobody_left_and_fails(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active", a2="Inactive")
+    org.check()
+    listed, org.listed[:] = list(org.listed), []
+
+    with pytest.raises(MonitorError, match="listed no members, while 2 were listed before"):
+        org.check()
+    assert org.alerts() == []
+    assert roster(aws).members == {account("a1"): "Active", account("a2"): "Inactive"}
+
+    org.listed[:] = listed
+    org.check()
+    assert org.alerts() == []
+
+
+# Isolation: any exception in one Region, not only the monitor's own.
+
+
+def test_an_unexpected_exception_in_one_region_does_not_stop_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from enrollment_monitor import check
+
+    read = check.read_enrollment
+
+    def broken_in_eu(client: Any, region: str) -> Any:
+        if region == "eu-west-1":
+            raise RuntimeError("a bug")
+        return read(client, region)
+
+    monkeypatch.setattr(check, "read_enrollment", broken_in_eu)
+    with local_aws(regions=("eu-west-1", "us-east-1")) as aws:
+        monitor = Monitor(aws)
+        monitor.status("Inactive", region="us-east-1")
+
+        with pytest.raises(MonitorError, match="eu-west-1: RuntimeError: a bug"):
+            monitor.check()
+
+        assert transitions(monitor) == [(None, "Inactive")]
+        assert stored(aws, "us-east-1") is not None
