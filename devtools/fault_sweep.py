@@ -1,0 +1,189 @@
+"""Faults at every AWS call of a check: each call of a check that sees changes, in turn, meets a
+crash (the process dies once the call was applied), an error on every attempt, or a reply lost
+after the call was applied; then fault-free checks recover. Every transition must then have been
+delivered exactly once and in order, a duplicate allowed only right after a publish.
+
+    python -m devtools.fault_sweep      # prints the outcome of every point
+
+The tests (tests/behaviour/test_fault_sweep.py) run the same sweep and assert each point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from devtools.aws_requests import FAULTS, Crash
+from devtools.local_aws import LambdaContext, LocalAws, local_aws
+
+REGION = "us-east-1"
+MEMBERS = ("111111111111", "222222222222", "333333333333")
+START = datetime(2026, 11, 26, 9, tzinfo=UTC)
+RECOVERY_CHECKS = 3
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A baseline, then one check that sees changes: the one the faults hit."""
+
+    name: str
+    members: bool
+
+    def before(self, aws: LocalAws) -> None:
+        aws.compute_optimizer.set_enrollment(REGION, "Active")
+        if self.members:
+            os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws restores the environment
+            aws.compute_optimizer.members[REGION] = [
+                {"accountId": m, "status": "Active"} for m in MEMBERS
+            ]
+
+    def change(self, aws: LocalAws) -> None:
+        aws.compute_optimizer.set_enrollment(REGION, "Inactive")
+        if self.members:
+            aws.compute_optimizer.members[REGION] = [
+                {"accountId": MEMBERS[0], "status": "Inactive"},
+                {"accountId": MEMBERS[1], "status": "Active"},
+                # MEMBERS[2] left the organization
+            ]
+
+    def expected(self) -> dict[str, list[tuple[str | None, str | None]]]:
+        transitions: dict[str, list[tuple[str | None, str | None]]] = {
+            "account": [("Active", "Inactive")]
+        }
+        if self.members:
+            transitions |= {MEMBERS[0]: [("Active", "Inactive")], MEMBERS[2]: [("Active", None)]}
+        return transitions
+
+
+SCENARIOS = (Scenario("account", members=False), Scenario("account and members", members=True))
+
+
+@dataclass(frozen=True)
+class Point:
+    scenario: Scenario
+    number: int  # the N-th AWS call of the faulty check
+    call: str
+    fault: str
+    after: str  # the call before it
+
+    @property
+    def may_duplicate(self) -> bool:
+        """SNS accepted an alert and the monitor could not record it: the process died at the
+        publish, its reply was lost (botocore sent it again), or the delete after it failed."""
+        if self.call == "sns:Publish":
+            return self.fault != "error"
+        return self.after == "sns:Publish" and self.fault == "error"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    point: Point
+    check: str  # what the faulty check did: completed, failed, crashed
+    delivered: dict[str, list[tuple[str | None, str | None]]]
+    duplicates: int
+
+    @property
+    def exactly_once(self) -> bool:
+        """Every transition once and in order, or one duplicate right after a publish."""
+        collapsed = {key: collapse(seen) for key, seen in self.delivered.items()}
+        expected = self.point.scenario.expected()
+        if collapsed != expected:
+            return False
+        return self.duplicates == 0 or (self.point.may_duplicate and self.duplicates == 1)
+
+
+def points(scenario: Scenario) -> list[Point]:
+    """Every AWS call of the faulty check, from a fault-free run, with each fault."""
+    with local_aws() as aws:
+        scenario.before(aws)
+        check_at(aws, 0)
+        scenario.change(aws)
+        aws.wire.sequence.clear()
+        check_at(aws, 1)
+        calls = list(aws.wire.sequence)
+    return [
+        Point(scenario, number, call, fault, calls[number - 2] if number > 1 else "")
+        for number, call in enumerate(calls, start=1)
+        for fault in FAULTS
+    ]
+
+
+def run(point: Point) -> Outcome:
+    with local_aws() as aws:
+        point.scenario.before(aws)
+        check_at(aws, 0)
+        point.scenario.change(aws)
+        aws.deliveries()
+        aws.wire.sequence.clear()
+        aws.wire.at_call(point.number, point.fault)
+        check = "completed"
+        try:
+            check_at(aws, 1)
+        except Crash:
+            check = "crashed"
+        except Exception:  # noqa: BLE001 - the invocation failed, as Lambda would record it
+            check = "failed"
+        aws.wire.heal()
+        for later in range(RECOVERY_CHECKS):
+            check_at(aws, 2 + later)  # minutes apart: a crashed check's lease has ended
+        transitions, duplicates = delivered(aws)
+    return Outcome(point, check, transitions, duplicates)
+
+
+def check_at(aws: LocalAws, minute: int) -> dict[str, Any]:
+    from enrollment_monitor.check import run as check
+    from enrollment_monitor.clients import AwsClients
+    from enrollment_monitor.settings import Settings
+
+    moment = START + timedelta(minutes=2 * minute)
+    return check({"action": "check"}, Settings.from_env(), AwsClients(), LambdaContext(), moment)
+
+
+def delivered(aws: LocalAws) -> tuple[dict[str, list[tuple[str | None, str | None]]], int]:
+    delivered: dict[str, list[tuple[str | None, str | None]]] = {}
+    messages: Counter[str] = Counter()
+    for envelope in aws.deliveries():
+        alert = envelope["Message"]
+        messages[repr(alert)] += 1
+        if alert["eventType"] == "MemberEnrollmentChanged":
+            for change in alert["changes"]:
+                seen = delivered.setdefault(change["accountId"], [])
+                seen.append((change["previous"], change["current"]))
+        else:
+            seen = delivered.setdefault("account", [])
+            seen.append(((alert["previous"] or {}).get("status"), alert["current"]["status"]))
+    return delivered, sum(n - 1 for n in messages.values())
+
+
+def collapse(seen: list[tuple[str | None, str | None]]) -> list[tuple[str | None, str | None]]:
+    """Transitions with a repeated alert counted once (the duplicate is counted apart)."""
+    return [t for i, t in enumerate(seen) if i == 0 or seen[i - 1] != t]
+
+
+def main() -> None:
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")
+    table: Counter[tuple[str, str, str, str]] = Counter()
+    with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115 - logs, EMF lines
+        every = [p for scenario in SCENARIOS for p in points(scenario)]
+        outcomes = [run(point) for point in every]
+    for outcome in outcomes:
+        verdict = "exactly once" if outcome.exactly_once else "WRONG"
+        if outcome.exactly_once and outcome.duplicates:
+            verdict = f"once + 1 duplicate ({outcome.point.call})"
+        table[outcome.point.scenario.name, outcome.point.fault, outcome.check, verdict] += 1
+    print(f"{len(every)} points ({len({(p.scenario, p.number) for p in every})} calls x 3 faults)")
+    for (scenario, fault, check, verdict), count in sorted(table.items()):
+        print(f"  {scenario:20} {fault:11} check {check:9} -> {verdict}: {count}")
+    wrong = [o for o in outcomes if not o.exactly_once]
+    for outcome in wrong:
+        print("WRONG:", outcome)
+    raise SystemExit(1 if wrong else 0)
+
+
+if __name__ == "__main__":
+    main()
