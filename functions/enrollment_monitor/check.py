@@ -36,6 +36,7 @@ logger = Logger()
 CHECK_ACTION = "check"
 TEST_NOTIFICATION_ACTION = "test-notification"
 ACTIONS = (CHECK_ACTION, TEST_NOTIFICATION_ACTION)
+_NOT_DONE = (Outcome.LOST_RACE, Outcome.DEFERRED)
 
 
 class UnknownAction(MonitorError):
@@ -77,7 +78,8 @@ def run(
         except Exception as failure:  # noqa: BLE001 - one Region never stops the others
             logger.exception("check failed", extra={"error": str(failure)})
             failures.append(_named(failure, region))
-    logger.remove_keys(["region"])
+        finally:
+            logger.remove_keys(["region"])
     # Items set aside were logged one by one; the invocation fails once for them, so the
     # errors alarm sees it, and the next check no longer meets them.
     failures += [f"state item set aside: {item}" for item in invocation.table.set_aside_items]
@@ -117,7 +119,7 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
     # An SNS failure does not stop the members step: changes seen during an outage are owed,
     # in order, and go out once SNS is back.
     failures: list[MonitorError] = []
-    _deliver(invocation, stored, result, failures)
+    complete = _deliver(invocation, stored, result, failures)
     if settings.track_member_accounts:
         # Imported only when tracking: the default configuration does not pay for it at
         # every cold start.
@@ -128,24 +130,31 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
         except MonitorError as failure:
             failures.append(failure)
         else:
-            if not failures:
-                _deliver(invocation, stored, result, failures)
+            if complete and not failures:  # else its alert waits its turn: the next check
+                complete = _deliver(invocation, stored, result, failures)
+            # Left to another invocation, or to the next check: this one is not done.
+            complete = complete and result["members"]["outcome"] not in _NOT_DONE
     if failures:
         raise failures[0] if len(failures) == 1 else MonitorError("; ".join(map(str, failures)))
-    metrics.emit_heartbeat(settings.metric_namespace, where.region)
+    if complete:  # else another invocation (or the next check) completes it, with a heartbeat
+        metrics.emit_heartbeat(settings.metric_namespace, where.region)
     return result
 
 
 def _deliver(
     invocation: Invocation, stored: Stored, result: dict[str, Any], failures: list[MonitorError]
-) -> None:
-    """Delivers what ``stored`` owes, counting in ``result``; a failure goes to ``failures``."""
+) -> bool:
+    """Delivers what ``stored`` owes, counting in ``result``, a failure in ``failures``;
+    whether every owed alert went out."""
     if not stored.owed:
-        return
+        return True
     try:
-        result["alertsSent"] = result.get("alertsSent", 0) + deliver(invocation, stored.owed)
+        delivery = deliver(invocation, stored.owed)
     except MonitorError as failure:
         failures.append(failure)
+        return False
+    result["alertsSent"] = result.get("alertsSent", 0) + delivery.sent
+    return delivery.complete
 
 
 def _named(failure: Exception, region: str) -> str:

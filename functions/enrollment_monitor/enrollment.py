@@ -13,6 +13,7 @@ KNOWN_STATUSES = ("Active", "Inactive", "Pending", "Failed")
 # Text from the API is bounded where it enters: alerts show less (alerts.render.api_text), and
 # the stored observation never nears DynamoDB's 400 KB item.
 REASON_LIMIT = 1_000
+STATUS_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Enrollment:
     def from_api(cls, response: dict[str, Any]) -> Enrollment:
         last_updated = response.get("lastUpdatedTimestamp")
         return cls(
-            status=str(response.get("status") or "Unknown"),
+            status=str(response.get("status") or "Unknown")[:STATUS_LIMIT],
             status_reason=_bounded(response.get("statusReason")),
             last_updated=last_updated.astimezone(UTC) if last_updated else None,
             member_accounts_enrolled=response.get("memberAccountsEnrolled"),
@@ -60,14 +61,22 @@ class Enrollment:
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Enrollment:
-        last_updated = document.get("lastUpdatedTimestamp")
-        return cls(
+        """The enrollment as ``to_dict`` wrote it; ValueError if it is not one (a hand edit)."""
+        enrollment = cls(
             status=document["status"],
             status_reason=document.get("statusReason"),
-            last_updated=datetime.fromisoformat(last_updated) if last_updated else None,
+            last_updated=aware(document.get("lastUpdatedTimestamp")),
             member_accounts_enrolled=document.get("memberAccountsEnrolled"),
             member_accounts_opted_in=document.get("numberOfMemberAccountsOptedIn"),
         )
+        if not (
+            isinstance(enrollment.status, str)
+            and isinstance(enrollment.status_reason, str | None)
+            and isinstance(enrollment.member_accounts_enrolled, bool | None)
+            and type(enrollment.member_accounts_opted_in) in (int, type(None))
+        ):
+            raise ValueError(f"not an enrollment as the monitor stores it: {document}")
+        return enrollment
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,7 @@ class MemberEnrollment:
         return cls(
             account_id=str(entry["accountId"]),
             # Interned: thousands of members share a handful of statuses.
-            status=sys.intern(str(entry.get("status") or "Unknown")),
+            status=sys.intern(str(entry.get("status") or "Unknown")[:STATUS_LIMIT]),
             status_reason=_bounded(entry.get("statusReason")),
             last_updated=last_updated.astimezone(UTC) if last_updated else None,
         )
@@ -159,6 +168,16 @@ def recorded_after(
         return Observation(current, now)
     since = previous.observed_at if previous and decision is Decision.REMINDER else now
     return Observation(current, since, alerted_at=now)
+
+
+def aware(text: str | None) -> datetime | None:
+    """A stored ISO 8601 time; ValueError without a time zone (a hand edit)."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone")
+    return moment
 
 
 def _bounded(text: str | None) -> str | None:

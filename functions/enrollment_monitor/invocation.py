@@ -27,6 +27,7 @@ class Invocation:
     now: datetime
     lease_until: float  # epoch seconds: every lease this invocation takes ends then
     remaining_seconds: Callable[[], float]  # before Lambda stops the invocation
+    time_limit: float  # the invocation's time, in seconds, as it started
 
     @classmethod
     def start(
@@ -41,6 +42,7 @@ class Invocation:
             now=now,
             lease_until=now.timestamp() + remaining + _LEASE_MARGIN_SECONDS,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+            time_limit=remaining,
         )
 
     @cached_property

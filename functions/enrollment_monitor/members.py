@@ -33,7 +33,7 @@ from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.member_diff import Forget, MemberDiff, MemberWrite
 from enrollment_monitor.store.observations import Observations, Stored
 from enrollment_monitor.store.roster import Roster, Rosters
-from enrollment_monitor.store.table import Lease, Write
+from enrollment_monitor.store.table import LONGEST_LEASE_SECONDS, Lease, Write
 
 logger = Logger()
 
@@ -55,17 +55,18 @@ class _Deadline:
     """Stops the listing while a fifth of the invocation's time (10 s at least) is left for
     writing, owing and sending: killed by the timeout mid-way, a check says nothing."""
 
-    def __init__(self, invocation: Invocation) -> None:
+    def __init__(self, invocation: Invocation, where: AccountRegion) -> None:
         self._remaining = invocation.remaining_seconds
-        self._reserve = max(10.0, self._remaining() / 5)
+        self._reserve = max(10.0, invocation.time_limit / 5)
+        self._region = where.region
 
     def check(self, listed: int) -> None:
         left = self._remaining()
         if left < self._reserve:
             raise ListingTooSlow(
-                f"{READ_MEMBERS}: the listing stopped after {listed:,} members with {left:.0f} "
-                "s of the invocation left: nothing was reported, the next check starts over. "
-                "Raise the function's timeout if this repeats."
+                f"{READ_MEMBERS} in {self._region}: the listing stopped after {listed:,} members "
+                f"with {left:.0f} s of the invocation left: nothing was reported, the next check "
+                "starts over. Raise the function's timeout if this repeats."
             )
 
 
@@ -79,7 +80,7 @@ def check_members(
     writes = _LazyLease(invocation, rosters, where, roster)
     client = invocation.clients.compute_optimizer(where.region)
     try:
-        for write in diff.listed(_members_of(client, _Deadline(invocation))):
+        for write in diff.listed(_members_of(client, _Deadline(invocation, where))):
             writes.write(write)
         if not diff.members and any(roster.members.values()):
             raise EmptyListing(
@@ -103,7 +104,7 @@ def check_members(
         else:
             writes.flush()
             stored, outcome = _conclude(invocation, where, stored, rosters, roster, diff, writes)
-    except MonitorError:
+    except Exception:
         writes.give_back_after_failure()
         raise
     summary = {"outcome": outcome, "members": diff.members.total(), "changed": len(diff.changes)}
@@ -157,7 +158,8 @@ class _LazyLease:
         self._writer = rosters.writer(where, (roster.round or 0) + 1, iso(invocation.now))
         self.lease: Lease | None = None
         # Refused up front when another invocation's lease was seen still running.
-        self.refused = roster.lease_until >= invocation.now.timestamp()
+        now = invocation.now.timestamp()
+        self.refused = now <= roster.lease_until <= now + LONGEST_LEASE_SECONDS
 
     def take(self) -> None:
         if self.lease is None and not self.refused:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -35,53 +36,63 @@ class Publisher:
         with calling("sns:Publish", self._region):
             client = self._client(self._region)
             response = client.publish(**alert.publish_arguments(self._topic_arn))
-        logger.info("alert sent", extra={"subject": alert.subject, "eventType": alert.event_type})
+        logger.info("alert sent", extra={"subject": alert.subject})
         return str(response["MessageId"])
 
 
-def deliver(invocation: Invocation, alerts: Sequence[Owed]) -> int:
-    """Sends the owed alerts, oldest first, and returns how many this invocation sent.
+@dataclass
+class Delivery:
+    sent: int = 0
+    complete: bool = True  # False: stopped at an alert another invocation is sending
+
+
+def deliver(invocation: Invocation, alerts: Sequence[Owed]) -> Delivery:
+    """Sends the owed alerts, oldest first.
 
     It skips an alert another invocation has sent meanwhile, and stops at one that another
     invocation is sending (the rest wait for the next check, to keep their order) and at an
     SNS failure, which it raises: the alert stays owed. An alert SNS refuses as it is goes out
     without its free text, or is set aside: it never holds back the ones after it.
     """
-    table, sent = invocation.table, 0
+    table, delivery = invocation.table, Delivery()
     for owed in alerts:
         lease = table.take(owed.key, invocation.lease_until, invocation.now.timestamp())
         if lease is Refusal.GONE:
             continue
         if lease is Refusal.HELD:
             logger.info("another invocation is sending an owed alert")
+            delivery.complete = False
             break
         try:
             published = _publish(invocation, owed, lease)
-        except MonitorError:
+        except Exception:
             _give_back(invocation, lease)
             raise
-        sent += published
+        delivery.sent += published
         # A process that dies right here has sent the alert but still owes it: a later check
         # sends it again (docs/DELIVERY.md, "Delivery guarantees").
         if published and not table.apply(delete(lease)):
             logger.warning("an owed alert was taken over while it was being sent")
-    return sent
+    return delivery
 
 
 def _publish(invocation: Invocation, owed: Owed, lease: Lease) -> bool:
     """Publishes the alert, or its minimal form if SNS refuses it as it is; False when SNS
     refused both and the alert was set aside."""
-    for alert in (owed.alert, owed.alert.minimal()):
-        try:
-            invocation.publisher.publish(alert)
-            return True
-        except AwsCallError as refused:
-            if refused.code not in _REFUSED_AS_IT_IS:
-                raise
-            logger.warning(
-                "SNS refused an alert", extra={"subject": alert.subject, "error": str(refused)}
-            )
-            why = f"SNS refused it, with and without its free text: {refused}"
+    try:
+        invocation.publisher.publish(owed.alert)
+        return True
+    except AwsCallError as refused:
+        if refused.code not in _REFUSED_AS_IT_IS:
+            raise
+        logger.warning("SNS refused an alert as it is", extra={"error": str(refused)})
+    try:
+        invocation.publisher.publish(owed.alert.minimal())
+        return True
+    except AwsCallError as refused:
+        if refused.code not in _REFUSED_AS_IT_IS:
+            raise
+        why = f"SNS refused it, with and without its free text: {refused}"
     invocation.table.set_aside(owed.key, owed.item, why, iso(invocation.now), lease)
     return False
 

@@ -36,6 +36,7 @@ def test_every_transition_is_delivered_once_whatever_call_fails(point: Point) ->
     outcome = run(point)
 
     assert outcome.exactly_once, outcome
+    assert outcome.silent_only_when_healthy, outcome
 
 
 def test_the_sweep_covers_every_call_of_both_paths() -> None:

@@ -18,12 +18,17 @@ from storage import (
     stored,
 )
 
+from devtools.aws_requests import Crash
 from devtools.local_aws import LambdaContext, LocalAws, local_aws
 from enrollment_monitor.alerts.render import API_TEXT_LIMIT
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError, Settings
 
 from conftest import Monitor, emitted_metrics
+
+
+def crash() -> None:
+    raise Crash
 
 
 def heartbeats(output: str) -> list[str]:
@@ -48,6 +53,9 @@ def transitions(monitor: Monitor) -> list[tuple[str | None, str]]:
         ("version", {"S": "seven"}),
         ("observedAt", {"S": "yesterday"}),
         ("alertedAt", {"N": "1"}),
+        ("observedAt", {"S": "2026-01-01T00:00:00"}),  # no time zone
+        ("enrollment", {"S": '{"status": null}'}),
+        ("enrollment", {"S": '{"status": "Inactive", "statusReason": 7}'}),
     ],
 )
 def test_an_unreadable_observation_is_set_aside_and_the_status_alerted_again(
@@ -103,6 +111,101 @@ def test_an_unreadable_owed_alert_is_set_aside_and_the_next_one_goes_out(monitor
     assert owed(monitor.aws) == ()
 
 
+@pytest.mark.parametrize(
+    "stored",
+    [
+        json.dumps({"subject": "s", "message": '{"default": "{}"}', "attributes": {}}),
+        json.dumps({"subject": "s", "message": '{"default": "plain text"}', "attributes": {}}),
+        json.dumps({"subject": "s", "message": '"default"', "attributes": {"eventType": "x"}}),
+    ],
+    ids=["no attributes", "default not a document", "message not renderings"],
+)
+def test_an_owed_alert_not_as_the_monitor_stores_it_is_set_aside_not_resent(
+    monitor: Monitor, stored: str
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    for status in ("Inactive", "Pending"):
+        monitor.status(status)
+        with pytest.raises(MonitorError):
+            monitor.check()
+    monitor.aws.wire.heal()
+    corrupt_owed_alert(monitor.aws, {"S": stored})
+
+    with pytest.raises(MonitorError, match="state item set aside"):
+        monitor.check()
+    monitor.check()
+
+    assert transitions(monitor) == [("Inactive", "Pending")]
+    assert owed(monitor.aws) == ()
+
+
+@pytest.mark.parametrize("lease", [{"N": "1e12"}, {"S": "soon"}], ids=["far future", "text"])
+def test_a_lease_no_invocation_could_hold_does_not_hold_back_an_alert(
+    monitor: Monitor, lease: dict[str, str]
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=4)
+    with pytest.raises(MonitorError):
+        monitor.check()
+    first = owed(monitor.aws)[0]
+    boto3.client("dynamodb", region_name="us-east-1").update_item(  # a hand edit
+        TableName=monitor.aws.table_name,
+        Key={"pk": {"S": first.key.partition}, "sk": {"S": first.key.sort}},
+        UpdateExpression="SET leaseUntil = :lease",
+        ExpressionAttributeValues={":lease": lease},
+    )
+
+    monitor.check()
+
+    assert transitions(monitor) == [("Active", "Inactive")]
+
+
+def test_a_check_that_leaves_an_alert_to_another_invocation_emits_no_heartbeat(
+    aws: LocalAws, capsys: Any
+) -> None:
+    first, second = Monitor(aws), Monitor(aws)
+    first.status("Active")
+    first.check()
+    first.status("Inactive")
+    outputs: list[str] = []
+
+    def second_runs_while_first_holds_the_lease() -> None:
+        capsys.readouterr()
+        second.check(cold=True)
+        outputs.append(capsys.readouterr().out)
+
+    aws.wire.once_after("dynamodb:UpdateItem", second_runs_while_first_holds_the_lease)
+    first.check(cold=True)
+
+    assert heartbeats(outputs[0]) == []  # the second sent nothing: the first's heartbeat counts
+    assert heartbeats(capsys.readouterr().out) == ["us-east-1"]
+    assert transitions(first) == [("Active", "Inactive")]
+
+
+def test_a_set_aside_that_races_another_invocation_alerts_once(aws: LocalAws) -> None:
+    first, second = Monitor(aws), Monitor(aws)
+    first.status("Inactive")
+    first.check()
+    first.alerts()
+    corrupt_observation(aws, "enrollment", None)
+
+    aws.wire.once_after("dynamodb:Query", lambda: _fails(lambda: second.check(cold=True)))
+    with pytest.raises(MonitorError, match="changed while it was being set aside"):
+        first.check(cold=True)
+
+    assert transitions(first) == [(None, "Inactive")]  # the second's, once
+    assert len(set_aside(aws)) == 1
+
+
+def _fails(check: Any) -> None:
+    with pytest.raises(MonitorError, match="state item set aside"):
+        check()
+
+
 # 2. A mistyped member item never withholds the account's own alert.
 
 
@@ -123,6 +226,37 @@ def test_a_mistyped_member_item_never_withholds_the_accounts_alert(aws: LocalAws
     ]
     org.check()
     assert org.alerts() == []
+
+
+def test_an_unreadable_control_item_does_not_drop_member_changes(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    corrupt_member(aws, "#ROUND", "round", {"S": "one"})
+    org.member("a1", "Inactive")
+
+    with pytest.raises(MonitorError, match="state item set aside: MEMBERS#.* #ROUND"):
+        org.check()
+
+    (alert,) = org.member_alerts()
+    assert [(c["accountId"], c["previous"], c["current"]) for c in alert["changes"]] == [
+        (account("a1"), "Active", "Inactive")
+    ]
+    org.check()
+    assert org.alerts() == []
+
+
+def test_the_accounts_alert_goes_out_before_the_member_listing(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active")
+    org.check()
+    org.status("Inactive")
+    org.member("a1", "Failed")
+    aws.wire.once_after("compute-optimizer:GetEnrollmentStatusesForOrganization", crash)
+
+    with pytest.raises(Crash):  # the sandbox dies during the listing
+        org.check()
+
+    (alert,) = org.alerts()
+    assert alert["eventType"] == "EnrollmentStatusChanged"
 
 
 # 3. Long text from the API is cut; an alert SNS refuses never holds the queue.

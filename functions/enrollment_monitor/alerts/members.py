@@ -144,7 +144,7 @@ def _subject(changes: ChangeList, listed: Sequence[MemberChange], worst: str) ->
 
 
 def _title(group: str) -> str:
-    return "Left the organization" if group == REMOVED else f"Now {group}"
+    return "Left the organization" if group == REMOVED else f"Now {api_text(group)}"
 
 
 def _was(change: MemberChange) -> str:
@@ -178,7 +178,7 @@ def _chat_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[s
     lines, room = [], CHAT_LISTED
     by_group = _by_group(listed)
     for group in _groups(changes):
-        lines.append(f"*{_title(group)} ({changes.counts[group]:,})*")
+        lines.append(f"*{chat_safe(_title(group))} ({changes.counts[group]:,})*")
         for change in by_group.get(group, [])[: max(room, 0)]:
             reason = (
                 f": {chat_safe(api_text(change.status_reason))}" if change.status_reason else ""

@@ -12,6 +12,7 @@ SNS_MESSAGE_LIMIT = 262_144
 # which escapes the message's quotes once more.
 STORED_ALERT_LIMIT = 390_000
 _ATTRIBUTE_TYPE = "String"
+_ATTRIBUTES = {"eventType", "status", "accountId", "region"}  # every alert has these
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,7 @@ class Alert:
     def minimal(self) -> Alert:
         """The alert without free text, for one that SNS refused as it was: the subject, the
         attributes and the machine document (for every protocol), text from the API left out."""
-        document = json.loads(json.loads(self.message)["default"])
-        message = json.dumps({"default": json.dumps(_without_text(document))})
+        message = json.dumps({"default": json.dumps(_without_text(_document(self.message)))})
         return Alert(self.subject, message, self.attributes)
 
     def to_json(self) -> str:
@@ -68,15 +68,26 @@ class Alert:
 
     @classmethod
     def from_json(cls, text: str) -> Alert:
-        """The alert as ``to_json`` kept it; ValueError if it is not one."""
+        """The alert as ``to_json`` kept it; ValueError if it is not one (a hand edit)."""
         stored = json.loads(text)
-        subject, message, attributes = stored["subject"], stored["message"], stored["attributes"]
-        strings = [subject, message, *attributes, *attributes.values()]
-        if not all(isinstance(value, str) for value in strings) or "default" not in json.loads(
-            message
+        alert = cls(stored["subject"], stored["message"], stored["attributes"])
+        attributes = alert.attributes
+        if not (
+            isinstance(alert.subject, str)
+            and isinstance(alert.message, str)
+            and isinstance(attributes, dict)
+            and all(isinstance(v, str) for v in (*attributes, *attributes.values()))
+            and attributes.keys() >= _ATTRIBUTES
+            and isinstance(_document(alert.message), dict)
         ):
             raise ValueError("not an alert as the monitor stores it")
-        return cls(subject, message, attributes)
+        return alert
+
+
+def _document(message: str) -> Any:
+    """The machine document of an SNS message of ``MessageStructure`` json."""
+    renderings = json.loads(message)
+    return json.loads(renderings["default"]) if isinstance(renderings, dict) else None
 
 
 def _without_text(value: Any) -> Any:

@@ -82,7 +82,7 @@ def compose(
     status: str,
     previous_status: str | None,
 ) -> Alert:
-    full_subject = _subject(f"{subject} ({where.account_id}, {where.region})")
+    full_subject = _subject(subject, where)
     message = {
         "default": json.dumps(document),
         "email": _email(where, text),
@@ -158,6 +158,12 @@ def short_status(status: str) -> str:
     return _NOT_PRINTABLE.sub(" ", status).strip()[:20] or "?"
 
 
-def _subject(text: str) -> str:
-    text = _NOT_PRINTABLE.sub(" ", text)
-    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+def _subject(subject: str, where: AccountRegion) -> str:
+    """One line of printable ASCII under 100 characters; cut in the middle if it must be, so
+    the account and the Region at its end always stay."""
+    where_ = _NOT_PRINTABLE.sub(" ", f" ({where.account_id}, {where.region})")
+    text, room = _NOT_PRINTABLE.sub(" ", subject), SUBJECT_LIMIT - len(where_)
+    if len(text) > room:
+        head = (room - 3 + 1) // 2
+        text = f"{text[:head]}...{text[len(text) - (room - 3 - head) :]}"
+    return text + where_

@@ -10,6 +10,7 @@ under its lease (``outbox.deliver``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from enrollment_monitor.alerts import Alert
-from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation, iso
+from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation, aware, iso
 from enrollment_monitor.store.table import (
     Item,
     Key,
@@ -67,17 +68,21 @@ class Observations:
         read is set aside (``Table.set_aside``) and the check goes on without it."""
         latest: tuple[Observation, int] | None = None
         owed: list[Owed] = []
+        versions = [0]  # the highest goes on, even past items set aside
         for item in self._table.query(partition(_ENROLLMENT, where.account_id, where.region)):
             if item["sk"]["S"] == _LATEST:
                 latest = self._readable(item, _latest)
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    versions.append(int(item["version"]["N"]))
             elif item["sk"]["S"].startswith(_PENDING):
                 pending = self._readable(item, _owed)
                 if pending:
                     owed.append(pending)
+                    versions.append(pending.version)
         if latest:
             return Stored(*latest, tuple(owed))
-        if owed:  # its observation was set aside: versions go on after the last alert owed
-            return Stored(None, max(o.version for o in owed), tuple(owed))
+        if max(versions):  # an observation set aside: as if never seen, versions go on
+            return Stored(None, max(versions), tuple(owed))
         return None
 
     def _readable(self, item: Item, read: Callable[[Item], T]) -> T | None:
@@ -163,11 +168,13 @@ def _version_of(key: Key) -> int:
 
 
 def _observation(item: Item) -> Observation:
-    alerted_at = item["alertedAt"]["S"] if "alertedAt" in item else None
+    observed_at = aware(item["observedAt"]["S"])
+    if observed_at is None:
+        raise ValueError("observedAt is null")
     return Observation(
         enrollment=Enrollment.from_dict(json.loads(item["enrollment"]["S"])),
-        observed_at=datetime.fromisoformat(item["observedAt"]["S"]),
-        alerted_at=datetime.fromisoformat(alerted_at) if alerted_at else None,
+        observed_at=observed_at,
+        alerted_at=aware(item["alertedAt"]["S"]) if "alertedAt" in item else None,
     )
 
 

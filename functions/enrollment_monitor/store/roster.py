@@ -49,6 +49,7 @@ class Roster:
     round: int | None  # None: member tracking never ran here
     lease_until: float
     members: StoredMembers
+    controlled: bool = True  # False: no control item (never ran, or it was set aside)
 
     @property
     def baseline(self) -> bool:
@@ -85,19 +86,24 @@ class Rosters:
                 continue
             account_ids.append(item["sk"]["S"])
             remembered.append(status)
+        controlled = round_ is not None
+        if not controlled and account_ids:
+            # The control item was set aside: a silent baseline would drop every change since
+            # the last check. Go on from the latest round seen (its changes count as reported).
+            round_ = max((tag for _, tag, _, _ in tagged), default=1)
         for at, tag, status, previous in tagged:
             if tag > (round_ or 0):
                 remembered[at] = Unreported(status or None, previous)
-        return Roster(round_, lease, StoredMembers(account_ids, remembered))
+        return Roster(round_, lease, StoredMembers(account_ids, remembered), controlled)
 
     def take(self, where: AccountRegion, roster: Roster, until: float, now: float) -> Lease | None:
         """The right to write members, unless another invocation holds it or has closed a
         round since ``roster`` was loaded."""
-        key = _key(where, _CONTROL)
-        if roster.round is None:
-            taken = self._table.take(key, until, now, creating={"round": 0})
+        key, round_ = _key(where, _CONTROL), roster.round or 0
+        if roster.controlled:
+            taken = self._table.take(key, until, now, holding={"round": round_})
         else:
-            taken = self._table.take(key, until, now, holding={"round": roster.round})
+            taken = self._table.take(key, until, now, creating={"round": round_})
         return taken if isinstance(taken, Lease) else None
 
     def closing(self, lease: Lease, round_: int | None = None) -> Write:

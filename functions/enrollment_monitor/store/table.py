@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,13 @@ _CANCELLED = "TransactionCanceledException"
 # "None" on the others. Any other (throttling, validation, a conflict) is a failure.
 _LOST_RACE_REASONS = {"ConditionalCheckFailed", "None"}
 _SET_ASIDE = "SETASIDE#"
-_FREE = "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)"
+# Free: no lease, an ended one, or one no invocation could hold (hand-edited, mistyped).
+_FREE = (
+    "(attribute_not_exists(leaseUntil) OR NOT attribute_type(leaseUntil, :number)"
+    " OR leaseUntil < :now OR leaseUntil > :longest)"
+)
+# The longest lease an invocation takes: Lambda's longest timeout, plus the margin.
+LONGEST_LEASE_SECONDS = 900 + 10
 BATCH_SIZE = 25  # the most requests one BatchWriteItem takes
 
 Item = dict[str, Any]
@@ -95,6 +102,7 @@ def put(key: Key, attributes: Item, condition: str = "", values: Item | None = N
     request: Item = {"Item": {**key.attributes(), **attributes}}
     if condition:
         request["ConditionExpression"] = condition
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     if values:
         request["ExpressionAttributeValues"] = values
     return Write("Put", request)
@@ -161,7 +169,17 @@ class Table:
     def apply(self, *writes: Write) -> bool:
         """One write on its own, several in one transaction; False when a condition failed:
         another invocation wrote first. Any other failure raises, naming the IAM action."""
-        return self._lost_race(*writes) is None
+        refused = self._lost_race(*writes)
+        if refused is None:
+            return True
+        # A conditional put whose reply was lost: botocore sent it again, and the condition
+        # then failed on this invocation's own item.
+        (first, *more) = writes
+        return (
+            not more
+            and first.action == "Put"
+            and refused.response.get("Item") == first.request["Item"]
+        )
 
     def _lost_race(self, *writes: Write) -> ClientError | None:
         """Runs the writes: None once applied, the error of a failed condition, else raises."""
@@ -207,30 +225,40 @@ class Table:
             key,
             "SET " + ", ".join(["leaseUntil = :until", *assignments]),
             f"{condition} AND {_FREE}",
-            {":until": number(until), ":now": number(now), **values},
+            {
+                ":until": number(until),
+                ":now": number(now),
+                ":longest": number(now + LONGEST_LEASE_SECONDS),
+                ":number": string("N"),
+                **values,
+            },
             fence,
         )
         write.request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         refused = self._lost_race(write)
-        if refused is None:
-            return Lease(key, until)
-        return Refusal.HELD if "Item" in refused.response else Refusal.GONE
+        held = refused.response.get("Item") if refused else None
+        if refused is None or (held and held.get("leaseUntil") == number(until)):
+            return Lease(key, until)  # taken; or taken by the attempt whose reply was lost
+        return Refusal.HELD if held else Refusal.GONE
 
-    def set_aside(self, key: Key, item: Item, why: str, at: str, lease: Lease | None = None) -> Key:
+    def set_aside(
+        self, key: Key, item: Item, why: str, at: str, lease: Lease | None = None
+    ) -> None:
         """Moves an item the monitor cannot use (unreadable, or refused by SNS) to a partition
         it never reads, for a person to inspect; logs it at ERROR and remembers it in
-        ``set_aside``. With ``lease``, only while the lease is this invocation's."""
-        aside = Key(_SET_ASIDE + key.partition, f"{key.sort}#{at}")
+        ``set_aside_items``. Only while the item is as read (or, with ``lease``, still this
+        invocation's): else another invocation rewrote it and this one must not go on."""
+        aside = Key(_SET_ASIDE + key.partition, f"{key.sort}#{at}#{uuid.uuid4().hex[:8]}")
         kept = {name: value for name, value in item.items() if name not in ("pk", "sk")}
         copy = put(aside, {**kept, "setAsideBecause": string(why), "setAsideAt": string(at)})
-        removal = delete(lease) if lease else Write("Delete", {"Key": key.attributes()})
-        if self.apply(copy, removal):
-            described = (
-                f"{key.partition} {key.sort} ({why}), kept as {aside.partition} {aside.sort}"
+        if not self.apply(copy, delete(lease) if lease else _delete_as_read(key, kept)):
+            raise MonitorError(
+                f"{key.partition} {key.sort} changed while it was being set aside ({why}): "
+                "another invocation wrote it; the next check reads it again"
             )
-            logger.error("state item set aside", extra={"item": described})
-            self.set_aside_items.append(described)
-        return aside
+        described = f"{key.partition} {key.sort} ({why}), kept as {aside.partition} {aside.sort}"
+        logger.error("state item set aside", extra={"item": described})
+        self.set_aside_items.append(described)
 
     def batch(self) -> BatchWriter:
         return BatchWriter(self._client, self.name, self.region)
@@ -278,6 +306,20 @@ class BatchWriter:
                 f"dynamodb:BatchWriteItem in {self._region} failed: {len(requests)} items still "
                 f"unprocessed after {self._attempts} attempts (the table is throttled)"
             )
+
+
+def _delete_as_read(key: Key, attributes: Item) -> Write:
+    """Deletes the item if it still holds ``attributes`` as read."""
+    names = {f"#a{i}": name for i, name in enumerate(attributes)}
+    values = {f":a{i}": value for i, value in enumerate(attributes.values())}
+    condition = " AND ".join(
+        ["attribute_exists(pk)", *(f"#a{i} = :a{i}" for i in range(len(names)))]
+    )
+    request: Item = {"Key": key.attributes(), "ConditionExpression": condition}
+    if names:
+        request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = values
+    return Write("Delete", request)
 
 
 def _is_lost_race(error: ClientError) -> bool:
