@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 _PARTITIONS = (
     ("cn-", "aws-cn"),
@@ -17,6 +17,7 @@ _PARTITIONS = (
     ("us-iso-", "aws-iso"),
     ("eu-isoe-", "aws-iso-e"),
     ("us-isof-", "aws-iso-f"),
+    ("eusc-", "aws-eusc"),
 )
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 

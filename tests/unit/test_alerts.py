@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrollment_monitor.alerts import Alert
+from enrollment_monitor.alerts.render import AlertText, compose
 from enrollment_monitor.alerts.selftest import selftest_alert
 from enrollment_monitor.alerts.status import status_alert
 from enrollment_monitor.enrollment import (
@@ -164,3 +165,16 @@ def test_subject_is_one_ascii_line_under_100_characters_whatever_the_status(
     assert subject.isascii() and subject.isprintable()
     assert "\n" not in subject
     assert subject.startswith("Compute Optimizer enrollment ")
+
+
+def test_a_subject_too_long_is_cut_in_the_middle_keeping_account_and_region() -> None:
+    text = AlertText("headline", "meaning", [("Account", WHERE.account_id)], ["step"], "icon")
+    document = {"eventType": "EnrollmentStatusChanged"}
+
+    subject = compose(
+        WHERE, "Compute Optimizer " + "very " * 40 + "long", text, document, "s", None
+    )
+
+    assert len(subject.subject) < 100 and "..." in subject.subject
+    assert subject.subject.startswith("Compute Optimizer very ")
+    assert subject.subject.endswith("very long (123456789012, ap-southeast-2)")
