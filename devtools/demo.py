@@ -12,15 +12,17 @@ from typing import Any
 
 from devtools.local_aws import LambdaContext, LocalAws, local_aws
 
-# (what Compute Optimizer answers, whether SNS is down, the event) for each invocation.
-TIMELINE: list[tuple[str | None, bool, str]] = [
-    ("Active", False, "check"),
-    ("Active", False, "check"),
-    ("Pending", False, "check"),
-    ("Inactive", True, "check"),
-    ("Inactive", False, "check"),
-    ("Active", False, "check"),
-    (None, False, "test-notification"),
+# (what Compute Optimizer answers, members opted in, whether SNS is down, the event) for each
+# invocation.
+TIMELINE: list[tuple[str | None, int, bool, str]] = [
+    ("Active", 12, False, "check"),
+    ("Active", 12, False, "check"),
+    ("Pending", 12, False, "check"),
+    ("Inactive", 12, True, "check"),
+    ("Inactive", 12, False, "check"),
+    ("Active", 10, False, "check"),
+    (None, 10, False, "test-notification"),
+    ("Inactive", 10, False, "check"),
 ]
 REASONS = {
     "Pending": "Member accounts of the organization are being enrolled",
@@ -34,13 +36,18 @@ def main() -> None:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the demo prints its own account
         from enrollment_monitor import app  # imported inside the stand-in, as Lambda would
 
-        for number, (status, sns_down, action) in enumerate(TIMELINE, start=1):
+        for number, (status, opted_in, sns_down, action) in enumerate(TIMELINE, start=1):
             if status:
-                aws.compute_optimizer.set_enrollment("us-east-1", status, REASONS.get(status))
+                aws.compute_optimizer.set_enrollment(
+                    "us-east-1",
+                    status,
+                    REASONS.get(status),
+                    numberOfMemberAccountsOptedIn=opted_in,
+                )
             if sns_down:
                 aws.wire.fail("sns", "Publish", "InternalError", times=4)
             aws.wire.calls.clear()
-            print(_heading(number, status, sns_down, action))
+            print(_heading(number, status, opted_in, sns_down, action))
             payload = {"action": "test-notification"} if action != "check" else {}
             stdout = io.StringIO()
             try:
@@ -55,14 +62,18 @@ def main() -> None:
             print(f"   requests  {_requests(aws)}")
             _print_deliveries(aws)
             print()
-    print("Done: every change alerted once, the outage lost nothing, no AWS account used.")
+    print(
+        "Done: every change alerted once, the outage lost nothing, one chat thread per episode"
+        " (the return to Active included), no AWS account used."
+    )
 
 
-def _heading(number: int, status: str | None, sns_down: bool, action: str) -> str:
+def _heading(number: int, status: str | None, opted_in: int, sns_down: bool, action: str) -> str:
     if action != "check":
         return f'#{number} invoke {{"action": "{action}"}}'
     outage = "   (SNS is down for this check)" if sns_down else ""
-    return f"#{number} scheduled check: Compute Optimizer answers {status}{outage}"
+    answer = f"{status}, {opted_in} members opted in"
+    return f"#{number} scheduled check: Compute Optimizer answers {answer}{outage}"
 
 
 def _outcome(result: dict[str, Any]) -> str:
@@ -101,6 +112,13 @@ def _requests(aws: LocalAws) -> str:
     return ", ".join(f"{call} x{count}" for call, count in sorted(monitored.items())) or "none"
 
 
+def _shown(part: dict[str, Any] | None) -> Any:
+    """What changed, from a part of the machine document: the status, or the figures."""
+    if not part:
+        return None
+    return part.get("status", part.get("numberOfMemberAccountsOptedIn"))
+
+
 def _print_deliveries(aws: LocalAws) -> None:
     for delivery, published in zip(aws.deliveries(), aws.wire.published, strict=True):
         print(f"   ALERT     Subject: {delivery['Subject']}")
@@ -109,11 +127,13 @@ def _print_deliveries(aws: LocalAws) -> None:
         document = delivery["Message"]
         print(
             f"             SQS subscriber got the machine JSON: eventType={document['eventType']}"
-            f" previous={(document['previous'] or {}).get('status')}"
-            f" current={(document['current'] or {}).get('status')}"
+            f" previous={_shown(document['previous'])} current={_shown(document['current'])}"
         )
+        renderings = json.loads(published["Message"])
+        chat = json.loads(renderings["https"])
+        print(f"             chat thread: {chat['metadata']['threadId']}")
         print("             email text:")
-        email = json.loads(published["Message"])["email"]
+        email = renderings["email"]
         print(textwrap.indent(email, "             | ", predicate=lambda _: True))
     aws.wire.published.clear()
 

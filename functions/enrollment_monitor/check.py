@@ -15,13 +15,16 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from enrollment_monitor import metrics
+from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.compute_optimizer import read_enrollment
 from enrollment_monitor.enrollment import (
     AccountRegion,
     Decision,
+    Observation,
     Outcome,
     decide,
+    opt_ins_decreased,
     outcome_of,
     recorded_after,
 )
@@ -37,6 +40,7 @@ CHECK_ACTION = "check"
 TEST_NOTIFICATION_ACTION = "test-notification"
 ACTIONS = (CHECK_ACTION, TEST_NOTIFICATION_ACTION)
 _NOT_DONE = (Outcome.LOST_RACE, Outcome.DEFERRED)
+_ALERTING = (Decision.CHANGED, Decision.REMINDER)
 
 
 class UnknownAction(MonitorError):
@@ -102,14 +106,11 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
     result["outcome"] = outcome_of(decision)
     recorded = recorded_after(decision, previous, enrollment, now)
     if recorded:
-        alert = None
-        if decision is not Decision.BASELINE:
-            # Renderers are imported when an alert is built: a steady check, the common one,
-            # does not pay for them at a cold start.
-            from enrollment_monitor.alerts.status import status_alert
-
-            alert = status_alert(where, decision, previous, recorded, now)
-        stored = observations.record(where, stored, recorded, alert)
+        fewer_opt_ins = opt_ins_decreased(previous, enrollment)
+        if fewer_opt_ins:
+            result["memberOptIns"] = "decreased"
+        alerts = _alerts(where, decision, previous, recorded, now, fewer_opt_ins)
+        stored = observations.record(where, stored, recorded, alerts)
         if stored is None:
             logger.info("another invocation recorded this transition", extra=result)
             result["outcome"] = Outcome.LOST_RACE
@@ -139,6 +140,29 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
     if complete:  # else another invocation (or the next check) completes it, with a heartbeat
         metrics.emit_heartbeat(settings.metric_namespace, where.region)
     return result
+
+
+def _alerts(
+    where: AccountRegion,
+    decision: Decision,
+    previous: Observation | None,
+    recorded: Observation,
+    now: datetime,
+    fewer_opt_ins: bool,
+) -> list[Alert]:
+    """The alerts a recorded observation owes: a change of status or a reminder, and fewer
+    member accounts opted in. Renderers are imported only here: a steady check, the common
+    one, does not pay for them at a cold start."""
+    alerts = []
+    if decision in _ALERTING:
+        from enrollment_monitor.alerts.status import status_alert
+
+        alerts.append(status_alert(where, decision, previous, recorded, now))
+    if previous and fewer_opt_ins:
+        from enrollment_monitor.alerts.opt_ins import opt_ins_alert
+
+        alerts.append(opt_ins_alert(where, previous.enrollment, recorded.enrollment, now))
+    return alerts
 
 
 def _deliver(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,11 +102,15 @@ class MemberEnrollment:
 
 @dataclass(frozen=True)
 class Observation:
-    """What the monitor remembers: the enrollment, since when, and when it last alerted."""
+    """What the monitor remembers: the enrollment, since when, when it last alerted, and the
+    episode its alerts belong to (their chat thread)."""
 
     enrollment: Enrollment
     observed_at: datetime
     alerted_at: datetime | None = None
+    # An episode runs from the change away from Active, through its reminders and further
+    # changes, to the return to Active; None: no alert yet (a silent baseline).
+    episode: str | None = None
 
 
 class Decision(enum.Enum):
@@ -163,11 +167,40 @@ def recorded_after(
     """The observation a check records after ``decision`` (None: nothing to record). A
     reminder keeps the time the status was first seen."""
     if decision is Decision.NOTHING:
+        if previous and _figures(previous.enrollment) != _figures(current):
+            return replace(previous, enrollment=current)  # kept silently, to compare next time
         return None
     if decision is Decision.BASELINE:
         return Observation(current, now)
     since = previous.observed_at if previous and decision is Decision.REMINDER else now
-    return Observation(current, since, alerted_at=now)
+    return Observation(current, since, alerted_at=now, episode=_episode(previous, now))
+
+
+def _episode(previous: Observation | None, now: datetime) -> str:
+    """The episode of an alert: the one under way while the status is not Active (a table
+    written before episodes existed has none: one starts), else a new one."""
+    ongoing = previous.episode if previous and not previous.enrollment.active else None
+    return ongoing or stamp(now)
+
+
+def opt_ins_decreased(previous: Observation | None, current: Enrollment) -> bool:
+    """Fewer member accounts opted in than at the last check, or members no longer enrolled.
+    The first observation, an increase, and a figure the API did not return are silent."""
+    if previous is None:
+        return False
+    before = previous.enrollment
+    fewer = (
+        before.member_accounts_opted_in is not None
+        and current.member_accounts_opted_in is not None
+        and current.member_accounts_opted_in < before.member_accounts_opted_in
+    )
+    return fewer or (
+        before.member_accounts_enrolled is True and current.member_accounts_enrolled is False
+    )
+
+
+def _figures(enrollment: Enrollment) -> tuple[bool | None, int | None]:
+    return enrollment.member_accounts_enrolled, enrollment.member_accounts_opted_in
 
 
 def aware(text: str | None) -> datetime | None:
@@ -182,6 +215,11 @@ def aware(text: str | None) -> datetime | None:
 
 def _bounded(text: str | None) -> str | None:
     return text[:REASON_LIMIT] if text else None
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as an identifier, to the microsecond: ``20261126T093000000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def iso(moment: datetime) -> str:

@@ -28,8 +28,16 @@ def test_demo_prints_each_alert_once_and_no_raw_logs() -> None:
         "Compute Optimizer enrollment Active -> Pending (123456789012, us-east-1)",
         "Compute Optimizer enrollment Pending -> Inactive (123456789012, us-east-1)",
         "Compute Optimizer enrollment Inactive -> Active (123456789012, us-east-1)",
+        "Compute Optimizer: member accounts opted in 12 -> 10 (123456789012, us-east-1)",
         "Test: Compute Optimizer enrollment monitor (123456789012, us-east-1)",
+        "Compute Optimizer enrollment Active -> Inactive (123456789012, us-east-1)",
     ]
+    threads = [
+        line.split("chat thread: ", 1)[1] for line in demo.stdout.splitlines() if "thread: " in line
+    ]
+    episode, opt_ins, test, next_episode = threads[0], threads[3], threads[4], threads[5]
+    assert threads[:3] == [episode] * 3  # Pending, Inactive, back to Active: one episode
+    assert len({episode, opt_ins, test, next_episode}) == 4
     assert "FAILED    sns:Publish in us-east-1 failed" in demo.stdout
     assert '"level"' not in demo.stdout
     assert demo.stdout.rstrip().endswith("no AWS account used.")

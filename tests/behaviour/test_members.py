@@ -136,12 +136,14 @@ def test_email_and_chat_group_the_members_by_new_status(org: Organization) -> No
     ) in email
     assert all(len(line) <= 78 for line in email.splitlines() if not line.startswith("https:"))
     chat = json.loads(message["https"])
-    assert chat["content"]["title"].startswith(":warning: ")
+    assert chat["content"]["title"] == "Compute Optimizer enrollment changed for 3 member accounts"
     description = chat["content"]["description"]
-    assert "*Now Inactive (2)*" in description
-    assert f"`{account('a1')}` was Active: Opted out by a user" in description
-    assert "*Left the organization (1)*" in description
+    assert "\nNow Inactive (2)\n" in description
+    assert f"\n{account('a1')} was Active: Opted out by a user\n" in description
+    assert "\nLeft the organization (1)\n" in description
+    assert chat["content"]["keywords"] == ["Inactive", "us-east-1"]
     assert chat["metadata"]["eventType"] == "MemberEnrollmentChanged"
+    assert chat["metadata"]["threadId"].startswith("compute-optimizer-members-")
 
 
 def test_a_new_member_is_reported_without_a_previous_status(org: Organization) -> None:

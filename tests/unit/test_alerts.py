@@ -92,9 +92,9 @@ def test_chatbot_rendering_is_a_custom_notification() -> None:
     assert "from Active to Inactive" in chatbot["content"]["title"]
     assert "Opted out by user" in chatbot["content"]["description"]
     assert all(isinstance(step, str) for step in chatbot["content"]["nextSteps"])
-    assert (
-        chatbot["metadata"]["threadId"]
-        == "compute-optimizer-enrollment-123456789012-ap-southeast-2"
+    assert chatbot["content"]["keywords"] == ["Inactive", "ap-southeast-2"]
+    assert chatbot["metadata"]["threadId"] == (
+        "compute-optimizer-enrollment-123456789012-ap-southeast-2-20261126T093000000000Z"
     )
     assert chatbot["metadata"]["eventType"] == "EnrollmentStatusChanged"
 
@@ -144,7 +144,9 @@ def test_test_notification_is_labelled_as_a_test() -> None:
     )
     assert json.loads(message["default"])["eventType"] == "TestNotification"
     assert "This is a test" in message["email"]
-    assert json.loads(message["https"])["content"]["title"].startswith(":information_source:")
+    chat = json.loads(message["https"])
+    assert chat["content"]["title"].startswith("Test notification")
+    assert chat["metadata"]["threadId"].startswith("compute-optimizer-test-")
 
 
 def test_pending_alert_survives_a_round_trip_through_storage() -> None:

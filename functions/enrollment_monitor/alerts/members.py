@@ -21,8 +21,9 @@ from enrollment_monitor.alerts.render import (
     compose,
     document,
     short_status,
+    thread_id,
 )
-from enrollment_monitor.enrollment import ACTIVE, KNOWN_STATUSES, AccountRegion, iso
+from enrollment_monitor.enrollment import KNOWN_STATUSES, AccountRegion, iso, stamp
 from enrollment_monitor.member_diff import REMOVED, ChangeList, MemberChange
 
 MEMBERS_CHANGED = "MemberEnrollmentChanged"
@@ -96,7 +97,7 @@ def _render(
             ("Observed at", iso(observed_at)),
         ],
         steps=_steps(set(groups)),
-        icon="white_check_mark" if worst == ACTIVE else "warning",
+        thread=thread_id("members", where, stamp(observed_at)),  # never an episode's thread
         email_listing=_email_listing(changes, listed),
         chat_listing=_chat_listing(changes, listed),
     )
@@ -178,15 +179,15 @@ def _chat_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[s
     lines, room = [], CHAT_LISTED
     by_group = _by_group(listed)
     for group in _groups(changes):
-        lines.append(f"*{chat_safe(_title(group))} ({changes.counts[group]:,})*")
+        lines.append(f"{chat_safe(_title(group))} ({changes.counts[group]:,})")
         for change in by_group.get(group, [])[: max(room, 0)]:
             reason = (
                 f": {chat_safe(api_text(change.status_reason))}" if change.status_reason else ""
             )
-            lines.append(f"`{change.account_id}` {_was(change)}{reason}")
+            lines.append(f"{change.account_id} {_was(change)}{reason}")
         room -= len(by_group.get(group, []))
     if room < 0 or len(listed) < len(changes):
-        lines.append(f"_Only the first {min(CHAT_LISTED, len(listed))} are shown: see the email._")
+        lines.append(f"Only the first {min(CHAT_LISTED, len(listed))} are shown: see the email.")
     return lines
 
 

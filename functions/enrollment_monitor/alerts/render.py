@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from enrollment_monitor.alerts.message import Alert
-from enrollment_monitor.enrollment import AccountRegion, iso
+from enrollment_monitor.enrollment import AccountRegion, Enrollment, iso
 
 SUBJECT_LIMIT = 99
 API_TEXT_LIMIT = 300
@@ -38,6 +38,7 @@ _CHAT_MARKUP = str.maketrans(
     }
 )
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]+")
+_EMOJI_CODE = re.compile(r":([\w+-]+):")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class AlertText:
     meaning: str
     facts: list[tuple[str, str]]
     steps: list[str]
-    icon: str  # the chat title's emoji code
+    thread: str  # the chat thread it belongs to (metadata.threadId)
     email_listing: Sequence[str] = ()
     chat_listing: Sequence[str] = ()
 
@@ -86,7 +87,7 @@ def compose(
     message = {
         "default": json.dumps(document),
         "email": _email(where, text),
-        "https": json.dumps(_chatbot(where, full_subject, text, document)),
+        "https": json.dumps(_chatbot(where, full_subject, text, document, status)),
     }
     attributes = {
         "eventType": document["eventType"],
@@ -107,8 +108,9 @@ def api_text(text: str) -> str:
 
 
 def chat_safe(text: str) -> str:
-    """Text that chat shows as it is: its markup characters neutralised."""
-    return text.translate(_CHAT_MARKUP)
+    """Text that chat shows as it is: its markup characters neutralised, and emoji codes
+    (``:fire:``) broken by a zero-width space."""
+    return _EMOJI_CODE.sub(":\u200b\\1:", text).translate(_CHAT_MARKUP)
 
 
 def _email(where: AccountRegion, text: AlertText) -> str:
@@ -127,30 +129,66 @@ def _email(where: AccountRegion, text: AlertText) -> str:
 
 
 def _chatbot(
-    where: AccountRegion, subject: str, text: AlertText, document: dict[str, Any]
+    where: AccountRegion, subject: str, text: AlertText, document: dict[str, Any], status: str
 ) -> dict[str, Any]:
-    details = "\n".join(
-        [*(f"*{label}:* {chat_safe(value)}" for label, value in text.facts), *text.chat_listing]
-    )
+    """An AWS Chatbot custom notification that Slack and Teams both render as meant: plain
+    text and plain URLs, no emoji codes, nothing whose meaning hangs on bold or italics."""
+    facts = [f"{label}: {chat_safe(value)}" for label, value in text.facts]
     return {
         "version": "1.0",
         "source": "custom",
         "content": {
             "textType": "client-markdown",
-            "title": f":{text.icon}: {chat_safe(text.headline)}",
-            "description": f"{text.meaning}\n{details}",
-            "nextSteps": [
-                *text.steps,
-                f"<{console_url(where.region)}|Open the Compute Optimizer console>",
-            ],
+            "title": chat_safe(text.headline),
+            "description": "\n".join([text.meaning, *facts, *text.chat_listing]),
+            "nextSteps": [*text.steps, f"Compute Optimizer console: {console_url(where.region)}"],
+            "keywords": [chat_safe(api_text(status)), where.region],
         },
         "metadata": {
-            "threadId": f"compute-optimizer-enrollment-{where.account_id}-{where.region}",
+            "threadId": text.thread,
             "summary": subject,
             "eventType": document["eventType"],
             "additionalContext": {"accountId": where.account_id, "region": where.region},
         },
     }
+
+
+def member_figures(
+    current: Enrollment, previous: Enrollment | None = None
+) -> list[tuple[str, str]]:
+    """The facts on member accounts, when the API returns them: how many are opted in and
+    whether they are enrolled, each with its earlier value if it changed."""
+    facts = []
+    for label, now, before in (
+        ("Members opted in", current.member_accounts_opted_in, _opted_in(previous)),
+        ("Members enrolled", current.member_accounts_enrolled, _enrolled(previous)),
+    ):
+        if now is None:
+            continue
+        shown = _yes_no(now)
+        facts.append(
+            (label, shown if before in (None, now) else f"{shown} (was {_yes_no(before)})")
+        )
+    return facts
+
+
+def _opted_in(enrollment: Enrollment | None) -> int | None:
+    return enrollment.member_accounts_opted_in if enrollment else None
+
+
+def _enrolled(enrollment: Enrollment | None) -> bool | None:
+    return enrollment.member_accounts_enrolled if enrollment else None
+
+
+def _yes_no(value: bool | int) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:,}"
+
+
+def thread_id(kind: str, where: AccountRegion, stamp: str) -> str:
+    """A chat thread: one per episode, test notification or member alert."""
+    return f"compute-optimizer-{kind}-{where.account_id}-{where.region}-{stamp}"
 
 
 def short_status(status: str) -> str:

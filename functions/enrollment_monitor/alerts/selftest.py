@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from enrollment_monitor.alerts.message import Alert
-from enrollment_monitor.alerts.render import AlertText, compose, document
-from enrollment_monitor.enrollment import AccountRegion, iso
+from enrollment_monitor.alerts.render import AlertText, compose, document, thread_id
+from enrollment_monitor.enrollment import AccountRegion, iso, stamp
 
 TEST_NOTIFICATION = "TestNotification"
 
@@ -18,7 +18,7 @@ def selftest_alert(where: AccountRegion, now: datetime) -> Alert:
         "you will get alerts like this one when the enrollment changes.",
         facts=[("Account", where.account_id), ("Region", where.region), ("Sent at", iso(now))],
         steps=["Nothing: no action is needed for a test notification."],
-        icon="information_source",
+        thread=thread_id("test", where, stamp(now)),  # never an episode's thread
     )
     body = {"previous": None, "current": None}
     subject = "Test: Compute Optimizer enrollment monitor"

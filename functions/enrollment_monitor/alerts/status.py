@@ -11,15 +11,17 @@ from enrollment_monitor.alerts.render import (
     api_text,
     compose,
     document,
+    member_figures,
     short_status,
+    thread_id,
 )
 from enrollment_monitor.enrollment import (
-    ACTIVE,
     AccountRegion,
     Decision,
     Enrollment,
     Observation,
     iso,
+    stamp,
 )
 
 STATUS_CHANGED = "EnrollmentStatusChanged"
@@ -87,6 +89,7 @@ def status_alert(
         ("Status", new if old is None or old == new else f"{new} (was {old})"),
         ("Reason", api_text(current.status_reason or "") or "none given"),
         ("Changed at", iso(current.last_updated) if current.last_updated else "not reported"),
+        *member_figures(current, previous.enrollment if previous else None),
         ("Observed at", iso(now)),
     ]
     text = AlertText(
@@ -94,7 +97,7 @@ def status_alert(
         meaning=_WHAT_IT_MEANS.get(new, f"AWS reports the status {new!r}."),
         facts=facts,
         steps=_WHAT_TO_DO.get(new, _UNKNOWN_STATUS_TO_DO),
-        icon="white_check_mark" if new == ACTIVE else "warning",
+        thread=thread_id("enrollment", where, recorded.episode or stamp(now)),
     )
     body = {"previous": _observed(previous) if previous else None, "current": _shown(current)}
     attributes = (current.status, previous.enrollment.status if previous else None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
@@ -98,9 +98,9 @@ class Observations:
         where: AccountRegion,
         stored: Stored | None,
         observation: Observation,
-        alert: Alert | None = None,
+        alerts: Sequence[Alert] = (),
     ) -> Stored | None:
-        """Writes the new observation, and the alert it owes, unless another invocation wrote
+        """Writes the new observation, and the alerts it owes, unless another invocation wrote
         first: then it returns None and this invocation must send nothing."""
         version = stored.version + 1 if stored else 1
         attributes = {**_observation_attributes(observation), "version": number(version)}
@@ -111,8 +111,8 @@ class Observations:
             latest = put(_key(where, _LATEST), attributes, condition, _at(stored))
         owed = stored.owed if stored else ()
         writes = [latest]
-        if alert is not None:
-            new, owing = _owing(where, version, alert)
+        for index, alert in enumerate(alerts):
+            new, owing = _owing(where, version, alert, index)
             writes.append(owing)
             owed = (*owed, new)
         return Stored(observation, version, owed) if self._table.apply(*writes) else None
@@ -134,8 +134,10 @@ class Observations:
         return replace(stored, version=version, owed=(*stored.owed, new))
 
 
-def _owing(where: AccountRegion, version: int, alert: Alert) -> tuple[Owed, Write]:
-    key = _key(where, f"{_PENDING}{version:012d}")
+def _owing(where: AccountRegion, version: int, alert: Alert, index: int = 0) -> tuple[Owed, Write]:
+    """The alert owed as ``PENDING#<version>``; a second one of the same version is
+    ``PENDING#<version>.1``, which sorts after it and before the next version."""
+    key = _key(where, f"{_PENDING}{version:012d}{f'.{index}' if index else ''}")
     item = {"alert": string(alert.to_json())}
     return Owed(key, version, alert, item), put(key, item)
 
@@ -156,6 +158,8 @@ def _observation_attributes(observation: Observation) -> Item:
     }
     if observation.alerted_at:
         attributes["alertedAt"] = string(iso(observation.alerted_at))
+    if observation.episode:
+        attributes["episode"] = string(observation.episode)
     return attributes
 
 
@@ -164,7 +168,7 @@ def _latest(item: Item) -> tuple[Observation, int]:
 
 
 def _version_of(key: Key) -> int:
-    return int(key.sort.removeprefix(_PENDING))
+    return int(key.sort.removeprefix(_PENDING).split(".")[0])
 
 
 def _observation(item: Item) -> Observation:
@@ -175,6 +179,7 @@ def _observation(item: Item) -> Observation:
         enrollment=Enrollment.from_dict(json.loads(item["enrollment"]["S"])),
         observed_at=observed_at,
         alerted_at=aware(item["alertedAt"]["S"]) if "alertedAt" in item else None,
+        episode=item["episode"]["S"] if "episode" in item else None,
     )
 
 
