@@ -38,7 +38,7 @@ _CHAT_MARKUP = str.maketrans(
     }
 )
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]+")
-_EMOJI_CODE = re.compile(r":([\w+-]+):")
+_EMOJI_CODE = re.compile(r":([a-z][a-z0-9_+-]*):")
 
 
 @dataclass(frozen=True)
