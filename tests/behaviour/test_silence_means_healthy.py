@@ -35,6 +35,18 @@ def heartbeats(output: str) -> list[str]:
     return [dims["Region"] for name, dims, _ in emitted_metrics(output) if name == "CheckCompleted"]
 
 
+def owe_two_alerts(monitor: Monitor) -> None:
+    """Active, then Inactive and Pending while SNS is down: two alerts owed, oldest first."""
+    monitor.status("Active")
+    monitor.check()
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    for status in ("Inactive", "Pending"):
+        monitor.status(status)
+        with pytest.raises(MonitorError):
+            monitor.check()
+    monitor.aws.wire.heal()
+
+
 def transitions(monitor: Monitor) -> list[tuple[str | None, str]]:
     return [
         ((alert["previous"] or {}).get("status"), alert["current"]["status"])
@@ -92,14 +104,7 @@ def test_an_unreadable_observation_does_not_stop_the_regions_after_it() -> None:
 
 
 def test_an_unreadable_owed_alert_is_set_aside_and_the_next_one_goes_out(monitor: Monitor) -> None:
-    monitor.status("Active")
-    monitor.check()
-    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
-    for status in ("Inactive", "Pending"):
-        monitor.status(status)
-        with pytest.raises(MonitorError):
-            monitor.check()
-    monitor.aws.wire.heal()
+    owe_two_alerts(monitor)
     corrupt_owed_alert(monitor.aws, {"S": "{not json"})
 
     with pytest.raises(MonitorError, match="state item set aside: .* PENDING#"):
@@ -123,14 +128,7 @@ def test_an_unreadable_owed_alert_is_set_aside_and_the_next_one_goes_out(monitor
 def test_an_owed_alert_not_as_the_monitor_stores_it_is_set_aside_not_resent(
     monitor: Monitor, stored: str
 ) -> None:
-    monitor.status("Active")
-    monitor.check()
-    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
-    for status in ("Inactive", "Pending"):
-        monitor.status(status)
-        with pytest.raises(MonitorError):
-            monitor.check()
-    monitor.aws.wire.heal()
+    owe_two_alerts(monitor)
     corrupt_owed_alert(monitor.aws, {"S": stored})
 
     with pytest.raises(MonitorError, match="state item set aside"):
@@ -395,14 +393,7 @@ def test_a_failed_publish_is_named_even_if_giving_its_lease_back_fails(monitor: 
 
 
 def test_an_alert_delivered_meanwhile_is_skipped_and_the_next_sent(monitor: Monitor) -> None:
-    monitor.status("Active")
-    monitor.check()
-    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
-    for status in ("Inactive", "Pending"):
-        monitor.status(status)
-        with pytest.raises(MonitorError):
-            monitor.check()
-    monitor.aws.wire.heal()
+    owe_two_alerts(monitor)
     first = owed(monitor.aws)[0]
 
     def delivered_by_another() -> None:
