@@ -102,6 +102,8 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
     observations = Observations(invocation.table, now)
     stored = observations.load(where)
     previous = stored.observation if stored else None
+    if previous:
+        enrollment = enrollment.with_figures_from(previous.enrollment)
     decision = decide(previous, enrollment, now, settings.reminder_interval)
     result["outcome"] = outcome_of(decision)
     recorded = recorded_after(decision, previous, enrollment, now)
@@ -112,7 +114,7 @@ def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]
         alerts = _alerts(where, decision, previous, recorded, now, fewer_opt_ins)
         stored = observations.record(where, stored, recorded, alerts)
         if stored is None:
-            logger.info("another invocation recorded this transition", extra=result)
+            logger.info("another invocation wrote this observation first", extra=result)
             result["outcome"] = Outcome.LOST_RACE
     if stored is None:
         return result  # the other invocation checks the members, and emits the heartbeat

@@ -6,7 +6,9 @@ import enum
 import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ACTIVE = "Active"
 KNOWN_STATUSES = ("Active", "Inactive", "Pending", "Failed")
@@ -37,6 +39,19 @@ class Enrollment:
     @property
     def active(self) -> bool:
         return self.status == ACTIVE
+
+    def with_figures_from(self, known: Enrollment) -> Enrollment:
+        """This answer, with the member figures the API left out this time taken from the last
+        known answer: a figure missing once is no change."""
+        return replace(
+            self,
+            member_accounts_enrolled=_first_known(
+                self.member_accounts_enrolled, known.member_accounts_enrolled
+            ),
+            member_accounts_opted_in=_first_known(
+                self.member_accounts_opted_in, known.member_accounts_opted_in
+            ),
+        )
 
     @classmethod
     def from_api(cls, response: dict[str, Any]) -> Enrollment:
@@ -111,6 +126,8 @@ class Observation:
     # An episode runs from the change away from Active, through its reminders and further
     # changes, to the return to Active; None: no alert yet (a silent baseline).
     episode: str | None = None
+    # False: written before member figures were kept at every change (they may be months old).
+    figures_current: bool = True
 
 
 class Decision(enum.Enum):
@@ -167,8 +184,10 @@ def recorded_after(
     """The observation a check records after ``decision`` (None: nothing to record). A
     reminder keeps the time the status was first seen."""
     if decision is Decision.NOTHING:
-        if previous and _figures(previous.enrollment) != _figures(current):
-            return replace(previous, enrollment=current)  # kept silently, to compare next time
+        stale = previous and not previous.figures_current
+        if previous and (stale or _figures(previous.enrollment) != _figures(current)):
+            # Kept silently, to compare with at the next check.
+            return replace(previous, enrollment=current, figures_current=True)
         return None
     if decision is Decision.BASELINE:
         return Observation(current, now)
@@ -186,7 +205,7 @@ def _episode(previous: Observation | None, now: datetime) -> str:
 def opt_ins_decreased(previous: Observation | None, current: Enrollment) -> bool:
     """Fewer member accounts opted in than at the last check, or members no longer enrolled.
     The first observation, an increase, and a figure the API did not return are silent."""
-    if previous is None:
+    if previous is None or not previous.figures_current:
         return False
     before = previous.enrollment
     fewer = (
@@ -197,6 +216,10 @@ def opt_ins_decreased(previous: Observation | None, current: Enrollment) -> bool
     return fewer or (
         before.member_accounts_enrolled is True and current.member_accounts_enrolled is False
     )
+
+
+def _first_known(value: T | None, known: T | None) -> T | None:
+    return known if value is None else value
 
 
 def _figures(enrollment: Enrollment) -> tuple[bool | None, int | None]:

@@ -19,7 +19,7 @@ from enrollment_monitor.settings import Settings
 from conftest import event
 
 START = datetime(2026, 11, 26, 9, tzinfo=UTC)
-EMOJI_CODE = re.compile(r":[a-z_]+:")
+EMOJI_CODE = re.compile(r":[a-z0-9_+-]{3,}:|:[a-z_+-][a-z0-9_+-]*:")
 
 
 def check_at(hours: float, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -138,6 +138,38 @@ def test_fewer_members_opted_in_is_one_alert_naming_both_counts(aws: LocalAws) -
     assert result["checked"][0]["memberOptIns"] == "decreased"
 
 
+def test_a_figure_left_out_once_is_no_change(aws: LocalAws) -> None:
+    opt_ins(aws, 5)
+    check_at(0)
+    opt_ins(aws, None)  # the API leaves the figure out this time
+    aws.wire.calls.clear()
+    check_at(1)
+    assert not any(call.startswith("dynamodb:Put") for call in aws.wire.calls)
+    opt_ins(aws, 3)
+
+    check_at(2)
+
+    ((kind, subject, _),) = sent(aws)
+    assert kind == "MemberOptInsDecreased" and "5 -> 3" in subject
+
+
+def test_figures_stored_before_they_were_kept_at_every_change_are_not_compared(
+    aws: LocalAws,
+) -> None:
+    opt_ins(aws, 14)
+    check_at(0)
+    corrupt_observation(aws, "figuresCurrent", None)  # as the version before wrote it
+    opt_ins(aws, 10)  # months later: no check saw the way down
+
+    check_at(1)
+    assert sent(aws) == []
+    opt_ins(aws, 9)
+    check_at(2)
+
+    ((kind, subject, _),) = sent(aws)
+    assert kind == "MemberOptInsDecreased" and "10 -> 9" in subject
+
+
 def test_members_no_longer_enrolled_alerts(aws: LocalAws) -> None:
     opt_ins(aws, None, enrolled=True)
     check_at(0)
@@ -194,14 +226,16 @@ def test_every_enrollment_alert_shows_the_member_figures(aws: LocalAws) -> None:
 
 def every_alert_kind(aws: LocalAws) -> list[tuple[str, str, dict[str, Any]]]:
     org = Organization(aws, a1="Active")
-    hostile = "Opted *out* by <https://evil.example|alice> _now_ :fire:"
+    hostile = "Opted *out* by <!channel> <https://evil.example|alice> _now_ :fire: :+1: :100:"
+    weird_status = "Odd*<!here>*:fire:"
     aws.compute_optimizer.set_enrollment("us-east-1", "Active", numberOfMemberAccountsOptedIn=3)
     check_at(0)
     aws.compute_optimizer.set_enrollment(
-        "us-east-1", "Inactive", hostile, numberOfMemberAccountsOptedIn=2
+        "us-east-1", weird_status, hostile, numberOfMemberAccountsOptedIn=2
     )
-    org.member("a1", "Failed", reason=hostile)
+    org.member("a1", weird_status, reason=hostile)
     check_at(1)
+    org.member("a1", "Failed", reason=hostile)
     check_at(26)
     check_at(27, event("test-notification"))
     alerts = sent(aws)
@@ -218,9 +252,17 @@ def every_alert_kind(aws: LocalAws) -> list[tuple[str, str, dict[str, Any]]]:
 def test_chat_markup_of_every_alert_kind_renders_in_slack_and_teams(aws: LocalAws) -> None:
     for kind, _, chat in every_alert_kind(aws):
         content = chat["content"]
-        text = "\n".join([content["title"], content["description"], *content["nextSteps"]])
+        text = "\n".join(
+            [
+                content["title"],
+                content["description"],
+                *content["nextSteps"],
+                *content["keywords"],
+                chat["metadata"]["summary"],
+            ]
+        )
         assert not EMOJI_CODE.search(text), kind  # no :emoji: codes
-        assert "<http" not in text and "|" not in text, kind  # plain URLs, no <url|text>
+        assert "<" not in text and "|" not in text, kind  # plain URLs, no <url|text>, no <!here>
         assert "*" not in text and " _" not in text, kind  # nothing carried by bold or italics
         assert any("https://" in step for step in content["nextSteps"]), kind
         assert content["keywords"][1] == "us-east-1", kind

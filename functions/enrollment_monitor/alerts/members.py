@@ -93,7 +93,10 @@ def _render(
             ("Account", f"{where.account_id} (reads the organization)"),
             ("Region", where.region),
             ("Changed", f"{total:,} member account{plural}"),
-            ("Members now", ", ".join(f"{s} {n:,}" for s, n in _member_counts(members).items())),
+            (
+                "Members now",
+                ", ".join(f"{api_text(s)} {n:,}" for s, n in _member_counts(members).items()),
+            ),
             ("Observed at", iso(observed_at)),
         ],
         steps=_steps(set(groups)),
@@ -149,7 +152,7 @@ def _title(group: str) -> str:
 
 
 def _was(change: MemberChange) -> str:
-    return "new member" if change.previous is None else f"was {change.previous}"
+    return "new member" if change.previous is None else f"was {api_text(change.previous)}"
 
 
 def _email_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[str]:
@@ -167,7 +170,7 @@ def _email_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[
         more = "" if len(shown) == count else f" ({len(shown):,} listed)"
         lines += [f"{_title(group)}: {count:,}{more}"]
         for change in shown:
-            line = f"- {change.account_id}  {_was(change)}"
+            line = f"- {api_text(change.account_id)}  {_was(change)}"
             if change.status_reason:
                 line += f": {api_text(change.status_reason)}"
             lines += textwrap.wrap(line, 78, subsequent_indent="    ")
@@ -184,7 +187,7 @@ def _chat_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[s
             reason = (
                 f": {chat_safe(api_text(change.status_reason))}" if change.status_reason else ""
             )
-            lines.append(f"{change.account_id} {_was(change)}{reason}")
+            lines.append(chat_safe(f"{api_text(change.account_id)} {_was(change)}") + reason)
         room -= len(by_group.get(group, []))
     if room < 0 or len(listed) < len(changes):
         lines.append(f"Only the first {min(CHAT_LISTED, len(listed))} are shown: see the email.")

@@ -23,13 +23,15 @@ def opt_ins_alert(
     where: AccountRegion, previous: Enrollment, current: Enrollment, now: datetime
 ) -> Alert:
     before, after = previous.member_accounts_opted_in, current.member_accounts_opted_in
+    counts = f"{before:,} -> {after:,}" if before is not None and after is not None else ""
     if before is not None and after is not None and after < before:
-        change = f"{before:,} -> {after:,}"
-        headline = f"Fewer member accounts opted in to Compute Optimizer: {change}"
-        subject = f"Compute Optimizer: member accounts opted in {change}"
+        headline = f"Fewer member accounts opted in to Compute Optimizer: {after:,}, was {before:,}"
+        subject = f"Compute Optimizer: member accounts opted in {counts}"
     else:
         headline = "Member accounts are no longer enrolled in Compute Optimizer"
-        subject = "Compute Optimizer: member accounts no longer enrolled"
+        subject = "Compute Optimizer: member accounts no longer enrolled" + (
+            f", opted in {counts}" if counts else ""
+        )
     status = api_text(current.status)
     text = AlertText(
         headline,
@@ -54,9 +56,10 @@ def opt_ins_alert(
         thread=thread_id("opt-ins", where, stamp(now)),  # never an episode's thread
     )
     body = {"previous": _figures(previous), "current": _figures(current), "status": current.status}
-    return compose(
+    alert = compose(
         where, subject, text, document(OPT_INS_DECREASED, where, now, body), current.status, None
     )
+    return alert if alert.fits() else alert.minimal()
 
 
 def _figures(enrollment: Enrollment) -> dict[str, int | bool | None]:

@@ -20,7 +20,9 @@ from enrollment_monitor.enrollment import AccountRegion, Enrollment, iso
 
 SUBJECT_LIMIT = 99
 API_TEXT_LIMIT = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Newlines and control characters, and the invisible ones that reorder or hide text (bidi
+# controls, zero-width characters, the byte order mark).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 # Characters that mean markup in Slack or Teams, as look-alikes that mean nothing there.
 _CHAT_MARKUP = str.maketrans(
     {
@@ -38,7 +40,9 @@ _CHAT_MARKUP = str.maketrans(
     }
 )
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]+")
-_EMOJI_CODE = re.compile(r":([a-z][a-z0-9_+-]*):")
+# The opening colon of an emoji code (``:fire:``, ``:+1:``, ``:100:``), found with a lookahead so
+# that chained codes are all caught; digits alone (a time, ``09:12:00``) are no code.
+_EMOJI_CODE = re.compile(r":(?=([a-z0-9_+-]+):)")
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,12 @@ def api_text(text: str) -> str:
 def chat_safe(text: str) -> str:
     """Text that chat shows as it is: its markup characters neutralised, and emoji codes
     (``:fire:``) broken by a zero-width space."""
-    return _EMOJI_CODE.sub(":\u200b\\1:", text).translate(_CHAT_MARKUP)
+    broken = _EMOJI_CODE.sub(lambda m: ":" if _time_part(m[1]) else ":\u200b", text)
+    return broken.translate(_CHAT_MARKUP)
+
+
+def _time_part(token: str) -> bool:
+    return token.isdigit() and len(token) <= 2
 
 
 def _email(where: AccountRegion, text: AlertText) -> str:
@@ -140,13 +149,13 @@ def _chatbot(
         "content": {
             "textType": "client-markdown",
             "title": chat_safe(text.headline),
-            "description": "\n".join([text.meaning, *facts, *text.chat_listing]),
+            "description": "\n".join([chat_safe(text.meaning), *facts, *text.chat_listing]),
             "nextSteps": [*text.steps, f"Compute Optimizer console: {console_url(where.region)}"],
             "keywords": [chat_safe(api_text(status)), where.region],
         },
         "metadata": {
             "threadId": text.thread,
-            "summary": subject,
+            "summary": chat_safe(subject),
             "eventType": document["eventType"],
             "additionalContext": {"accountId": where.account_id, "region": where.region},
         },

@@ -160,6 +160,7 @@ def _observation_attributes(observation: Observation) -> Item:
         attributes["alertedAt"] = string(iso(observation.alerted_at))
     if observation.episode:
         attributes["episode"] = string(observation.episode)
+    attributes["figuresCurrent"] = string("yes")
     return attributes
 
 
@@ -180,6 +181,7 @@ def _observation(item: Item) -> Observation:
         observed_at=observed_at,
         alerted_at=aware(item["alertedAt"]["S"]) if "alertedAt" in item else None,
         episode=item["episode"]["S"] if "episode" in item else None,
+        figures_current="figuresCurrent" in item,
     )
 
 
