@@ -40,6 +40,12 @@ class Enrollment:
     def active(self) -> bool:
         return self.status == ACTIVE
 
+    @property
+    def figures(self) -> tuple[int | None, bool | None]:
+        """The member figures: how many members are opted in, whether they are enrolled
+        (None: the API did not say)."""
+        return self.member_accounts_opted_in, self.member_accounts_enrolled
+
     def with_figures_from(self, known: Enrollment) -> Enrollment:
         """This answer, with the member figures the API left out this time taken from the last
         known answer: a figure missing once is no change."""
@@ -185,7 +191,7 @@ def recorded_after(
     reminder keeps the time the status was first seen."""
     if decision is Decision.NOTHING:
         stale = previous and not previous.figures_current
-        if previous and (stale or _figures(previous.enrollment) != _figures(current)):
+        if previous and (stale or previous.enrollment.figures != current.figures):
             # Kept silently, to compare with at the next check.
             return replace(previous, enrollment=current, figures_current=True)
         return None
@@ -220,10 +226,6 @@ def opt_ins_decreased(previous: Observation | None, current: Enrollment) -> bool
 
 def _first_known(value: T | None, known: T | None) -> T | None:
     return known if value is None else value
-
-
-def _figures(enrollment: Enrollment) -> tuple[bool | None, int | None]:
-    return enrollment.member_accounts_enrolled, enrollment.member_accounts_opted_in
 
 
 def aware(text: str | None) -> datetime | None:

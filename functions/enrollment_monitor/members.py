@@ -33,7 +33,7 @@ from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.member_diff import Forget, MemberDiff, MemberWrite
 from enrollment_monitor.store.observations import Observations, Stored
 from enrollment_monitor.store.roster import Roster, Rosters
-from enrollment_monitor.store.table import LONGEST_LEASE_SECONDS, Lease, Write
+from enrollment_monitor.store.table import Lease, Write, lease_running
 
 logger = Logger()
 
@@ -82,10 +82,11 @@ def check_members(
     try:
         for write in diff.listed(_members_of(client, _Deadline(invocation, where))):
             writes.write(write)
-        if not diff.members and any(roster.members.values()):
+        listed_before = sum(map(bool, roster.members.values()))
+        if not diff.members and listed_before:
             raise EmptyListing(
                 f"{READ_MEMBERS} in {where.region} listed no members, while "
-                f"{sum(map(bool, roster.members.values())):,} were listed before: nothing was "
+                f"{listed_before:,} were listed before: nothing was "
                 "reported or written. If the organization really has no members left, set the "
                 "TrackMemberAccounts parameter to false."
             )
@@ -122,7 +123,7 @@ def _conclude(
     writes: _LazyLease,
 ) -> tuple[Stored, Outcome]:
     """With the members written: closes the baseline, or owes the alert and closes the round."""
-    round_ = (roster.round or 0) + 1
+    round_ = roster.next_round
     if roster.baseline:
         writes.give_back(round_)
         return stored, Outcome.BASELINE
@@ -149,17 +150,14 @@ class _LazyLease:
     def __init__(
         self, invocation: Invocation, rosters: Rosters, where: AccountRegion, roster: Roster
     ) -> None:
-        self._invocation, self._rosters, self._where, self._roster = (
-            invocation,
-            rosters,
-            where,
-            roster,
-        )
-        self._writer = rosters.writer(where, (roster.round or 0) + 1, iso(invocation.now))
+        self._invocation = invocation
+        self._rosters = rosters
+        self._where = where
+        self._roster = roster
+        self._writer = rosters.writer(where, roster.next_round, iso(invocation.now))
         self.lease: Lease | None = None
         # Refused up front when another invocation's lease was seen still running.
-        now = invocation.now.timestamp()
-        self.refused = now <= roster.lease_until <= now + LONGEST_LEASE_SECONDS
+        self.refused = lease_running(roster.lease_until, invocation.now.timestamp())
 
     def take(self) -> None:
         if self.lease is None and not self.refused:

@@ -23,10 +23,6 @@ class Alert:
     message: str
     attributes: dict[str, str]
 
-    @property
-    def event_type(self) -> str:
-        return self.attributes["eventType"]
-
     def publish_size(self) -> int:
         """The bytes SNS counts against its message size limit: message, subject and
         attributes (name, data type and value), in UTF-8."""

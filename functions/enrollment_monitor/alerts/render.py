@@ -167,26 +167,15 @@ def member_figures(
 ) -> list[tuple[str, str]]:
     """The facts on member accounts, when the API returns them: how many are opted in and
     whether they are enrolled, each with its earlier value if it changed."""
+    before = previous.figures if previous else (None, None)
     facts = []
-    for label, now, before in (
-        ("Members opted in", current.member_accounts_opted_in, _opted_in(previous)),
-        ("Members enrolled", current.member_accounts_enrolled, _enrolled(previous)),
-    ):
+    labels = ("Members opted in", "Members enrolled")
+    for label, now, was in zip(labels, current.figures, before, strict=True):
         if now is None:
             continue
         shown = _yes_no(now)
-        facts.append(
-            (label, shown if before in (None, now) else f"{shown} (was {_yes_no(before)})")
-        )
+        facts.append((label, shown if was in (None, now) else f"{shown} (was {_yes_no(was)})"))
     return facts
-
-
-def _opted_in(enrollment: Enrollment | None) -> int | None:
-    return enrollment.member_accounts_opted_in if enrollment else None
-
-
-def _enrolled(enrollment: Enrollment | None) -> bool | None:
-    return enrollment.member_accounts_enrolled if enrollment else None
 
 
 def _yes_no(value: bool | int) -> str:

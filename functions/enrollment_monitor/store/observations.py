@@ -20,6 +20,7 @@ from typing import TypeVar
 from enrollment_monitor.alerts import Alert
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation, aware, iso
 from enrollment_monitor.store.table import (
+    UNREADABLE,
     Item,
     Key,
     Table,
@@ -72,7 +73,7 @@ class Observations:
         for item in self._table.query(partition(_ENROLLMENT, where.account_id, where.region)):
             if item["sk"]["S"] == _LATEST:
                 latest = self._readable(item, _latest)
-                with contextlib.suppress(KeyError, TypeError, ValueError):
+                with contextlib.suppress(*UNREADABLE):
                     versions.append(int(item["version"]["N"]))
             elif item["sk"]["S"].startswith(_PENDING):
                 pending = self._readable(item, _owed)
@@ -88,9 +89,9 @@ class Observations:
     def _readable(self, item: Item, read: Callable[[Item], T]) -> T | None:
         try:
             return read(item)
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            why = f"unreadable: {type(error).__name__}: {error}"
-            self._table.set_aside(Key(item["pk"]["S"], item["sk"]["S"]), item, why, self._at)
+        except UNREADABLE as error:
+            key = Key(item["pk"]["S"], item["sk"]["S"])
+            self._table.set_aside_unreadable(key, item, error, self._at)
             return None
 
     def record(

@@ -27,6 +27,7 @@ from enrollment_monitor.member_diff import (
     Unreported,
 )
 from enrollment_monitor.store.table import (
+    UNREADABLE,
     BatchWriter,
     Key,
     Lease,
@@ -50,6 +51,11 @@ class Roster:
     lease_until: float
     members: StoredMembers
     controlled: bool = True  # False: no control item (never ran, or it was set aside)
+
+    @property
+    def next_round(self) -> int:
+        """The round in which the changes written now are to be reported."""
+        return (self.round or 0) + 1
 
     @property
     def baseline(self) -> bool:
@@ -80,9 +86,9 @@ class Rosters:
                 if "round" in item:
                     previous = item["previousStatus"]["S"] if "previousStatus" in item else None
                     tagged.append((len(account_ids), int(item["round"]["N"]), status, previous))
-            except (KeyError, TypeError, ValueError) as error:
-                why = f"unreadable: {type(error).__name__}: {error}"
-                self._table.set_aside(_key(where, item["sk"]["S"]), item, why, self._at)
+            except UNREADABLE as error:
+                key = _key(where, item["sk"]["S"])
+                self._table.set_aside_unreadable(key, item, error, self._at)
                 continue
             account_ids.append(item["sk"]["S"])
             remembered.append(status)

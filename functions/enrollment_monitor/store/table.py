@@ -37,6 +37,8 @@ _FREE = (
 )
 # The longest lease an invocation takes: Lambda's longest timeout, plus the margin.
 LONGEST_LEASE_SECONDS = 900 + 10
+# What reading a hand-edited or older item raises: such an item is set aside, never crashed on.
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError)
 BATCH_SIZE = 25  # the most requests one BatchWriteItem takes
 
 Item = dict[str, Any]
@@ -241,6 +243,9 @@ class Table:
             return Lease(key, until)  # taken; or taken by the attempt whose reply was lost
         return Refusal.HELD if held else Refusal.GONE
 
+    def set_aside_unreadable(self, key: Key, item: Item, error: Exception, at: str) -> None:
+        self.set_aside(key, item, f"unreadable: {type(error).__name__}: {error}", at)
+
     def set_aside(
         self, key: Key, item: Item, why: str, at: str, lease: Lease | None = None
     ) -> None:
@@ -306,6 +311,11 @@ class BatchWriter:
                 f"dynamodb:BatchWriteItem in {self._region} failed: {len(requests)} items still "
                 f"unprocessed after {self._attempts} attempts (the table is throttled)"
             )
+
+
+def lease_running(lease_until: float, now: float) -> bool:
+    """Whether a lease seen in an item still holds: what ``_FREE`` says on the DynamoDB side."""
+    return now <= lease_until <= now + LONGEST_LEASE_SECONDS
 
 
 def _delete_as_read(key: Key, attributes: Item) -> Write:
