@@ -90,3 +90,10 @@ def emitted_metrics(output: str) -> list[tuple[str, dict[str, str], float]]:
                 value = value[0] if isinstance(value, list) else value
                 metrics.append((metric["Name"], dimensions, value))
     return metrics
+
+
+def by_status(output: str, metric: str) -> dict[str, float]:
+    """The values of a per-status metric (``EnrollmentStatus``, ``MemberAccounts``) emitted."""
+    return {
+        dims["Status"]: value for name, dims, value in emitted_metrics(output) if name == metric
+    }

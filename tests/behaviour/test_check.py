@@ -14,7 +14,7 @@ from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError, Settings
 
-from conftest import Monitor, emitted_metrics, event
+from conftest import Monitor, by_status, emitted_metrics, event
 
 STATUSES = ["Active", "Inactive", "Pending", "Failed"]
 
@@ -256,11 +256,7 @@ def test_unknown_status_is_alerted_as_not_active(monitor: Monitor, capsys: Any) 
     assert envelope["Subject"] == (
         "Compute Optimizer enrollment Active -> Suspended (123456789012, us-east-1)"
     )
-    status_metrics = {
-        dims["Status"]: value
-        for name, dims, value in emitted_metrics(capsys.readouterr().out)
-        if name == "EnrollmentStatus"
-    }
+    status_metrics = by_status(capsys.readouterr().out, "EnrollmentStatus")
     assert status_metrics == {"Active": 0, "Inactive": 0, "Pending": 0, "Failed": 0}
 
 

@@ -19,7 +19,7 @@ from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.member_diff import GONE
 from enrollment_monitor.settings import Settings
 
-from conftest import Monitor, emitted_metrics, event
+from conftest import Monitor, by_status, emitted_metrics, event
 
 REGION = "us-east-1"
 WRITES = {
@@ -54,11 +54,7 @@ def test_first_check_records_every_member_silently(org: Organization, capsys: An
         account("a2"): "Active",
         account("a3"): "Pending",
     }
-    counts = {
-        dims["Status"]: value
-        for name, dims, value in emitted_metrics(capsys.readouterr().out)
-        if name == "MemberAccounts"
-    }
+    counts = by_status(capsys.readouterr().out, "MemberAccounts")
     assert counts == {"Active": 2, "Inactive": 0, "Pending": 1, "Failed": 0}
 
 
@@ -200,11 +196,7 @@ def test_a_member_listed_twice_is_one_member_compared_and_counted_once(
     summary = {"outcome": Outcome.NOTHING, "members": 3, "changed": 0}
     assert result["checked"][0]["members"] == summary
     assert org.alerts() == []
-    counts = {
-        dims["Status"]: value
-        for name, dims, value in emitted_metrics(capsys.readouterr().out)
-        if name == "MemberAccounts"
-    }
+    counts = by_status(capsys.readouterr().out, "MemberAccounts")
     assert counts == {"Active": 2, "Inactive": 0, "Pending": 1, "Failed": 0}
 
 
