@@ -82,6 +82,7 @@ class Resolver:
         parameters: dict[str, str] | None = None,
         resources: dict[str, str] | None = None,
         region: str = REGION,
+        stack_name: str = STACK_NAME,
     ) -> None:
         self.parameters = {**parameter_defaults(), **(parameters or {})}
         self.resources = resources or {}
@@ -89,7 +90,7 @@ class Resolver:
             "AWS::Region": region,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::Partition": "aws",
-            "AWS::StackName": STACK_NAME,
+            "AWS::StackName": stack_name,
             "AWS::URLSuffix": "amazonaws.com",
         }
         self.conditions = load_template().get("Conditions", {})
