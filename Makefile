@@ -12,9 +12,9 @@ CHECKOV_VERSION := 3.3.30
 
 .PHONY: demo test lint typecheck validate build checkov bench status clean
 
-$(VENV)/.installed: pyproject.toml functions/requirements.txt
+$(VENV)/.installed: pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
 	$(PYTHON) -m venv --clear $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check --editable '.[dev]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -29,7 +29,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 status: $(VENV)/.installed
-	PYTHONPATH=functions $(PY) -m enrollment_monitor status
+	$(VENV)/bin/enrollment-monitor status
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ response parsing run exactly as they do against AWS.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -21,12 +22,11 @@ _EVENT = "before-send"
 _TARGET_PREFIX = "ComputeOptimizerService."
 
 
-class _RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
+class _RawBody(io.BytesIO):
+    """The body botocore reads: whole (``stream``), or as a streaming payload (``read``)."""
 
     def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
+        yield self.getvalue()
 
 
 @dataclass

@@ -5,7 +5,6 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
@@ -14,6 +13,7 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 
 from devtools.local_aws import LambdaContext, LocalAws, local_aws  # noqa: E402
+from devtools.local_lambda import fresh_handler_module  # noqa: E402
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -25,13 +25,9 @@ def event(name: str) -> dict[str, Any]:
 
 
 def new_sandbox() -> ModuleType:
-    """A fresh copy of the handler module: what a cold start sees (no cached settings or
-    clients). Two sandboxes are two concurrent Lambda execution environments."""
-    spec = importlib.util.find_spec("enrollment_monitor.app")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """What a cold start sees (no cached settings or clients). Two sandboxes are two
+    concurrent Lambda execution environments."""
+    return fresh_handler_module()
 
 
 class Monitor:

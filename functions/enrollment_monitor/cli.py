@@ -1,15 +1,20 @@
-"""``python -m enrollment_monitor status``: the live enrollment, read-only, with your own
-AWS credentials. Nothing is written and nothing is sent."""
+"""The ``enrollment-monitor`` command, with your own AWS credentials:
+
+- ``status``: the live enrollment, read-only; nothing is written and nothing is sent.
+- ``verify``: a checklist proving a deployed stack works (``enrollment_monitor.verify``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 import boto3
 
+from enrollment_monitor import __version__, verify
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.compute_optimizer import read_enrollment, read_members
 from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, iso
@@ -17,7 +22,11 @@ from enrollment_monitor.errors import MonitorError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m enrollment_monitor")
+    parser = argparse.ArgumentParser(
+        prog="enrollment-monitor",
+        description="Read AWS Compute Optimizer enrollment, or verify a deployed monitor.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     status = commands.add_parser("status", help="print the live Compute Optimizer enrollment")
     status.add_argument(
@@ -33,12 +42,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also list the organization's member accounts (management account only)",
     )
+    checklist = commands.add_parser(
+        "verify",
+        help="check that a deployed stack's alerts, metrics and alarms work",
+        description="Read-only checks of a deployed enrollment-monitor stack. Exits 0 only "
+        "when every check passes, 1 when one fails, 2 when it cannot check.",
+    )
+    checklist.add_argument("--stack", required=True, help="the stack's name")
+    checklist.add_argument("--region", help="the stack's Region (default: your configured one)")
+    checklist.add_argument(
+        "--send-test",
+        action="store_true",
+        help="also invoke the function's test notification (the one thing that is sent)",
+    )
+    checklist.add_argument("--json", action="store_true", help="print JSON instead of text")
     arguments = parser.parse_args(argv)
+    if arguments.command == "verify":
+        return _verify(arguments)
 
-    regions = arguments.regions or [boto3.session.Session().region_name or ""]
+    regions = arguments.regions or [configured_region()]
     if not regions[0]:
-        print("error: no Region configured: pass --region or set AWS_REGION", file=sys.stderr)
-        return 2
+        return _no_region()
     clients = AwsClients()
     try:
         enrollments = {r: read_enrollment(clients.compute_optimizer(r), r) for r in regions}
@@ -57,6 +81,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print("\n\n".join(describe(r, e, members.get(r)) for r, e in enrollments.items()))
     return 0
+
+
+def configured_region() -> str:
+    """The Region as the AWS CLI would pick it, and as Lambda sets it: botocore reads
+    AWS_DEFAULT_REGION and the profile, not AWS_REGION."""
+    return os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
+
+
+def _no_region() -> int:
+    print("error: no Region configured: pass --region or set AWS_REGION", file=sys.stderr)
+    return 2
+
+
+def _verify(arguments: argparse.Namespace) -> int:
+    region = arguments.region or configured_region()
+    if not region:
+        return _no_region()
+    try:
+        verification = verify.Verification(AwsClients(), arguments.stack, region)
+        lines = verification.checklist(send_test=arguments.send_test)
+    except MonitorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    render = verify.as_json if arguments.json else verify.as_text
+    print(render(verification.stack, lines))
+    return 0 if all(line.passed for line in lines) else 1
 
 
 def _member_dict(member: MemberEnrollment) -> dict[str, str | None]:

@@ -22,17 +22,17 @@ class AwsClients:
         self._regional: dict[tuple[str, str], Any] = {}
 
     def compute_optimizer(self, region: str) -> Any:
-        return self._in_region("compute-optimizer", region)
+        return self.regional("compute-optimizer", region)
 
     def sns(self, region: str) -> Any:
         """SNS in the topic's Region, which may not be the function's."""
-        return self._in_region("sns", region)
+        return self.regional("sns", region)
 
     @cached_property
     def dynamodb(self) -> Any:
         return self._client("dynamodb")
 
-    def _in_region(self, service: str, region: str) -> Any:
+    def regional(self, service: str, region: str) -> Any:
         if (service, region) not in self._regional:
             self._regional[service, region] = self._client(service, region)
         return self._regional[service, region]

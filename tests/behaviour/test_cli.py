@@ -106,3 +106,16 @@ def test_missing_credentials_is_a_message_not_a_traceback(
     assert main(["status", "--region", "us-east-1"]) == 1
 
     assert "configure AWS credentials" in capsys.readouterr().err
+
+
+def test_status_reads_the_region_from_aws_region_as_lambda_and_the_aws_cli_do(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monitor.status("Active", region="us-east-1")
+    monitor.status("Inactive", region="eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+    assert main(["status"]) == 0
+
+    assert "Compute Optimizer enrollment in eu-west-1: Inactive" in capsys.readouterr().out

@@ -1,0 +1,176 @@
+"""A Lambda stand-in for a stack deployed on moto: ``lambda:Invoke`` answered on the wire by
+the real handler, run in-process with the deployed function's environment.
+
+moto would run the function in Docker, which no machine here has. This hook answers the
+``Invoke`` request the client really sends, and does what the Lambda platform does around a
+handler: its embedded metric format lines become CloudWatch metrics, and each invocation counts
+in ``AWS/Lambda`` ``Invocations`` and ``Errors``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+import botocore.handlers
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from devtools.fake_compute_optimizer import response
+
+_EVENT = "before-send"
+
+
+def fresh_handler_module() -> ModuleType:
+    """A fresh copy of the handler module: what a cold start sees (no cached settings or
+    clients)."""
+    spec = importlib.util.find_spec("enrollment_monitor.app")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class LocalLambda:
+    """Install it (a context manager) before the clients that invoke are created."""
+
+    def __init__(self) -> None:
+        self.invocations: list[dict[str, Any]] = []
+
+    def __enter__(self) -> LocalLambda:
+        # Ahead of moto, which would start a container.
+        botocore.handlers.BUILTIN_HANDLERS.insert(0, (_EVENT, self._answer))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        botocore.handlers.BUILTIN_HANDLERS.remove((_EVENT, self._answer))
+
+    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        host = request.url.split("/")[2]
+        path = request.url.split("/", 3)[3]
+        if not host.startswith("lambda.") or not path.endswith("/invocations"):
+            return None
+        region = host.split(".")[1]
+        function = unquote(path.split("/")[2])
+        payload = json.loads(request.body or b"{}")
+        result = self.invoke(function, region, payload)
+        answer = response(request.url, 200, result["payload"], "application/json")
+        if result["error"]:
+            answer.headers["X-Amz-Function-Error"] = "Unhandled"
+        return answer
+
+    def invoke(self, function: str, region: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Runs the handler once as the deployed ``function`` would, cold."""
+        configuration = boto3.client("lambda", region_name=region).get_function_configuration(
+            FunctionName=function
+        )
+        environment = {
+            **configuration.get("Environment", {}).get("Variables", {}),
+            "AWS_REGION": region,
+            "AWS_LAMBDA_FUNCTION_NAME": configuration["FunctionName"],
+        }
+        output = io.StringIO()
+        error = None
+        with _environment(environment), contextlib.redirect_stdout(output):
+            try:
+                handler = fresh_handler_module().lambda_handler
+                with _logs_to(output, environment.get("POWERTOOLS_SERVICE_NAME", "")):
+                    result: Any = handler(payload, _Context(configuration))
+            except Exception as raised:  # what Lambda reports as an unhandled function error
+                error = raised
+                result = {"errorType": type(raised).__name__, "errorMessage": str(raised)}
+        invocation = {"payload": result, "error": error, "output": output.getvalue()}
+        self.invocations.append(invocation)
+        _publish_metrics(region, configuration["FunctionName"], output.getvalue(), error)
+        return invocation
+
+
+class _Context:
+    def __init__(self, configuration: dict[str, Any]) -> None:
+        self.function_name = configuration["FunctionName"]
+        self.memory_limit_in_mb = configuration.get("MemorySize", 256)
+        self.invoked_function_arn = configuration["FunctionArn"]
+        self.aws_request_id = "local-lambda"
+        self._timeout_millis = int(configuration.get("Timeout", 60)) * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout_millis
+
+
+@contextlib.contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update({name: str(value) for name, value in variables.items()})
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _logs_to(output: io.StringIO, service: str) -> Iterator[None]:
+    """The function's log lines go where its metrics go, as in Lambda: Powertools' handler
+    keeps the stream it was made with, which may be another test's."""
+    handlers = [
+        h for h in logging.getLogger(service).handlers if isinstance(h, logging.StreamHandler)
+    ]
+    streams = [h.setStream(output) for h in handlers]
+    try:
+        yield
+    finally:
+        for handler, stream in zip(handlers, streams, strict=True):
+            handler.setStream(stream)
+
+
+def _publish_metrics(region: str, function: str, output: str, error: Exception | None) -> None:
+    """What CloudWatch Logs makes of the embedded metric format lines, and what Lambda counts."""
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    now = datetime.now(UTC)
+    for line in output.splitlines():
+        if not (line.startswith("{") and '"_aws"' in line):
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for dimension_set in directive["Dimensions"]:
+                cloudwatch.put_metric_data(
+                    Namespace=directive["Namespace"],
+                    MetricData=[
+                        {
+                            "MetricName": metric["Name"],
+                            "Dimensions": [
+                                {"Name": name, "Value": document[name]} for name in dimension_set
+                            ],
+                            # Powertools writes a list when a metric was added twice.
+                            "Values": [float(v) for v in _as_list(document[metric["Name"]])],
+                            "Timestamp": now,
+                        }
+                        for metric in directive["Metrics"]
+                    ],
+                )
+    dimensions = [{"Name": "FunctionName", "Value": function}]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {"MetricName": "Invocations", "Dimensions": dimensions, "Value": 1.0, "Timestamp": now},
+            {
+                "MetricName": "Errors",
+                "Dimensions": dimensions,
+                "Value": float(error is not None),
+                "Timestamp": now,
+            },
+        ],
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

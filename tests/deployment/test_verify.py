@@ -1,0 +1,575 @@
+"""`enrollment-monitor verify` against a stack created on moto from the transformed template.
+
+moto's CloudFormation skips the alarms and the topic policy, and moto evaluates no alarm: the
+fixture creates them from the template's own definitions and sets the state CloudWatch would
+reach. Invocations run the real handler (``devtools.local_lambda``), whose metrics land in
+moto's CloudWatch as they would in CloudWatch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devtools.aws_requests import WireTap
+from devtools.fake_compute_optimizer import FakeComputeOptimizer
+from devtools.local_lambda import LocalLambda
+from enrollment_monitor import verify
+from enrollment_monitor.cli import main
+
+from template import CODE_URI, REGION, Resolver, resources_of_type, transformed_template
+
+STACK = "team-enrollment"
+REGIONS = ("us-east-1", "eu-west-1")
+CHECKS = {
+    "stack",
+    "invocations",
+    "metric CheckCompleted",
+    "metric EnrollmentStatus",
+    *(f"alarm {suffix}" for suffix in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS)),
+    "subscriptions",
+    "chat",
+    "topic policy",
+    "key policy",
+}
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Tried to parse .* not supported by moto:UserWarning"
+)
+
+
+@dataclass
+class Deployed:
+    outputs: dict[str, str]
+    physical: dict[str, str]
+    compute_optimizer: FakeComputeOptimizer
+    wire: WireTap
+    runtime: LocalLambda
+
+    @property
+    def topic(self) -> str:
+        return self.outputs["AlertTopicArn"]
+
+    def run_check(self) -> None:
+        """One scheduled check, as Lambda runs it."""
+        self.runtime.invoke(self.outputs["FunctionName"], REGION, {"action": "check"})
+
+    def set_alarms(self, state: str, **overrides: str) -> None:
+        """What CloudWatch would evaluate the stack's alarms to."""
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        for suffix in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS):
+            cloudwatch.set_alarm_state(
+                AlarmName=f"{STACK}-{suffix}",
+                StateValue=overrides.get(suffix.replace("-", "_"), state),
+                StateReason="evaluated by the test",
+            )
+
+
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws(), FakeComputeOptimizer() as compute_optimizer, LocalLambda() as runtime:
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+        wire = WireTap()
+        wire.install()
+        try:
+            for region in REGIONS:
+                compute_optimizer.set_enrollment(region, "Active")
+            outputs, physical = _create_stack(
+                {
+                    "Regions": ",".join(REGIONS),
+                    "NotificationEmail": "ops@example.com",
+                    "CreateDashboard": "false",
+                }
+            )
+            yield Deployed(outputs, physical, compute_optimizer, wire, runtime)
+        finally:
+            wire.uninstall()
+
+
+def _create_stack(parameters: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("enrollment_monitor/__init__.py", "")
+    s3.put_object(Bucket=bucket, Key=key, Body=code.getvalue())
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(transformed_template()),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    (described,) = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    physical = {
+        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+        for summary in cloudformation.list_stack_resources(StackName=STACK)[
+            "StackResourceSummaries"
+        ]
+    }
+    _create_what_moto_skips(parameters, physical)
+    return outputs, physical
+
+
+def _create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str]) -> None:
+    """The alarms, the subscription, the topic policy and the key policy, from their definitions
+    in the transformed template (the schedule and the invoke config, also skipped, verify does
+    not read)."""
+    queue_url = physical["FailedInvocationQueue"]
+    resolver = Resolver(
+        parameters,
+        resources={**physical, "FailedInvocationQueue.QueueName": queue_url.rsplit("/", 1)[1]},
+        stack_name=STACK,
+    )
+    template = transformed_template()
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    sns = boto3.client("sns", region_name=REGION)
+    kms = boto3.client("kms", region_name=REGION)
+    for name, resource in template["Resources"].items():
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
+        properties = resolver.value(resource["Properties"])
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            cloudwatch.put_metric_alarm(**as_api(properties, cloudwatch, "PutMetricAlarm"))
+        elif resource["Type"] == "AWS::KMS::Key":
+            # moto's CloudFormation keeps the key policy as an object, not the JSON text.
+            kms.put_key_policy(
+                KeyId=physical[name],
+                PolicyName="default",
+                Policy=json.dumps(properties["KeyPolicy"]),
+            )
+        elif resource["Type"] == "AWS::SNS::Subscription":
+            sns.subscribe(**properties)
+        elif resource["Type"] == "AWS::SNS::TopicPolicy":
+            for topic in properties["Topics"]:
+                policy = json.dumps(properties["PolicyDocument"])
+                sns.set_topic_attributes(
+                    TopicArn=topic, AttributeName="Policy", AttributeValue=policy
+                )
+
+
+def as_api(value: Any, client: Any, operation: str) -> Any:
+    """Template properties as the API takes them: CloudFormation passes numbers as strings."""
+    return _typed(value, client.meta.service_model.operation_model(operation).input_shape)
+
+
+def _typed(value: Any, shape: Any) -> Any:
+    if shape.type_name == "structure":
+        return {k: _typed(v, shape.members[k]) for k, v in value.items()}
+    if shape.type_name == "list":
+        return [_typed(item, shape.member) for item in value]
+    if shape.type_name in ("integer", "long"):
+        return int(value)
+    if shape.type_name in ("double", "float"):
+        return float(value)
+    return value
+
+
+def checklist(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any]]:
+    """Runs verify with --json; returns its exit code and {check: line}."""
+    code = main(["verify", "--stack", STACK, "--json", *arguments])
+    out = capsys.readouterr().out
+    # moto prints a warning of its own when it looks for Docker (SQS subscriptions).
+    printed = json.loads(out[out.index("{\n") :])
+    return code, {line["check"]: line for line in printed["checks"]}
+
+
+def failing(lines: dict[str, Any]) -> set[str]:
+    return {check for check, line in lines.items() if not line["passed"]}
+
+
+# ------------------------------------------------------------------------------ all pass
+
+
+def test_a_working_stack_passes_every_check(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+
+    assert main(["verify", "--stack", STACK]) == 0
+
+    text = capsys.readouterr().out
+    with capsys.disabled():
+        print(f"\n{text}")  # the checklist, for the closing note (pytest -s)
+    assert text.splitlines()[0] == f"enrollment-monitor verify: stack {STACK} in {REGION}"
+    assert text.rstrip().endswith("all checks passed")
+    code, lines = checklist(capsys)
+    assert code == 0 and set(lines) == CHECKS and not failing(lines)
+    assert "data points in eu-west-1, us-east-1" in lines["metric CheckCompleted"]["found"]
+    assert "email ops@example.com" in lines["subscriptions"]["found"]
+
+
+def test_enrollment_not_active_is_the_monitor_working_not_a_failure(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.compute_optimizer.set_enrollment("eu-west-1", "Inactive")
+    deployed.run_check()
+    deployed.set_alarms("OK", enrollment_not_active="ALARM")
+
+    code, lines = checklist(capsys)
+
+    assert code == 0, failing(lines)
+    assert lines["alarm enrollment-not-active"]["found"].endswith("is ALARM")
+
+
+def test_the_region_comes_from_aws_region(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+
+    code, _ = checklist(capsys)
+
+    assert code == 0
+
+
+# ------------------------------------------------------------------------------ each failing line
+
+
+def _fresh_stack(deployed: Deployed) -> None:
+    """Deployed, never invoked: CloudWatch leaves every alarm without data."""
+    deployed.set_alarms("INSUFFICIENT_DATA")
+
+
+def _function_fails(deployed: Deployed) -> None:
+    deployed.wire.fail(
+        "compute-optimizer", "GetEnrollmentStatus", "AccessDeniedException", 400, times=8
+    )
+    deployed.run_check()
+    deployed.set_alarms("OK", function_errors="ALARM")
+
+
+def _subscription_pending(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    # moto confirms every subscription at once: the reply is changed as SNS would send it.
+    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+        "after-call.sns.ListSubscriptionsByTopic", _email_unconfirmed
+    )
+
+
+def _email_unconfirmed(parsed: dict[str, Any], **_: Any) -> None:
+    for subscription in parsed.get("Subscriptions", []):
+        if subscription["Protocol"] == "email":
+            subscription["SubscriptionArn"] = "PendingConfirmation"
+
+
+def _topic_policy_without_cloudwatch(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": deployed.topic,
+            }
+        ],
+    }
+    boto3.client("sns", region_name=REGION).set_topic_attributes(
+        TopicArn=deployed.topic, AttributeName="Policy", AttributeValue=json.dumps(policy)
+    )
+
+
+def _key_policy_without_cloudwatch(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    key = deployed.physical["AlertKey"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+    boto3.client("kms", region_name=REGION).put_key_policy(
+        KeyId=key, PolicyName="default", Policy=json.dumps(policy)
+    )
+
+
+def _key_disabled(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    boto3.client("kms", region_name=REGION).disable_key(KeyId=deployed.physical["AlertKey"])
+
+
+def _alarm_deleted(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    boto3.client("cloudwatch", region_name=REGION).delete_alarms(
+        AlarmNames=[f"{STACK}-monitor-silent"]
+    )
+
+
+def _alarm_reads_another_service(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[f"{STACK}-monitor-silent"])["MetricAlarms"]
+    query = alarm["Metrics"][0]["Expression"].replace(f"'{STACK}'", "'enrollment-monitor'")
+    cloudwatch.put_metric_alarm(
+        **{
+            key: alarm[key]
+            for key in (
+                "AlarmName",
+                "ComparisonOperator",
+                "Threshold",
+                "EvaluationPeriods",
+                "AlarmActions",
+                "OKActions",
+            )
+        },
+        Metrics=[{**alarm["Metrics"][0], "Expression": query}],
+    )
+    deployed.set_alarms("OK")
+
+
+def _one_region_never_checked(deployed: Deployed) -> None:
+    deployed.wire.fail(
+        "compute-optimizer",
+        "GetEnrollmentStatus",
+        "ThrottlingException",
+        400,
+        times=4,
+        region="eu-west-1",
+    )
+    deployed.run_check()
+    deployed.set_alarms("OK")
+
+
+def _key_policy_unreadable(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    deployed.wire.fail("kms", "GetKeyPolicy", "AccessDeniedException", 400)
+
+
+BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
+    "fresh stack": (
+        _fresh_stack,
+        {
+            "invocations",
+            "metric CheckCompleted",
+            "metric EnrollmentStatus",
+            *(f"alarm {s}" for s in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS)),
+        },
+        "schedule is enabled",
+    ),
+    "function fails": (
+        _function_fails,
+        {
+            "invocations",
+            "metric CheckCompleted",
+            "metric EnrollmentStatus",
+            "alarm function-errors",
+        },
+        "aws logs tail /aws/lambda/",
+    ),
+    "subscription pending": (_subscription_pending, {"subscriptions"}, "confirmation message"),
+    "topic policy": (_topic_policy_without_cloudwatch, {"topic policy"}, "sns:Publish"),
+    "key policy": (_key_policy_without_cloudwatch, {"key policy"}, "kms:GenerateDataKey*"),
+    "key disabled": (_key_disabled, {"key policy"}, "enable the key"),
+    "alarm deleted": (_alarm_deleted, {"alarm monitor-silent"}, "deploy the stack again"),
+    "alarm reads another service": (
+        _alarm_reads_another_service,
+        {"metric CheckCompleted"},
+        "one template",
+    ),
+    "region never checked": (
+        _one_region_never_checked,
+        {"invocations", "metric CheckCompleted", "metric EnrollmentStatus"},
+        "",
+    ),
+    "key policy unreadable": (_key_policy_unreadable, {"topic"}, "kms:GetKeyPolicy"),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_each_failing_line_says_what_is_wrong_and_the_fix(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str], breakage: str
+) -> None:
+    breaking, expected, fix = BREAKAGES[breakage]
+    breaking(deployed)
+
+    code, lines = checklist(capsys)
+
+    assert code == 1
+    assert failing(lines) == expected
+    assert all(lines[check]["fix"] for check in expected)
+    assert any(fix in (lines[check]["fix"] + lines[check]["found"]) for check in expected)
+
+
+def test_the_text_checklist_puts_the_fix_under_each_failed_line(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", "--stack", STACK]) == 1
+
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    failed_at = [i for i, line in enumerate(lines) if "[FAIL]" in line]
+    assert failed_at and all(lines[i + 1].lstrip().startswith("fix: ") for i in failed_at)
+    assert lines[-1] == f"{len(failed_at)} of {len(CHECKS)} checks failed"
+
+
+# ------------------------------------------------------------------------------ cannot check
+
+
+def test_a_missing_stack_is_one_clear_line(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", "--stack", "no-such-stack"]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "error: no stack named no-such-stack in us-east-1: check --stack and --region "
+        "(`aws cloudformation list-stacks` lists them)\n"
+    )
+
+
+def test_access_denied_to_the_stack_is_one_line_naming_the_permission(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.wire.fail("cloudformation", "DescribeStacks", "AccessDenied", 403)
+
+    assert main(["verify", "--stack", STACK]) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "must allow cloudformation:DescribeStacks" in err
+
+
+def test_no_credentials_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("AWS_") and name not in ("AWS_DEFAULT_REGION",):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+    assert main(["verify", "--stack", STACK, "--region", "us-east-1"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "configure AWS credentials" in err
+
+
+def test_no_region_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+    assert main(["verify", "--stack", STACK]) == 2
+
+    assert capsys.readouterr().err == (
+        "error: no Region configured: pass --region or set AWS_REGION\n"
+    )
+
+
+# ------------------------------------------------------------------------------ --send-test
+
+
+def test_send_test_delivers_a_test_notification_to_the_topic(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    boto3.client("sns", region_name=REGION).subscribe(
+        TopicArn=deployed.topic, Protocol="sqs", Endpoint=queue_arn
+    )
+
+    code, lines = checklist(capsys, "--send-test")
+
+    assert code == 0, failing(lines)
+    assert lines["test notification"]["passed"]
+    (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert json.loads(json.loads(message["Body"])["Message"])["eventType"] == "TestNotification"
+
+
+def test_send_test_reports_the_functions_error(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    deployed.wire.fail("sns", "Publish", "AuthorizationError", 403, times=8)
+
+    code, lines = checklist(capsys, "--send-test")
+
+    assert code == 1
+    assert failing(lines) == {"test notification"}
+    assert "sns:Publish" in lines["test notification"]["found"]
+
+
+def test_without_send_test_nothing_is_invoked_or_sent(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    before = len(deployed.runtime.invocations)
+
+    checklist(capsys)
+
+    assert len(deployed.runtime.invocations) == before
+    assert deployed.wire.calls["sns:Publish"] == 0
+
+
+# ------------------------------------------------------------------------------ the contract
+
+
+def test_verify_looks_for_the_alarms_the_template_names() -> None:
+    resolver = Resolver(stack_name=STACK)
+    named = {
+        resolver.value(alarm["Properties"]["AlarmName"])
+        for alarm in resources_of_type("AWS::CloudWatch::Alarm").values()
+    }
+    assert named == {
+        f"{STACK}-{suffix}" for suffix in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS)
+    }
+
+
+def test_the_console_script_offers_status_and_verify() -> None:
+    script = Path(sys.executable).parent / "enrollment-monitor"
+
+    shown = subprocess.run([script, "--help"], capture_output=True, text=True, check=True)
+
+    assert "{status,verify}" in shown.stdout
