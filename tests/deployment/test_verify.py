@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -573,3 +574,12 @@ def test_the_console_script_offers_status_and_verify() -> None:
     shown = subprocess.run([script, "--help"], capture_output=True, text=True, check=True)
 
     assert "{status,verify}" in shown.stdout
+
+
+def test_the_readme_lists_every_permission_verify_needs() -> None:
+    source = Path(verify.__file__).read_text()
+    called = set(re.findall(r'calling\(\s*"([a-z-]+:[A-Za-z]+)"', source))
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Prove it works") : readme.index("### Bring your own topic")]
+
+    assert called and called == set(re.findall(r"`([a-z-]+:[A-Za-z]+)`", section))
