@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import botocore.handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -29,8 +29,25 @@ class _RawBody(io.BytesIO):
         yield self.getvalue()
 
 
+class AnswersOnTheWire:
+    """A stand-in for an AWS service moto cannot serve here: while installed (a context
+    manager), ``_answer`` sees every request first and answers the ones it serves. Install it
+    before the clients are made: botocore sessions copy their handlers when created."""
+
+    def __enter__(self) -> Self:
+        # Ahead of moto's own handler.
+        botocore.handlers.BUILTIN_HANDLERS.insert(0, (_EVENT, self._answer))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        botocore.handlers.BUILTIN_HANDLERS.remove((_EVENT, self._answer))
+
+    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        raise NotImplementedError
+
+
 @dataclass
-class FakeComputeOptimizer:
+class FakeComputeOptimizer(AnswersOnTheWire):
     """Per-Region enrollment and organization members (faults: ``devtools.aws_requests``).
 
     Use it as a context manager around code that creates its clients inside the block (the
@@ -53,14 +70,6 @@ class FakeComputeOptimizer:
 
     def calls_of(self, operation: str) -> int:
         return sum(1 for _, op in self.calls if op == operation)
-
-    def __enter__(self) -> FakeComputeOptimizer:
-        # Ahead of moto, which answers Compute Optimizer with "not yet implemented".
-        botocore.handlers.BUILTIN_HANDLERS.insert(0, (_EVENT, self._answer))
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        botocore.handlers.BUILTIN_HANDLERS.remove((_EVENT, self._answer))
 
     def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         host = request.url.split("/")[2]

@@ -22,12 +22,9 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
-import botocore.handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from devtools.fake_compute_optimizer import response
-
-_EVENT = "before-send"
+from devtools.fake_compute_optimizer import AnswersOnTheWire, response
 
 
 def fresh_handler_module() -> ModuleType:
@@ -40,19 +37,11 @@ def fresh_handler_module() -> ModuleType:
     return module
 
 
-class LocalLambda:
-    """Install it (a context manager) before the clients that invoke are created."""
+class LocalLambda(AnswersOnTheWire):
+    """Answers ``Invoke`` instead of moto, which would start a container."""
 
     def __init__(self) -> None:
         self.invocations: list[dict[str, Any]] = []
-
-    def __enter__(self) -> LocalLambda:
-        # Ahead of moto, which would start a container.
-        botocore.handlers.BUILTIN_HANDLERS.insert(0, (_EVENT, self._answer))
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        botocore.handlers.BUILTIN_HANDLERS.remove((_EVENT, self._answer))
 
     def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         host = request.url.split("/")[2]

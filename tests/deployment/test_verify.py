@@ -457,6 +457,12 @@ def test_a_missing_stack_is_one_clear_line(
     )
 
 
+def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and err.count("\n") == 1
+    return err
+
+
 def test_access_denied_to_the_stack_is_one_line_naming_the_permission(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -464,9 +470,7 @@ def test_access_denied_to_the_stack_is_one_line_naming_the_permission(
 
     assert main(["verify", "--stack", STACK]) == 2
 
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert "must allow cloudformation:DescribeStacks" in err
+    assert "must allow cloudformation:DescribeStacks" in one_line_error(capsys)
 
 
 def test_no_credentials_is_one_line(
@@ -482,9 +486,7 @@ def test_no_credentials_is_one_line(
 
     assert main(["verify", "--stack", STACK, "--region", "us-east-1"]) == 2
 
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert "configure AWS credentials" in err
+    assert "configure AWS credentials" in one_line_error(capsys)
 
 
 def test_no_region_is_one_line(
