@@ -585,3 +585,33 @@ def test_the_readme_lists_every_permission_verify_needs() -> None:
     section = readme[readme.index("### Prove it works") : readme.index("### Bring your own topic")]
 
     assert called and called == set(re.findall(r"`([a-z-]+:[A-Za-z]+)`", section))
+
+
+# ------------------------------------------------------------------------------ faults
+
+
+def test_a_fault_at_any_call_of_verify_never_passes_and_never_tracebacks(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every call verify makes, in turn, errs on every attempt: verify still prints its
+    checklist (or one error line) and exits non-zero; a reply lost once is retried and the
+    checklist passes."""
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    start = len(deployed.wire.sequence)
+    assert main(["verify", "--stack", STACK]) == 0
+    calls = deployed.wire.sequence[start:]
+    capsys.readouterr()
+
+    for number, call in enumerate(calls, start=1):
+        deployed.wire.at_call(number, "error")
+        code = main(["verify", "--stack", STACK])
+        out, err = capsys.readouterr()
+        assert code in (1, 2), f"an error at call {number} ({call}) passed"
+        assert "[FAIL]" in out if code == 1 else err.startswith("error: "), call
+        deployed.wire.heal()
+
+        deployed.wire.at_call(number, "reply lost")
+        assert main(["verify", "--stack", STACK]) == 0, f"a lost reply at {call} failed verify"
+        capsys.readouterr()
+    assert len(calls) >= 10, calls
