@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+# The chat channels' stack, which template.yaml nests only when a channel is configured.
+CHAT_TEMPLATE = TEMPLATE.parent / "nested" / "chatbot.yaml"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 STACK_NAME = "enrollment-monitor"
@@ -38,8 +40,8 @@ _CloudFormationLoader.add_multi_constructor("!", _short_form)
 
 
 @cache
-def load_template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506
     return loaded
 
 
@@ -62,19 +64,36 @@ def table_definition() -> dict[str, Any]:
     }
 
 
-def parameter_defaults() -> dict[str, str]:
+def parameter_defaults(path: Path = TEMPLATE) -> dict[str, str]:
     """Every parameter's default, as the string CloudFormation passes around."""
     return {
         name: str(parameter.get("Default", ""))
-        for name, parameter in load_template()["Parameters"].items()
+        for name, parameter in load_template(path)["Parameters"].items()
     }
 
 
+# Region prefix -> (partition, URL suffix); every other Region is in the aws partition.
+_PARTITIONS = {"cn-": ("aws-cn", "amazonaws.com.cn"), "us-gov-": ("aws-us-gov", "amazonaws.com")}
+
+
+class _NoValue:
+    """What ``Ref AWS::NoValue`` resolves to: the property or list item is left out."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
+
+
 class Resolver:
-    """Resolves the intrinsic functions of template values for one set of parameter values.
+    """Resolves the intrinsic functions of template values for one set of parameter values,
+    in one Region (its partition follows) and for one stack name.
 
     Resources resolve to the values given in ``resources`` (``Ref`` under the logical id,
-    ``GetAtt`` under ``"Id.Attribute"``) or to a readable placeholder.
+    ``GetAtt`` under ``"Id.Attribute"``) or to a readable placeholder, ``<Id>`` or
+    ``<Id.Attribute>``. ``Ref AWS::NoValue`` drops the property or list item it stands for.
+    ``path`` names the template whose parameters, conditions and mappings apply.
     """
 
     def __init__(
@@ -83,28 +102,36 @@ class Resolver:
         resources: dict[str, str] | None = None,
         region: str = REGION,
         stack_name: str = STACK_NAME,
+        path: Path = TEMPLATE,
     ) -> None:
-        self.parameters = {**parameter_defaults(), **(parameters or {})}
+        self.parameters = {**parameter_defaults(path), **(parameters or {})}
         self.resources = resources or {}
+        partition, url_suffix = next(
+            (found for prefix, found in _PARTITIONS.items() if region.startswith(prefix)),
+            ("aws", "amazonaws.com"),
+        )
         self.pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Partition": "aws",
+            "AWS::Partition": partition,
             "AWS::StackName": stack_name,
-            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::URLSuffix": url_suffix,
         }
-        self.conditions = load_template().get("Conditions", {})
+        self.conditions = load_template(path).get("Conditions", {})
+        self.mappings = load_template(path).get("Mappings", {})
 
     def condition(self, name: str) -> bool:
         return bool(self.value(self.conditions[name]))
 
     def value(self, node: Any) -> Any:
         if isinstance(node, list):
-            return [self.value(item) for item in node]
+            items = [self.value(item) for item in node]
+            return [item for item in items if item is not NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) != 1:
-            return {key: self.value(item) for key, item in node.items()}
+            values = {key: self.value(item) for key, item in node.items()}
+            return {key: item for key, item in values.items() if item is not NO_VALUE}
         ((key, argument),) = node.items()
         if key == "Ref":
             return self.ref(argument)
@@ -128,11 +155,22 @@ class Resolver:
         if key == "Fn::Join":
             separator, items = argument
             return separator.join(str(item) for item in self.value(items))
+        if key == "Fn::Split":
+            separator, text = argument
+            return str(self.value(text)).split(separator)
+        if key == "Fn::Select":
+            index, items = argument
+            return self.value(items)[int(self.value(index))]
+        if key == "Fn::FindInMap":
+            name, top, second = (str(self.value(item)) for item in argument)
+            return self.mappings[name][top][second]
         if key == "Fn::Sub":
             return self.sub(argument)
         return {key: self.value(argument)}
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:
@@ -154,16 +192,26 @@ class Resolver:
 
         return re.sub(r"\$\{([^!}][^}]*)\}", replace, text)
 
+    def created(self, template: dict[str, Any], section: str = "Resources") -> dict[str, Any]:
+        """The template's resources (or outputs) whose condition holds, resolved."""
+        return {
+            name: self.value(entry)
+            for name, entry in template.get(section, {}).items()
+            if "Condition" not in entry or self.condition(entry["Condition"])
+        }
+
 
 def function_environment(
     parameters: dict[str, str] | None = None,
     resources: dict[str, str] | None = None,
     region: str = REGION,
+    stack_name: str = STACK_NAME,
 ) -> dict[str, str]:
     """The monitor function's environment as the deployed function sees it: literals as
-    written, parameters at their defaults (or ``parameters``), the stack's resources as given
-    in ``resources`` (e.g. ``{"StateTable": name, "AlertTopic": arn}``)."""
+    written, parameters at their defaults (or ``parameters``, e.g. ``{"AlertTopicArn": arn}``
+    for a topic of your own), the stack's resources as given in ``resources`` (e.g.
+    ``{"StateTable": name, "AlertTopic": arn}``), in ``region`` for ``stack_name``."""
     (function,) = resources_of_type("AWS::Serverless::Function").values()
     variables = function["Properties"]["Environment"]["Variables"]
-    resolver = Resolver(parameters, resources, region)
+    resolver = Resolver(parameters, resources, region, stack_name)
     return {name: str(resolver.value(value)) for name, value in variables.items()}

@@ -13,6 +13,8 @@ from samtranslator.translator.translator import Translator
 
 from devtools.template import (
     ACCOUNT_ID,
+    CHAT_TEMPLATE,
+    NO_VALUE,
     REGION,
     STACK_NAME,
     TEMPLATE,
@@ -26,7 +28,9 @@ from devtools.template import (
 
 __all__ = [
     "ACCOUNT_ID",
+    "CHAT_TEMPLATE",
     "CODE_URI",
+    "NO_VALUE",
     "REGION",
     "STACK_NAME",
     "TEMPLATE",
@@ -50,20 +54,22 @@ def _no_managed_policies() -> dict[str, str]:
 
 
 @cache
-def _transformed() -> dict[str, Any]:
+def _transformed(region: str) -> dict[str, Any]:
     template = copy.deepcopy(load_template())
     for function in template["Resources"].values():
         if function["Type"] == "AWS::Serverless::Function":
             function["Properties"]["CodeUri"] = CODE_URI
     # What samtranslator.translator.transform.transform does (and `sam validate`, and
-    # CloudFormation), with the Region given here instead of read from the environment.
-    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=REGION))
+    # CloudFormation), with the Region given here instead of read from the environment: the
+    # transform writes the Region's partition into the ARNs it makes.
+    translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=region))
     transformed: dict[str, Any] = translator.translate(
         template, parameter_values={}, get_managed_policy_map=_no_managed_policies
     )
     return transformed
 
 
-def transformed_template() -> dict[str, Any]:
-    """template.yaml after the AWS::Serverless transform, as CloudFormation deploys it."""
-    return copy.deepcopy(_transformed())
+def transformed_template(region: str = REGION) -> dict[str, Any]:
+    """template.yaml after the AWS::Serverless transform in ``region``, as CloudFormation
+    deploys it there."""
+    return copy.deepcopy(_transformed(region))
