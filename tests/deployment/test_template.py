@@ -46,6 +46,8 @@ OPTIONAL_RESOURCES = {
     "CloudTrailEnrollmentRulePermission": "HasCloudTrailTrigger",
     "Dashboard": "HasDashboard",
 }
+# Another stack name than the default: what follows the stack name must follow it here too.
+OTHER_STACK_NAME = "billing-enrollment"
 # Actions whose resources exist in this stack: each must be scoped to them.
 RESOURCE_SCOPED_SERVICES = {"dynamodb", "sns", "kms", "sqs", "lambda"}
 _QUERY = re.compile(
@@ -128,9 +130,9 @@ def alarms() -> dict[str, dict[str, Any]]:
     return resources(transformed_template(), "AWS::CloudWatch::Alarm")
 
 
-def metrics_insights_queries() -> dict[str, dict[str, Any]]:
+def metrics_insights_queries(stack_name: str = STACK_NAME) -> dict[str, dict[str, Any]]:
     """Alarm name -> its parsed query, for the alarms on Metrics Insights queries."""
-    resolver = Resolver()
+    resolver = Resolver(stack_name=stack_name)
     queries = {}
     for name, alarm in alarms().items():
         for metric in alarm["Properties"].get("Metrics", []):
@@ -139,8 +141,8 @@ def metrics_insights_queries() -> dict[str, dict[str, Any]]:
     return queries
 
 
-def dashboard_queries() -> list[dict[str, Any]]:
-    resolver = Resolver()
+def dashboard_queries(stack_name: str = STACK_NAME) -> list[dict[str, Any]]:
+    resolver = Resolver(stack_name=stack_name)
     (dashboard,) = resources(transformed_template(), "AWS::CloudWatch::Dashboard").values()
     body = json.loads(resolver.value(dashboard["Properties"]["DashboardBody"]))
     queries = []
@@ -157,10 +159,11 @@ def dashboard_queries() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    """The transformed template created as a stack in moto, with every optional resource moto
-    can create turned on. moto's CloudFormation creates no alarms and no dashboards (it skips
-    AWS::CloudWatch::Alarm, and a dashboard referring to the alarms would fail), so the
-    dashboard is off here; the alarms are checked on the template itself."""
+    """The transformed template created as a stack in moto, under another name than the
+    default, with every optional resource moto can create turned on. moto's CloudFormation
+    creates no alarms and no dashboards (it skips AWS::CloudWatch::Alarm, and a dashboard
+    referring to the alarms would fail), so the dashboard is off here; the alarms are checked
+    on the template itself."""
     parameters = {
         "CreateDashboard": "false",
         "EnableCloudTrailTrigger": "true",
@@ -177,15 +180,15 @@ def stack() -> Iterator[dict[str, Any]]:
         cloudformation = boto3.client("cloudformation", region_name=REGION)
         with pytest.warns(UserWarning, match="not supported by moto"):
             cloudformation.create_stack(
-                StackName=STACK_NAME,
+                StackName=OTHER_STACK_NAME,
                 TemplateBody=json.dumps(transformed_template()),
                 Parameters=[
                     {"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()
                 ],
                 Capabilities=["CAPABILITY_IAM"],
             )
-        (described,) = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"]
-        summaries = cloudformation.list_stack_resources(StackName=STACK_NAME)
+        (described,) = cloudformation.describe_stacks(StackName=OTHER_STACK_NAME)["Stacks"]
+        summaries = cloudformation.list_stack_resources(StackName=OTHER_STACK_NAME)
         physical = {
             summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
             for summary in summaries["StackResourceSummaries"]
@@ -253,9 +256,11 @@ def test_the_deployed_function_environment_is_what_the_helper_resolves(
         resources={
             "StateTable": stack["outputs"]["StateTableName"],
             "AlertTopic": stack["outputs"]["AlertTopicArn"],
-        }
+        },
+        stack_name=OTHER_STACK_NAME,
     )
     assert deployed == expected
+    assert expected["POWERTOOLS_SERVICE_NAME"] == OTHER_STACK_NAME
     assert function["Handler"] == "enrollment_monitor.app.lambda_handler"
     assert function["Runtime"] == "python3.13"
     # (moto's CloudFormation drops Architectures: arm64 is checked on the template.)
@@ -306,7 +311,7 @@ def test_the_function_environment_resolves_to_the_documented_defaults() -> None:
     assert environment == {
         "STATE_TABLE_NAME": "state",
         "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:1:alerts",
-        "POWERTOOLS_SERVICE_NAME": "enrollment-monitor",
+        "POWERTOOLS_SERVICE_NAME": STACK_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": "ComputeOptimizerEnrollment",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "MONITORED_REGIONS": REGION,
@@ -316,6 +321,11 @@ def test_the_function_environment_resolves_to_the_documented_defaults() -> None:
     chosen = function_environment({"Regions": "eu-west-1,us-east-1", "TrackMemberAccounts": "true"})
     assert chosen["MONITORED_REGIONS"] == "eu-west-1,us-east-1"
     assert chosen["TRACK_MEMBER_ACCOUNTS"] == "true"
+
+
+def test_the_service_name_is_the_stack_name() -> None:
+    environment = function_environment(stack_name=OTHER_STACK_NAME)
+    assert environment["POWERTOOLS_SERVICE_NAME"] == OTHER_STACK_NAME
 
 
 def test_failed_asynchronous_invocations_go_to_the_queue_with_few_retries() -> None:
@@ -542,7 +552,8 @@ def test_the_aws_metric_alarms_watch_this_stacks_function_and_queue() -> None:
 @pytest.fixture(scope="module")
 def emitted() -> dict[str, Any]:
     """What the real handler writes as EMF for one check of two Regions with member tracking
-    on, run with the template's own environment: {metric: {dimension set: [datapoints]}}."""
+    on, run with the template's own environment in a stack not named as the default:
+    {metric: {dimension set: [datapoints]}}."""
     capture = io.StringIO()
     with (
         mock_aws(),
@@ -566,6 +577,7 @@ def emitted() -> dict[str, Any]:
         environment = function_environment(
             {"Regions": "us-east-1,eu-west-1", "TrackMemberAccounts": "true"},
             resources={"StateTable": "state", "AlertTopic": topic},
+            stack_name=OTHER_STACK_NAME,
         )
         for name, value in environment.items():
             patch.setenv(name, value)
@@ -599,7 +611,7 @@ def test_the_handler_emits_the_contracted_metrics_and_dimension_sets(
     for (points,) in (sets.values() for sets in emitted["datapoints"].values()):
         for point in points:
             assert point["Namespace"] == emitted["environment"]["POWERTOOLS_METRICS_NAMESPACE"]
-            assert point["service"] == "enrollment-monitor"
+            assert point["service"] == OTHER_STACK_NAME
     statuses = {
         (point["Region"], point["Status"])
         for point in emitted["datapoints"]["EnrollmentStatus"][
@@ -632,7 +644,7 @@ def assert_query_matches_emitted(query: dict[str, Any], emitted: dict[str, Any])
 def test_the_metrics_insights_alarms_read_what_the_handler_emits(
     emitted: dict[str, Any],
 ) -> None:
-    queries = metrics_insights_queries()
+    queries = metrics_insights_queries(OTHER_STACK_NAME)
     assert set(queries) == {"EnrollmentNotActiveAlarm", "MonitorSilentAlarm"}
     for query in queries.values():
         assert_query_matches_emitted(query, emitted)
@@ -659,7 +671,7 @@ def test_no_alarm_reads_the_monitors_namespace_with_fixed_dimensions(
 
 
 def test_the_dashboard_graphs_what_the_handler_emits(emitted: dict[str, Any]) -> None:
-    queries = dashboard_queries()
+    queries = dashboard_queries(OTHER_STACK_NAME)
     assert {query["metric"] for query in queries} == set(emitted["datapoints"]) - {
         "MemberAccountsEnrolled"
     }
