@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 SAM_CLI_VERSION := 1.170.0
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: demo test lint typecheck validate build checkov bench status clean
+.PHONY: demo test lint typecheck validate build checkov cfn-lint bench status clean
 
 $(VENV)/.installed: pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
 	$(PYTHON) -m venv --clear $(VENV)
@@ -57,7 +57,13 @@ build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM_ENV) $(SAM_VENV)/bin/sam build --region $(SAM_REGION)
 
 checkov: $(CHECKOV_VENV)/.installed
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		--file template.yaml --file nested/chatbot.yaml
+
+# The monitor deploys in every partition: one Region of each. Chat only where AWS Chatbot is.
+cfn-lint: $(VENV)/.installed
+	$(VENV)/bin/cfn-lint --regions us-east-1 us-gov-west-1 cn-north-1 -- template.yaml
+	$(VENV)/bin/cfn-lint --regions us-east-1 -- nested/chatbot.yaml
 
 # Cold start, warm check, AWS requests per check and package size, each against its floor
 # (a script, not a timed test). Builds the deployment package with pip (needs PyPI once).

@@ -7,7 +7,7 @@ from devtools.local_aws import local_aws
 from enrollment_monitor.errors import MonitorError
 
 from conftest import Monitor
-from template import transformed_template
+from template import Resolver, transformed_template
 
 # IAM authorises each action inside a transaction as that action on its own: the monitor's
 # transactions put owed alerts and observations, and update the version.
@@ -18,7 +18,11 @@ USED_BY_SERVICES = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 
 
 def granted_actions() -> set[str]:
-    role = transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
+    """What the role allows when the stack makes its topic and key (every grant is present)."""
+    topic = "arn:aws:sns:us-east-1:123456789012:alerts"
+    role = Resolver(resources={"AlertTopic": topic}).value(
+        transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
+    )
     actions: set[str] = set()
     for policy in role["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:

@@ -1,14 +1,17 @@
-"""template.yaml: lint-clean, transformable, least privilege, encrypted, deployable on moto, and
-alarmed on exactly the metrics the handler emits."""
+"""template.yaml: lint-clean in every partition, transformable, least privilege, encrypted,
+deployable on moto with its own topic or yours, and alarmed on exactly the metrics the handler
+emits."""
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import json
 import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,6 +25,7 @@ from devtools.local_aws import LambdaContext
 from conftest import emf_lines, new_sandbox
 from template import (
     ACCOUNT_ID,
+    CHAT_TEMPLATE,
     CODE_URI,
     REGION,
     STACK_NAME,
@@ -37,19 +41,53 @@ from template import (
 KNOWN_STATUSES = {"Active", "Inactive", "Pending", "Failed"}
 # Metrics Insights alarms evaluate the most recent three hours of data, no more.
 METRICS_INSIGHTS_ALARM_WINDOW_SECONDS = 3 * 3600
+# One Region of each partition: the template must deploy in all three.
+PARTITION_REGIONS = {"us-east-1": "aws", "us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"}
+# Where each partition's console lives.
+CONSOLE_HOSTS = {
+    "aws": "console.aws.amazon.com",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+    "aws-cn": "console.amazonaws.cn",
+}
 OPTIONAL_RESOURCES = {
+    "AlertKey": "CreatesTopic",
+    "AlertKeyAlias": "CreatesTopic",
+    "AlertTopic": "CreatesTopic",
+    "AlertTopicPolicy": "CreatesTopic",
     "EmailSubscription": "HasEmail",
-    "SlackChannel": "HasSlack",
-    "TeamsChannel": "HasTeams",
-    "ChatbotChannelRole": "HasChatbot",
+    "ChatChannels": "HasChatbot",
     "CloudTrailEnrollmentRule": "HasCloudTrailTrigger",
     "CloudTrailEnrollmentRulePermission": "HasCloudTrailTrigger",
+    "CloudTrailEnrollmentRuleDeadLetters": "HasCloudTrailTrigger",
     "Dashboard": "HasDashboard",
+}
+ALARMS = {
+    "EnrollmentNotActiveAlarm",
+    "MonitorSilentAlarm",
+    "FunctionErrorsAlarm",
+    "FailedInvocationsAlarm",
+}
+# A topic and key of your own. In another Region than the stack's here, so that what must
+# follow the topic's Region is seen to (the alarms themselves need it in the stack's Region).
+YOUR_TOPIC = f"arn:aws:sns:eu-west-1:{ACCOUNT_ID}:platform-alerts"
+YOUR_KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# Every optional resource that refers to the topic turned on.
+EVERYTHING_ON = {
+    "NotificationEmail": "ops@example.com",
+    "SlackWorkspaceId": "T0123456789",
+    "SlackChannelId": "C0123456789",
+    "EnableCloudTrailTrigger": "true",
+}
+TOPIC_MODES = {
+    "the stack's topic": {},
+    "your topic and key": {"AlertTopicArn": YOUR_TOPIC, "AlertTopicKmsKeyArn": YOUR_KEY},
+    "your unencrypted topic": {"AlertTopicArn": YOUR_TOPIC},
 }
 # Another stack name than the default: what follows the stack name must follow it here too.
 OTHER_STACK_NAME = "billing-enrollment"
-# Actions whose resources exist in this stack: each must be scoped to them.
+# Actions whose resources exist in this stack, or are given to it: each must be scoped to them.
 RESOURCE_SCOPED_SERVICES = {"dynamodb", "sns", "kms", "sqs", "lambda"}
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?>")
 _QUERY = re.compile(
     r"SELECT\s+(?P<stat>\w+)\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\(\"(?P<namespace>[^\"]+)\",\s*"
     r"(?P<dimensions>[^)]*)\)(?:\s+WHERE\s+(?P<where>.*?))?(?:\s+GROUP BY\s+(?P<group>.*))?$"
@@ -78,6 +116,32 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def resolver(
+    parameters: dict[str, str] | None = None,
+    region: str = REGION,
+    stack_name: str = STACK_NAME,
+) -> Resolver:
+    """A Resolver whose own topic, when the stack makes one, has an ARN (the dashboard and the
+    key grant read its Region from it); the other resources stay placeholders."""
+    partition = PARTITION_REGIONS.get(region, "aws")
+    topic = f"arn:{partition}:sns:{region}:{ACCOUNT_ID}:{stack_name}-AlertTopic-0123"
+    return Resolver(parameters, {"AlertTopic": topic}, region, stack_name)
+
+
+def deployed(
+    parameters: dict[str, str] | None = None,
+    region: str = REGION,
+    stack_name: str = STACK_NAME,
+) -> dict[str, dict[str, Any]]:
+    """The transformed template's resources and outputs that ``parameters`` create, resolved."""
+    resolve = resolver(parameters, region, stack_name)
+    template = transformed_template(region)
+    return {
+        "Resources": resolve.created(template),
+        "Outputs": resolve.created(template, "Outputs"),
+    }
+
+
 def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(role, statement) for every inline policy statement of every role in the template."""
     for name, role in resources(template, "AWS::IAM::Role").items():
@@ -90,20 +154,35 @@ def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str,
                 yield name, statement
 
 
-def referenced_resource(value: Any, template: dict[str, Any]) -> str | None:
-    """The logical id of the stack resource that ``value`` (a Ref, GetAtt or Sub) points at."""
-    if isinstance(value, dict) and len(value) == 1:
-        ((key, argument),) = value.items()
-        if key == "Ref" and argument in template["Resources"]:
-            return str(argument)
-        if key == "Fn::GetAtt" and argument[0] in template["Resources"]:
-            return str(argument[0])
-        if key == "Fn::Sub":
-            text = argument if isinstance(argument, str) else argument[0]
-            for name in re.findall(r"\$\{([A-Za-z0-9]+)[.}]", text):
-                if name in template["Resources"]:
-                    return str(name)
-    return None
+def function_role_statements(parameters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    role = deployed(parameters)["Resources"]["EnrollmentMonitorFunctionRole"]
+    return [
+        statement
+        for policy in role["Properties"]["Policies"]
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+    ]
+
+
+def actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {action for statement in statements for action in as_list(statement["Action"])}
+
+
+def stack_resources_in(value: str, template: dict[str, Any]) -> set[str]:
+    """The logical ids of the stack's resources a resolved value refers to."""
+    return {name for name in _PLACEHOLDER.findall(value) if name in template["Resources"]}
+
+
+def strings(node: Any) -> Iterator[str]:
+    """Every string in a resolved template value."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
 
 
 def parse_query(expression: str) -> dict[str, Any]:
@@ -132,26 +211,71 @@ def alarms() -> dict[str, dict[str, Any]]:
 
 def metrics_insights_queries(stack_name: str = STACK_NAME) -> dict[str, dict[str, Any]]:
     """Alarm name -> its parsed query, for the alarms on Metrics Insights queries."""
-    resolver = Resolver(stack_name=stack_name)
+    resolve = resolver(stack_name=stack_name)
     queries = {}
     for name, alarm in alarms().items():
         for metric in alarm["Properties"].get("Metrics", []):
             if metric.get("ReturnData") and "Expression" in metric:
-                queries[name] = parse_query(resolver.value(metric["Expression"]))
+                queries[name] = parse_query(resolve.value(metric["Expression"]))
     return queries
 
 
+def dashboard(
+    parameters: dict[str, str] | None = None,
+    region: str = REGION,
+    stack_name: str = STACK_NAME,
+) -> dict[str, Any]:
+    body = deployed(parameters, region, stack_name)["Resources"]["Dashboard"]["Properties"]
+    parsed: dict[str, Any] = json.loads(body["DashboardBody"])
+    return parsed
+
+
 def dashboard_queries(stack_name: str = STACK_NAME) -> list[dict[str, Any]]:
-    resolver = Resolver(stack_name=stack_name)
-    (dashboard,) = resources(transformed_template(), "AWS::CloudWatch::Dashboard").values()
-    body = json.loads(resolver.value(dashboard["Properties"]["DashboardBody"]))
     queries = []
-    for widget in body["widgets"]:
+    for widget in dashboard(stack_name=stack_name)["widgets"]:
         for line in widget.get("properties", {}).get("metrics", []):
             for item in line:
                 if isinstance(item, dict) and "expression" in item:
                     queries.append(parse_query(item["expression"]))
     return queries
+
+
+def create_stack(parameters: dict[str, str], stack_name: str) -> dict[str, Any]:
+    """Creates the transformed template as a stack in the current moto context."""
+    bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("enrollment_monitor/__init__.py", "")
+    s3.put_object(Bucket=bucket, Key=key, Body=code.getvalue())
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    with pytest.warns(UserWarning, match="not supported by moto"):
+        cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(transformed_template()),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM"],
+        )
+    (described,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    summaries = cloudformation.list_stack_resources(StackName=stack_name)
+    physical = {
+        summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
+        for summary in summaries["StackResourceSummaries"]
+    }
+    return {
+        "status": described["StackStatus"],
+        "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
+        "resources": physical,
+    }
+
+
+def deployed_environment(function_name: str) -> dict[str, str]:
+    function = boto3.client("lambda", region_name=REGION).get_function_configuration(
+        FunctionName=function_name
+    )
+    # moto keeps a Number parameter's type where Lambda would see its string.
+    return {name: str(value) for name, value in function["Environment"]["Variables"].items()}
 
 
 # ---------------------------------------------------------------------------- deployed on moto
@@ -163,41 +287,45 @@ def stack() -> Iterator[dict[str, Any]]:
     default, with every optional resource moto can create turned on. moto's CloudFormation
     creates no alarms and no dashboards (it skips AWS::CloudWatch::Alarm, and a dashboard
     referring to the alarms would fail), so the dashboard is off here; the alarms are checked
-    on the template itself."""
+    on the template itself. Nested stacks are not modelled either: chat is off."""
     parameters = {
         "CreateDashboard": "false",
         "EnableCloudTrailTrigger": "true",
         "NotificationEmail": "ops@example.com",
     }
     with mock_aws():
-        bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=bucket)
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("enrollment_monitor/__init__.py", "")
-        s3.put_object(Bucket=bucket, Key=key, Body=code.getvalue())
-        cloudformation = boto3.client("cloudformation", region_name=REGION)
-        with pytest.warns(UserWarning, match="not supported by moto"):
-            cloudformation.create_stack(
-                StackName=OTHER_STACK_NAME,
-                TemplateBody=json.dumps(transformed_template()),
-                Parameters=[
-                    {"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()
-                ],
-                Capabilities=["CAPABILITY_IAM"],
-            )
-        (described,) = cloudformation.describe_stacks(StackName=OTHER_STACK_NAME)["Stacks"]
-        summaries = cloudformation.list_stack_resources(StackName=OTHER_STACK_NAME)
-        physical = {
-            summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
-            for summary in summaries["StackResourceSummaries"]
+        yield create_stack(parameters, OTHER_STACK_NAME)
+
+
+@pytest.fixture(scope="module")
+def stack_with_your_topic() -> Iterator[dict[str, Any]]:
+    """A stack given an existing encrypted topic and its key, both made first in moto; with
+    the topics and keys that creating the stack added."""
+
+    def topics_and_keys() -> set[str]:
+        sns = boto3.client("sns", region_name=REGION)
+        kms = boto3.client("kms", region_name=REGION)
+        return {t["TopicArn"] for t in sns.list_topics()["Topics"]} | {
+            k["KeyArn"] for k in kms.list_keys()["Keys"]
         }
-        yield {
-            "status": described["StackStatus"],
-            "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
-            "resources": physical,
+
+    with mock_aws():
+        key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+        topic = boto3.client("sns", region_name=REGION).create_topic(
+            Name="platform-alerts", Attributes={"KmsMasterKeyId": key}
+        )["TopicArn"]
+        parameters = {
+            "CreateDashboard": "false",
+            "NotificationEmail": "ops@example.com",
+            "AlertTopicArn": topic,
+            "AlertTopicKmsKeyArn": key,
         }
+        before = topics_and_keys()
+        created = create_stack(parameters, STACK_NAME)
+        created["parameters"] = parameters
+        created["new topics and keys"] = topics_and_keys() - before
+        created["environment"] = deployed_environment(created["outputs"]["FunctionName"])
+        yield created
 
 
 def test_the_transformed_template_creates_a_stack_on_moto(stack: dict[str, Any]) -> None:
@@ -214,6 +342,7 @@ def test_the_transformed_template_creates_a_stack_on_moto(stack: dict[str, Any])
         "CloudTrailEnrollmentRule",
     ):
         assert stack["resources"].get(logical_id), f"{logical_id} was not created"
+    # The CLI (`enrollment-monitor verify`) reads AlertTopicArn and FunctionName.
     assert set(stack["outputs"]) >= {
         "AlertTopicArn",
         "FunctionName",
@@ -247,11 +376,7 @@ def test_the_deployed_topic_and_queue_exist(stack: dict[str, Any]) -> None:
 def test_the_deployed_function_environment_is_what_the_helper_resolves(
     stack: dict[str, Any],
 ) -> None:
-    function = boto3.client("lambda", region_name=REGION).get_function_configuration(
-        FunctionName=stack["outputs"]["FunctionName"]
-    )
-    # moto keeps a Number parameter's type where Lambda would see its string.
-    deployed = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
+    function_name = stack["outputs"]["FunctionName"]
     expected = function_environment(
         resources={
             "StateTable": stack["outputs"]["StateTableName"],
@@ -259,18 +384,49 @@ def test_the_deployed_function_environment_is_what_the_helper_resolves(
         },
         stack_name=OTHER_STACK_NAME,
     )
-    assert deployed == expected
+    assert deployed_environment(function_name) == expected
     assert expected["POWERTOOLS_SERVICE_NAME"] == OTHER_STACK_NAME
+    function = boto3.client("lambda", region_name=REGION).get_function_configuration(
+        FunctionName=function_name
+    )
     assert function["Handler"] == "enrollment_monitor.app.lambda_handler"
     assert function["Runtime"] == "python3.13"
     # (moto's CloudFormation drops Architectures: arm64 is checked on the template.)
 
 
+def test_a_stack_given_your_topic_creates_no_topic_and_no_key(
+    stack_with_your_topic: dict[str, Any],
+) -> None:
+    given = stack_with_your_topic["parameters"]
+    assert stack_with_your_topic["status"] == "CREATE_COMPLETE"
+    assert stack_with_your_topic["outputs"]["AlertTopicArn"] == given["AlertTopicArn"]
+    assert stack_with_your_topic["new topics and keys"] == set()
+    assert not {"AlertKey", "AlertKeyAlias", "AlertTopic", "AlertTopicPolicy"} & set(
+        stack_with_your_topic["resources"]
+    )
+    expected = function_environment(
+        given,
+        resources={"StateTable": stack_with_your_topic["outputs"]["StateTableName"]},
+    )
+    assert stack_with_your_topic["environment"] == expected
+    assert expected["ALERT_TOPIC_ARN"] == given["AlertTopicArn"]
+
+
 # ---------------------------------------------------------------------------- lint and transform
 
 
-def test_cfn_lint_reports_no_error_and_no_warning() -> None:
-    matches = lint_file(TEMPLATE, ManualArgs(regions=["us-east-1", "eu-west-1", "ap-southeast-2"]))
+@pytest.mark.parametrize(
+    ("template", "regions"),
+    [
+        # The monitor deploys in every partition.
+        (TEMPLATE, list(PARTITION_REGIONS)),
+        # Chat only where AWS Chatbot exists.
+        (CHAT_TEMPLATE, ["us-east-1"]),
+    ],
+    ids=["template.yaml", "nested/chatbot.yaml"],
+)
+def test_cfn_lint_reports_no_error_and_no_warning(template: Path, regions: list[str]) -> None:
+    matches = lint_file(template, ManualArgs(regions=regions))
     assert [str(match) for match in matches] == []
 
 
@@ -342,6 +498,25 @@ def test_failed_asynchronous_invocations_go_to_the_queue_with_few_retries() -> N
     }
 
 
+def test_events_the_cloudtrail_rule_cannot_deliver_go_to_the_queue() -> None:
+    template = transformed_template()
+    (rule,) = resources(template, "AWS::Events::Rule").values()
+    (target,) = rule["Properties"]["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]}}
+    # EventBridge sends dead letters as events.amazonaws.com: the queue lets only this rule in.
+    (policy,) = resources(template, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": "FailedInvocationQueue"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["CloudTrailEnrollmentRule", "Arn"]}}
+    }
+    assert policy["Condition"] == rule["Condition"] == "HasCloudTrailTrigger"
+
+
 def test_the_schedule_is_a_parameter_that_defaults_to_hourly() -> None:
     (schedule,) = resources(transformed_template(), "AWS::Scheduler::Schedule").values()
     assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
@@ -351,60 +526,312 @@ def test_the_schedule_is_a_parameter_that_defaults_to_hourly() -> None:
     assert parameters["CheckPeriodSeconds"]["Default"] == 3600
 
 
+# ---------------------------------------------------------------------------- your own topic
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "arn:aws:sns:us-east-1:123456789012:alerts",
+        "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Platform_Alerts-1",
+        "arn:aws-cn:sns:cn-northwest-1:123456789012:alerts",
+    ],
+)
+def test_alert_topic_arn_accepts_a_standard_topic_in_any_partition(value: str) -> None:
+    pattern = load_template()["Parameters"]["AlertTopicArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # FIFO topics need a MessageGroupId the monitor does not send.
+        "arn:aws:sns:us-east-1:123456789012:alerts.fifo",
+        "alerts",
+        "arn:aws:sqs:us-east-1:123456789012:alerts",
+        "arn:aws:sns:us-east-1:12345:alerts",
+        " arn:aws:sns:us-east-1:123456789012:alerts",
+    ],
+)
+def test_alert_topic_arn_refuses_anything_else(value: str) -> None:
+    pattern = load_template()["Parameters"]["AlertTopicArn"]["AllowedPattern"]
+    assert not re.fullmatch(pattern, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        (YOUR_KEY, True),
+        ("arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab", True),
+        (
+            "arn:aws-us-gov:kms:us-gov-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            True,
+        ),
+        # The grant's Resource is the key: an alias ARN would grant nothing.
+        ("arn:aws:kms:us-east-1:123456789012:alias/platform-alerts", False),
+        ("1234abcd-12ab-34cd-56ef-1234567890ab", False),
+        ("arn:aws:kms:us-east-1:123456789012:key/mrk-123", False),
+    ],
+)
+def test_alert_topic_kms_key_arn_accepts_key_arns_only(value: str, accepted: bool) -> None:
+    pattern = load_template()["Parameters"]["AlertTopicKmsKeyArn"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+def topic_references(parameters: dict[str, str]) -> dict[str, Any]:
+    """Everywhere the deployed stack names the alert topic, with every user of it turned on."""
+    stack = deployed({**EVERYTHING_ON, **parameters})
+    created = stack["Resources"]
+    (publish,) = (
+        s for s in function_role_statements(parameters) if s.get("Sid") == "PublishAlerts"
+    )
+    references = {
+        "function environment": created["EnrollmentMonitorFunction"]["Properties"]["Environment"][
+            "Variables"
+        ]["ALERT_TOPIC_ARN"],
+        "sns:Publish grant": publish["Resource"],
+        "email subscription": created["EmailSubscription"]["Properties"]["TopicArn"],
+        "chat channels": created["ChatChannels"]["Properties"]["Parameters"]["AlertTopicArn"],
+        "AlertTopicArn output": stack["Outputs"]["AlertTopicArn"]["Value"],
+    }
+    for name in ALARMS:
+        properties = created[name]["Properties"]
+        references[f"{name} actions"] = [*properties["AlarmActions"], *properties["OKActions"]]
+    return references
+
+
+@pytest.mark.parametrize("mode", TOPIC_MODES)
+def test_every_user_of_the_topic_uses_the_one_topic(mode: str) -> None:
+    parameters = TOPIC_MODES[mode]
+    topic = parameters.get("AlertTopicArn", resolver().resources["AlertTopic"])
+    for place, value in topic_references(parameters).items():
+        assert set(as_list(value)) == {topic}, place
+    text = dashboard({**EVERYTHING_ON, **parameters})["widgets"][0]["properties"]["markdown"]
+    assert f"#/topic/{topic})" in text
+    assert f"[{topic.rsplit(':', 1)[1]}]" in text
+
+
+@pytest.mark.parametrize("mode", ["your topic and key", "your unencrypted topic"])
+def test_with_your_topic_nothing_refers_to_a_topic_or_key_the_stack_does_not_create(
+    mode: str,
+) -> None:
+    stack = deployed({**EVERYTHING_ON, "CreateDashboard": "true", **TOPIC_MODES[mode]})
+    assert not {"AlertKey", "AlertKeyAlias", "AlertTopic", "AlertTopicPolicy"} & set(
+        stack["Resources"]
+    )
+    for text in strings(stack):
+        assert "<AlertTopic" not in text and "<AlertKey" not in text, text
+
+
+def test_the_function_may_use_only_the_key_of_its_topic() -> None:
+    def key_grants(parameters: dict[str, str]) -> list[dict[str, Any]]:
+        return [s for s in function_role_statements(parameters) if "kms:Decrypt" in s["Action"]]
+
+    (own,) = key_grants({})
+    assert own["Resource"] == "<AlertKey.Arn>"
+    assert own["Condition"] == {"StringEquals": {"kms:ViaService": f"sns.{REGION}.amazonaws.com"}}
+    (yours,) = key_grants(TOPIC_MODES["your topic and key"])
+    assert yours["Resource"] == YOUR_KEY
+    # Only through SNS, in the topic's Region.
+    assert yours["Condition"] == {"StringEquals": {"kms:ViaService": "sns.eu-west-1.amazonaws.com"}}
+    assert key_grants(TOPIC_MODES["your unencrypted topic"]) == []
+
+
+def test_the_key_grant_names_sns_the_way_each_partition_does() -> None:
+    for region, partition in PARTITION_REGIONS.items():
+        suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+        topic = f"arn:{partition}:sns:{region}:{ACCOUNT_ID}:alerts"
+        key = f"arn:{partition}:kms:{region}:{ACCOUNT_ID}:key/mrk-{'0' * 32}"
+        role = deployed({"AlertTopicArn": topic, "AlertTopicKmsKeyArn": key}, region)["Resources"][
+            "EnrollmentMonitorFunctionRole"
+        ]
+        (grant,) = (
+            s
+            for policy in role["Properties"]["Policies"]
+            for s in policy["PolicyDocument"]["Statement"]
+            if s.get("Sid") == "EncryptAlertsThroughSns"
+        )
+        assert grant["Condition"]["StringEquals"]["kms:ViaService"] == f"sns.{region}.{suffix}"
+
+
+# ---------------------------------------------------------------------------- every partition
+
+
+def test_the_main_template_has_no_chat_type_and_nests_chat_only_with_a_channel() -> None:
+    template = transformed_template()
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Chatbot")]
+    (name,) = resources(template, "AWS::CloudFormation::Stack")
+    nested = template["Resources"][name]
+    assert nested["Condition"] == "HasChatbot"
+    assert (TEMPLATE.parent / nested["Properties"]["TemplateURL"]).resolve() == CHAT_TEMPLATE
+    on = {
+        "nothing": {},
+        "Slack": {"SlackWorkspaceId": "T0123456789", "SlackChannelId": "C0123456789"},
+        "Teams": {
+            "TeamsTeamId": "00000000-0000-0000-0000-000000000000",
+            "TeamsChannelId": "19%3a0123%40thread.tacv2",
+            "TeamsTenantId": "00000000-0000-0000-0000-000000000001",
+        },
+        "half a Slack channel": {"SlackWorkspaceId": "T0123456789"},
+    }
+    assert {case: name in deployed(p)["Resources"] for case, p in on.items()} == {
+        "nothing": False,
+        "Slack": True,
+        "Teams": True,
+        "half a Slack channel": False,
+    }
+
+
+def test_the_chat_stack_is_given_what_its_channels_need() -> None:
+    chat = load_template(CHAT_TEMPLATE)
+    for case in (
+        {"SlackWorkspaceId": "T0123456789", "SlackChannelId": "C0123456789"},
+        {
+            "TeamsTeamId": "00000000-0000-0000-0000-000000000000",
+            "TeamsChannelId": "19%3a0123%40thread.tacv2",
+            "TeamsTenantId": "00000000-0000-0000-0000-000000000001",
+            "ChatbotLoggingLevel": "INFO",
+        },
+    ):
+        parent = resolver(case)
+        given = parent.created(transformed_template())["ChatChannels"]["Properties"]["Parameters"]
+        required = {n for n, p in chat["Parameters"].items() if "Default" not in p}
+        assert required <= set(given) <= set(chat["Parameters"])
+        assert given["MonitorStackName"] == STACK_NAME
+        assert given["LoggingLevel"] == parent.parameters["ChatbotLoggingLevel"]
+        # The chat stack makes exactly the channels the monitor's parameters configure.
+        child = Resolver(given, path=CHAT_TEMPLATE)
+        for channel in ("HasSlack", "HasTeams"):
+            assert child.condition(channel) is parent.condition(channel), (case, channel)
+
+
+def test_chat_channels_have_guardrails_logging_and_the_topic() -> None:
+    chat = load_template(CHAT_TEMPLATE)
+    channels = {
+        name: resource
+        for name, resource in chat["Resources"].items()
+        if resource["Type"].startswith("AWS::Chatbot::")
+    }
+    assert {r["Type"] for r in channels.values()} == {
+        "AWS::Chatbot::SlackChannelConfiguration",
+        "AWS::Chatbot::MicrosoftTeamsChannelConfiguration",
+    }
+    for channel in channels.values():
+        properties = channel["Properties"]
+        assert properties["GuardrailPolicies"], "without guardrails Chatbot allows admin access"
+        assert properties["LoggingLevel"] == {"Ref": "LoggingLevel"}
+        assert properties["SnsTopicArns"] == [{"Ref": "AlertTopicArn"}]
+        assert properties["IamRoleArn"] == {"Fn::GetAtt": ["ChannelRole", "Arn"]}
+    # The monitor's outputs say which channels exist, with the chat stack's outputs.
+    outputs = load_template()["Outputs"]
+    for output, condition in (
+        ("SlackChannelConfigurationArn", "HasSlack"),
+        ("TeamsChannelConfigurationArn", "HasTeams"),
+    ):
+        assert outputs[output]["Condition"] == chat["Outputs"][output]["Condition"] == condition
+        assert outputs[output]["Value"] == {"Fn::GetAtt": ["ChatChannels", f"Outputs.{output}"]}
+
+
+def test_the_chat_role_only_reads_this_stacks_alarms() -> None:
+    role = Resolver({"MonitorStackName": STACK_NAME}, path=CHAT_TEMPLATE).value(
+        load_template(CHAT_TEMPLATE)["Resources"]["ChannelRole"]
+    )
+    (policy,) = role["Properties"]["Policies"]
+    scoped = {
+        s["Action"]: s["Resource"]
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Resource"] != "*"
+    }
+    alarms_of_the_stack = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{STACK_NAME}-*"
+    assert scoped == {"cloudwatch:DescribeAlarms": alarms_of_the_stack}
+    for alarm in alarm_arns():
+        assert fnmatch.fnmatchcase(alarm, scoped["cloudwatch:DescribeAlarms"])
+
+
+@pytest.mark.parametrize("region", PARTITION_REGIONS)
+def test_every_arn_and_principal_is_in_the_stacks_partition(region: str) -> None:
+    partition = PARTITION_REGIONS[region]
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    stack = deployed({**EVERYTHING_ON, "CreateDashboard": "true"}, region)
+    for text in strings(stack):
+        for found in re.findall(r"arn:([a-z-]+):", text):
+            assert found == partition, text
+    (logs,) = (
+        s["Principal"]["Service"]
+        for s in stack["Resources"]["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]
+        if "kms:EncryptionContext:aws:logs:arn" in json.dumps(s)
+    )
+    # CloudWatch Logs' principal is regional and, in China, ends in amazonaws.com.cn.
+    assert logs == f"logs.{region}.{suffix}"
+
+
+@pytest.mark.parametrize("region", PARTITION_REGIONS)
+def test_console_links_open_the_partitions_console(region: str) -> None:
+    host = CONSOLE_HOSTS[PARTITION_REGIONS[region]]
+    outputs = deployed(region=region)["Outputs"]
+    assert outputs["DashboardUrl"]["Value"].startswith(
+        f"https://{host}/cloudwatch/home?region={region}#dashboards/dashboard/"
+    )
+    text = dashboard(region=region)["widgets"][0]["properties"]["markdown"]
+    (link,) = re.findall(r"\]\((https://[^)]*)\)", text)
+    assert link.startswith(f"https://{host}/sns/v3/home?region={region}#/topic/")
+
+
+def test_the_topic_link_opens_the_topics_region() -> None:
+    text = dashboard(TOPIC_MODES["your topic and key"])["widgets"][0]["properties"]["markdown"]
+    (link,) = re.findall(r"\]\((https://[^)]*)\)", text)
+    assert (
+        link == f"https://console.aws.amazon.com/sns/v3/home?region=eu-west-1#/topic/{YOUR_TOPIC}"
+    )
+
+
 # ---------------------------------------------------------------------------- least privilege
 
 
-def test_no_policy_grants_a_wildcard_action() -> None:
-    for role, statement in policy_statements(transformed_template()):
+@pytest.mark.parametrize("mode", TOPIC_MODES)
+def test_no_policy_grants_a_wildcard_action(mode: str) -> None:
+    template = deployed({**EVERYTHING_ON, **TOPIC_MODES[mode]})
+    for role, statement in policy_statements(template):
         for action in as_list(statement["Action"]):
             assert "*" not in action, f"{role} allows {action}"
 
 
 def test_no_policy_grants_put_metric_data() -> None:
-    actions = {
-        action.lower()
-        for _, statement in policy_statements(transformed_template())
-        for action in as_list(statement["Action"])
-    }
-    assert "cloudwatch:putmetricdata" not in actions
+    template = deployed(EVERYTHING_ON)
+    granted = {a.lower() for _, s in policy_statements(template) for a in as_list(s["Action"])}
+    assert "cloudwatch:putmetricdata" not in granted
 
 
-def test_actions_on_this_stacks_resources_are_scoped_to_them() -> None:
-    template = transformed_template()
+@pytest.mark.parametrize("mode", TOPIC_MODES)
+def test_actions_on_this_stacks_resources_are_scoped_to_them(mode: str) -> None:
+    parameters = TOPIC_MODES[mode]
+    template = deployed({**EVERYTHING_ON, **parameters})
+    given = {parameters.get("AlertTopicArn"), parameters.get("AlertTopicKmsKeyArn")} - {None}
+    own_topic = resolver().resources["AlertTopic"]
     for role, statement in policy_statements(template):
         services = {action.split(":")[0] for action in as_list(statement["Action"])}
         if services & RESOURCE_SCOPED_SERVICES:
             for resource in as_list(statement["Resource"]):
-                assert referenced_resource(resource, template), (
+                mine = resource == own_topic or stack_resources_in(resource, template)
+                assert resource in given or mine, (
                     f"{role}: {statement['Action']} on {resource} is not a resource of the stack"
                 )
 
 
 def test_compute_optimizer_reads_are_the_only_actions_on_every_resource() -> None:
-    function_role = transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
-    statements = [
-        statement
-        for policy in function_role["Properties"]["Policies"]
-        for statement in as_list(policy["PolicyDocument"]["Statement"])
-    ]
-    unscoped = {
-        action for s in statements if s["Resource"] == "*" for action in as_list(s["Action"])
-    }
+    unscoped = actions([s for s in function_role_statements() if s["Resource"] == "*"])
     assert unscoped == {
         "compute-optimizer:GetEnrollmentStatus",
         "compute-optimizer:GetEnrollmentStatusesForOrganization",
     }
 
 
-def test_the_function_role_grants_exactly_what_the_monitor_calls() -> None:
-    function_role = transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
-    actions = {
-        action
-        for policy in function_role["Properties"]["Policies"]
-        for statement in as_list(policy["PolicyDocument"]["Statement"])
-        for action in as_list(statement["Action"])
-    }
-    assert actions == {
+@pytest.mark.parametrize("mode", TOPIC_MODES)
+def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str) -> None:
+    granted = actions(function_role_statements(TOPIC_MODES[mode]))
+    expected = {
         "compute-optimizer:GetEnrollmentStatus",
         "compute-optimizer:GetEnrollmentStatusesForOrganization",
         "dynamodb:Query",
@@ -413,11 +840,14 @@ def test_the_function_role_grants_exactly_what_the_monitor_calls() -> None:
         "dynamodb:DeleteItem",
         "dynamodb:BatchWriteItem",
         "sns:Publish",
-        "kms:GenerateDataKey",
-        "kms:Decrypt",
         "sqs:SendMessage",
     }
+    # No key, no key grant: an unencrypted topic of your own needs none.
+    if mode != "your unencrypted topic":
+        expected |= {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert granted == expected
     # Logs: the one managed policy SAM attaches (CreateLogGroup, CreateLogStream, PutLogEvents).
+    function_role = transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
     assert function_role["Properties"]["ManagedPolicyArns"] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     ]
@@ -426,20 +856,74 @@ def test_the_function_role_grants_exactly_what_the_monitor_calls() -> None:
 # ---------------------------------------------------------------------------- encryption
 
 
-def test_the_topic_is_encrypted_with_the_stacks_key() -> None:
-    template = transformed_template()
-    (topic,) = resources(template, "AWS::SNS::Topic").values()
-    assert referenced_resource(topic["Properties"]["KmsMasterKeyId"], template) == "AlertKey"
-    key = template["Resources"]["AlertKey"]["Properties"]
-    assert key["EnableKeyRotation"] is True
-    granted = {
-        service: statement["Action"]
-        for statement in key["KeyPolicy"]["Statement"]
-        for service in as_list(statement["Principal"].get("Service", []))
-        if isinstance(service, str)
+def alarm_arns(stack_name: str = STACK_NAME) -> list[str]:
+    resolve = resolver(stack_name=stack_name)
+    return [
+        f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:"
+        + resolve.value(alarm["Properties"]["AlarmName"])
+        for alarm in alarms().values()
+    ]
+
+
+def only_this_stacks_alarms(statement: dict[str, Any], stack_name: str) -> bool:
+    """Whether a cloudwatch.amazonaws.com grant holds for this stack's alarms and no other's
+    (one of another stack whose name shares no prefix, one of another account)."""
+    condition = statement["Condition"]
+    account = condition["StringEquals"]["aws:SourceAccount"]
+    pattern = condition["ArnLike"]["aws:SourceArn"]
+    mine = all(fnmatch.fnmatchcase(arn, pattern) for arn in alarm_arns(stack_name))
+    other_stack = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:other-monitor-function-errors"
+    return account == ACCOUNT_ID and mine and not fnmatch.fnmatchcase(other_stack, pattern)
+
+
+def test_the_key_lets_in_only_what_uses_it() -> None:
+    key = resolver().created(transformed_template())["AlertKey"]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    grants = {
+        json.dumps(s["Principal"], sort_keys=True): s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
     }
-    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-        assert set(granted[service]) >= {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert set(grants) == {
+        json.dumps({"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}),
+        # Alarms publishing to the encrypted topic (EventBridge publishes nothing to it).
+        json.dumps({"Service": "cloudwatch.amazonaws.com"}),
+        # The function's encrypted log group.
+        json.dumps({"Service": f"logs.{REGION}.amazonaws.com"}),
+    }
+    alarms_grant = grants[json.dumps({"Service": "cloudwatch.amazonaws.com"})]
+    assert set(alarms_grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert only_this_stacks_alarms(alarms_grant, STACK_NAME)
+    logs_grant = grants[json.dumps({"Service": f"logs.{REGION}.amazonaws.com"})]
+    log_group = (
+        f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/{STACK_NAME}-enrollment-monitor"
+    )
+    assert logs_grant["Condition"] == {
+        "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group}
+    }
+
+
+def test_the_topic_lets_in_only_this_stacks_alarms_and_tls() -> None:
+    policy = resolver(stack_name=OTHER_STACK_NAME).created(transformed_template())[
+        "AlertTopicPolicy"
+    ]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = (s for s in statements if s["Effect"] == "Allow")
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert only_this_stacks_alarms(allow, OTHER_STACK_NAME)
+    (deny,) = (s for s in statements if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_key_outlives_a_replacement_but_not_the_stack() -> None:
+    key = load_template()["Resources"]["AlertKey"]
+    assert key["DeletionPolicy"] == "Delete"
+    assert key["UpdateReplacePolicy"] == "Retain"
+    assert key["Properties"]["PendingWindowInDays"] == 30
+
+
+def test_the_topic_is_encrypted_with_the_stacks_key() -> None:
+    topic = resolver().created(transformed_template())["AlertTopic"]
+    assert topic["Properties"]["KmsMasterKeyId"] == "<AlertKey>"
 
 
 def test_the_queue_the_table_and_the_logs_are_encrypted() -> None:
@@ -455,8 +939,12 @@ def test_the_queue_the_table_and_the_logs_are_encrypted() -> None:
         "PointInTimeRecoveryEnabled": True
     }
     (log_group,) = resources(template, "AWS::Logs::LogGroup").values()
-    assert referenced_resource(log_group["Properties"]["KmsKeyId"], template) == "AlertKey"
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    own = resolver().value(log_group["Properties"])
+    assert own["KmsKeyId"] == "<AlertKey.Arn>"
+    # With your topic the stack has no key: CloudWatch Logs' default encryption.
+    yours = resolver(TOPIC_MODES["your topic and key"]).value(log_group["Properties"])
+    assert "KmsKeyId" not in yours
 
 
 # ---------------------------------------------------------------------------- optional resources
@@ -471,51 +959,37 @@ def test_each_optional_resource_has_its_condition() -> None:
     }
     assert conditional == OPTIONAL_RESOURCES
     for resource_type in (
-        "AWS::Chatbot::SlackChannelConfiguration",
-        "AWS::Chatbot::MicrosoftTeamsChannelConfiguration",
+        "AWS::CloudFormation::Stack",
         "AWS::SNS::Subscription",
         "AWS::CloudWatch::Dashboard",
         "AWS::Events::Rule",
+        "AWS::SQS::QueuePolicy",
+        "AWS::KMS::Key",
+        "AWS::SNS::Topic",
     ):
         for name in resources(template, resource_type):
             assert name in OPTIONAL_RESOURCES, f"{name} is created unconditionally"
 
 
-def test_the_optional_resources_are_off_by_default_except_the_dashboard() -> None:
-    resolver = Resolver()
-    on = {name for name, condition in OPTIONAL_RESOURCES.items() if resolver.condition(condition)}
-    assert on == {"Dashboard"}
-
-
-def test_chat_channels_have_guardrails_logging_and_the_topic() -> None:
-    template = transformed_template()
-    channels = {
-        **resources(template, "AWS::Chatbot::SlackChannelConfiguration"),
-        **resources(template, "AWS::Chatbot::MicrosoftTeamsChannelConfiguration"),
-    }
-    assert len(channels) == 2
-    for channel in channels.values():
-        properties = channel["Properties"]
-        assert properties["GuardrailPolicies"], "without guardrails Chatbot allows admin access"
-        assert properties["LoggingLevel"] == {"Ref": "ChatbotLoggingLevel"}
-        assert properties["SnsTopicArns"] == [{"Ref": "AlertTopic"}]
-        assert properties["IamRoleArn"] == {"Fn::GetAtt": ["ChatbotChannelRole", "Arn"]}
+def test_the_optional_resources_are_off_by_default_except_the_topic_and_the_dashboard() -> None:
+    defaults = resolver()
+    on = {name for name, condition in OPTIONAL_RESOURCES.items() if defaults.condition(condition)}
+    assert on == {"AlertKey", "AlertKeyAlias", "AlertTopic", "AlertTopicPolicy", "Dashboard"}
 
 
 # ---------------------------------------------------------------------------- alarms
 
 
-def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok() -> None:
-    assert set(alarms()) == {
-        "EnrollmentNotActiveAlarm",
-        "MonitorSilentAlarm",
-        "FunctionErrorsAlarm",
-        "FailedInvocationsAlarm",
-    }
-    for name, alarm in alarms().items():
-        properties = alarm["Properties"]
-        assert properties["AlarmActions"] == [{"Ref": "AlertTopic"}], name
-        assert properties["OKActions"] == [{"Ref": "AlertTopic"}], name
+@pytest.mark.parametrize("mode", TOPIC_MODES)
+def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok(mode: str) -> None:
+    parameters = TOPIC_MODES[mode]
+    topic = parameters.get("AlertTopicArn", resolver().resources["AlertTopic"])
+    created = deployed(parameters)["Resources"]
+    assert {n for n, r in created.items() if r["Type"] == "AWS::CloudWatch::Alarm"} == ALARMS
+    for name in ALARMS:
+        properties = created[name]["Properties"]
+        assert properties["AlarmActions"] == [topic], name
+        assert properties["OKActions"] == [topic], name
 
 
 def test_the_heartbeat_alarm_fires_on_missing_data_within_the_metrics_insights_window() -> None:
@@ -547,6 +1021,17 @@ def test_the_aws_metric_alarms_watch_this_stacks_function_and_queue() -> None:
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedInvocationQueue", "QueueName"]}}
     ]
     assert (queued["ComparisonOperator"], queued["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+@pytest.mark.parametrize("track_members", ["false", "true"])
+def test_the_dashboards_timeout_line_is_the_functions_timeout(track_members: str) -> None:
+    parameters = {"TrackMemberAccounts": track_members}
+    function = deployed(parameters)["Resources"]["EnrollmentMonitorFunction"]
+    (duration,) = (
+        w for w in dashboard(parameters)["widgets"] if w["properties"].get("annotations")
+    )
+    (line,) = duration["properties"]["annotations"]["horizontal"]
+    assert line == {"label": "timeout", "value": function["Properties"]["Timeout"] * 1000}
 
 
 @pytest.fixture(scope="module")
@@ -661,11 +1146,11 @@ def test_no_alarm_reads_the_monitors_namespace_with_fixed_dimensions(
     emitted: dict[str, Any],
 ) -> None:
     namespace = emitted["environment"]["POWERTOOLS_METRICS_NAMESPACE"]
-    resolver = Resolver()
+    resolve = Resolver()
     for name, alarm in alarms().items():
         properties = alarm["Properties"]
         if "MetricName" in properties:
-            assert resolver.value(properties["Namespace"]) != namespace, (
+            assert resolve.value(properties["Namespace"]) != namespace, (
                 f"{name}: a fixed Region dimension cannot follow the Regions parameter"
             )
 
