@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 SAM_CLI_VERSION := 1.170.0
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: demo test lint typecheck validate build checkov cfn-lint bench status clean
+.PHONY: demo test lint typecheck validate build checkov cfn-lint publish bench status clean
 
 $(VENV)/.installed: pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
 	$(PYTHON) -m venv --clear $(VENV)
@@ -64,6 +64,21 @@ checkov: $(CHECKOV_VENV)/.installed
 cfn-lint: $(VENV)/.installed
 	$(VENV)/bin/cfn-lint --regions us-east-1 us-gov-west-1 cn-north-1 -- template.yaml
 	$(VENV)/bin/cfn-lint --regions us-east-1 -- nested/chatbot.yaml
+
+# Publishes this version to the Serverless Application Repository in SAM_REGION:
+# make publish PUBLISH_BUCKET=artifact-bucket (docs/PUBLISHING.md). The version is
+# enrollment_monitor.__version__.
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' functions/enrollment_monitor/__init__.py)
+PACKAGED := .aws-sam/packaged.yaml
+
+publish: build
+	$(if $(PUBLISH_BUCKET),,$(error PUBLISH_BUCKET is not set: make publish PUBLISH_BUCKET=bucket))
+	$(if $(VERSION),,$(error no __version__ in functions/enrollment_monitor/__init__.py))
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam package --region $(SAM_REGION) \
+		--template-file .aws-sam/build/template.yaml --output-template-file $(PACKAGED) \
+		--s3-bucket $(PUBLISH_BUCKET) --s3-prefix enrollment-monitor/$(VERSION)
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam publish --region $(SAM_REGION) \
+		--template $(PACKAGED) --semantic-version $(VERSION)
 
 # Cold start, warm check, AWS requests per check and package size, each against its floor
 # (a script, not a timed test). Builds the deployment package with pip (needs PyPI once).
