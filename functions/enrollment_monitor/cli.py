@@ -13,12 +13,14 @@ import sys
 from collections.abc import Sequence
 
 import boto3
+from botocore.exceptions import BotoCoreError
 
-from enrollment_monitor import __version__, verify
+from enrollment_monitor import __version__
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.compute_optimizer import read_enrollment, read_members
 from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, iso
 from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.verify import checklist
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,24 +44,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also list the organization's member accounts (management account only)",
     )
-    checklist = commands.add_parser(
+    verify = commands.add_parser(
         "verify",
         help="check that a deployed stack's alerts, metrics and alarms work",
         description="Read-only checks of a deployed enrollment-monitor stack. Exits 0 only "
         "when every check passes, 1 when one fails, 2 when it cannot check.",
     )
-    checklist.add_argument("--stack", required=True, help="the stack's name")
-    checklist.add_argument("--region", help="the stack's Region (default: your configured one)")
-    checklist.add_argument(
+    verify.add_argument("--stack", required=True, help="the stack's name")
+    verify.add_argument("--region", help="the stack's Region (default: your configured one)")
+    verify.add_argument(
         "--send-test",
         action="store_true",
         help="also invoke the function's test notification (the one thing that is sent)",
     )
-    checklist.add_argument("--json", action="store_true", help="print JSON instead of text")
+    verify.add_argument("--json", action="store_true", help="print JSON instead of text")
     arguments = parser.parse_args(argv)
-    if arguments.command == "verify":
-        return _verify(arguments)
+    try:
+        return _verify(arguments) if arguments.command == "verify" else _status(arguments)
+    except BotoCoreError as error:  # before any call: no such profile, a malformed Region
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
+
+def _status(arguments: argparse.Namespace) -> int:
     regions = arguments.regions or [configured_region()]
     if not regions[0]:
         return _no_region()
@@ -99,13 +106,12 @@ def _verify(arguments: argparse.Namespace) -> int:
     if not region:
         return _no_region()
     try:
-        verification = verify.Verification(AwsClients(), arguments.stack, region)
-        lines = verification.checklist(send_test=arguments.send_test)
+        stack, lines = checklist.run(AwsClients(), arguments.stack, region, arguments.send_test)
     except MonitorError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    render = verify.as_json if arguments.json else verify.as_text
-    print(render(verification.stack, lines))
+    render = checklist.as_json if arguments.json else checklist.as_text
+    print(render(stack, lines))
     return 0 if all(line.passed for line in lines) else 1
 
 

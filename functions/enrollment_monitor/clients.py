@@ -37,7 +37,14 @@ class AwsClients:
             self._regional[service, region] = self._client(service, region)
         return self._regional[service, region]
 
-    def _client(self, service: str, region: str | None = None) -> Any:
+    def single_attempt(self, service: str, region: str, read_timeout: int) -> Any:
+        """A client that never retries a call: for a call that must not be applied twice."""
+        config = _CONFIG.merge(
+            Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=read_timeout)
+        )
+        return self._client(service, region, config)
+
+    def _client(self, service: str, region: str | None = None, config: Config = _CONFIG) -> Any:
         if self._session is None:
-            return boto3.client(service, region_name=region, config=_CONFIG)
-        return self._session.client(service, region_name=region, config=_CONFIG)
+            return boto3.client(service, region_name=region, config=config)
+        return self._session.client(service, region_name=region, config=config)

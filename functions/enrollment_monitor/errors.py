@@ -7,7 +7,12 @@ from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-_PERMISSION_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+_PERMISSION_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthorizationError",  # SNS
+    "UnauthorizedOperation",
+}
 
 
 class MonitorError(Exception):

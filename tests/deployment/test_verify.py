@@ -16,7 +16,8 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ from moto import mock_aws
 from devtools.aws_requests import WireTap
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.local_lambda import LocalLambda
-from enrollment_monitor import verify
 from enrollment_monitor.cli import main
+from enrollment_monitor.clients import AwsClients
+from enrollment_monitor.verify import checklist as verify
 
 from template import CODE_URI, REGION, Resolver, resources_of_type, transformed_template
 
@@ -106,7 +108,9 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
             wire.uninstall()
 
 
-def _create_stack(parameters: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+def _create_stack(
+    parameters: dict[str, str], name: str = STACK
+) -> tuple[dict[str, str], dict[str, str]]:
     bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
@@ -116,24 +120,24 @@ def _create_stack(parameters: dict[str, str]) -> tuple[dict[str, str], dict[str,
     s3.put_object(Bucket=bucket, Key=key, Body=code.getvalue())
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     cloudformation.create_stack(
-        StackName=STACK,
+        StackName=name,
         TemplateBody=json.dumps(transformed_template()),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_IAM"],
     )
-    (described,) = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
+    (described,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
     physical = {
         summary["LogicalResourceId"]: summary["PhysicalResourceId"]
-        for summary in cloudformation.list_stack_resources(StackName=STACK)[
-            "StackResourceSummaries"
-        ]
+        for summary in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
     }
-    _create_what_moto_skips(parameters, physical)
+    _create_what_moto_skips(parameters, physical, name)
     return outputs, physical
 
 
-def _create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str]) -> None:
+def _create_what_moto_skips(
+    parameters: dict[str, str], physical: dict[str, str], name: str
+) -> None:
     """The alarms, the subscription, the topic policy and the key policy, from their definitions
     in the transformed template (the schedule and the invoke config, also skipped, verify does
     not read)."""
@@ -141,7 +145,7 @@ def _create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str]
     resolver = Resolver(
         parameters,
         resources={**physical, "FailedInvocationQueue.QueueName": queue_url.rsplit("/", 1)[1]},
-        stack_name=STACK,
+        stack_name=name,
     )
     template = transformed_template()
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
@@ -374,6 +378,45 @@ def _key_policy_unreadable(deployed: Deployed) -> None:
     deployed.wire.fail("kms", "GetKeyPolicy", "AccessDeniedException", 400)
 
 
+def _alarm_actions_disabled(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    boto3.client("cloudwatch", region_name=REGION).disable_alarm_actions(
+        AlarmNames=[f"{STACK}-function-errors"]
+    )
+
+
+def _metric_data_partial(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    # moto always answers Complete; CloudWatch may not.
+    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
+        "after-call.cloudwatch.GetMetricData", _partial
+    )
+
+
+def _partial(parsed: dict[str, Any], **_: Any) -> None:
+    for result in parsed.get("MetricDataResults", []):
+        result["StatusCode"] = "PartialData"
+
+
+def _no_region_checked(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    lambda_ = boto3.client("lambda", region_name=REGION)
+    function = deployed.outputs["FunctionName"]
+    variables = lambda_.get_function_configuration(FunctionName=function)["Environment"]
+    lambda_.update_function_configuration(
+        FunctionName=function,
+        Environment={
+            "Variables": {
+                **{name: str(value) for name, value in variables["Variables"].items()},
+                "MONITORED_REGIONS": "",
+            }
+        },
+    )
+
+
 BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     "fresh stack": (
         _fresh_stack,
@@ -399,7 +442,11 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     "topic policy": (_topic_policy_without_cloudwatch, {"topic policy"}, "sns:Publish"),
     "key policy": (_key_policy_without_cloudwatch, {"key policy"}, "kms:GenerateDataKey*"),
     "key disabled": (_key_disabled, {"key policy"}, "enable the key"),
-    "alarm deleted": (_alarm_deleted, {"alarm monitor-silent"}, "deploy the stack again"),
+    "alarm deleted": (
+        _alarm_deleted,
+        {"alarm monitor-silent", "metric CheckCompleted"},
+        "outside CloudFormation",
+    ),
     "alarm reads another service": (
         _alarm_reads_another_service,
         {"metric CheckCompleted"},
@@ -408,9 +455,24 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     "region never checked": (
         _one_region_never_checked,
         {"invocations", "metric CheckCompleted", "metric EnrollmentStatus"},
-        "",
+        "in eu-west-1",
     ),
-    "key policy unreadable": (_key_policy_unreadable, {"topic"}, "kms:GetKeyPolicy"),
+    "key policy unreadable": (_key_policy_unreadable, {"key policy"}, "kms:GetKeyPolicy"),
+    "alarm actions disabled": (
+        _alarm_actions_disabled,
+        {"alarm function-errors"},
+        "enable-alarm-actions",
+    ),
+    "metric data partial": (
+        _metric_data_partial,
+        {"invocations", "metric CheckCompleted", "metric EnrollmentStatus"},
+        "PartialData",
+    ),
+    "no region checked": (
+        _no_region_checked,
+        {"metric CheckCompleted", "metric EnrollmentStatus"},
+        "MONITORED_REGIONS is empty",
+    ),
 }
 
 
@@ -504,6 +566,48 @@ def test_no_region_is_one_line(
     )
 
 
+def test_a_stack_that_is_not_a_monitor_is_one_line(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="something-else",
+        TemplateBody=json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}),
+    )
+
+    assert main(["verify", "--stack", "something-else"]) == 2
+
+    assert "is it an enrollment-monitor stack" in one_line_error(capsys)
+
+
+def test_a_profile_that_does_not_exist_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+    assert main(["verify", "--stack", STACK, "--region", "us-east-1"]) == 2
+
+    assert "no-such-profile" in one_line_error(capsys)
+
+
+def test_the_window_is_the_last_two_alarm_periods(deployed: Deployed) -> None:
+    """A stack checked every 5 minutes: data from 8 minutes ago counts, from 11 does not."""
+    fast = "team-fast"
+    outputs, _ = _create_stack({"CheckPeriodSeconds": "300", "CreateDashboard": "false"}, fast)
+    deployed.runtime.invoke(outputs["FunctionName"], REGION, {"action": "check"})
+    now = datetime.now(UTC)
+
+    def invocations(minutes_later: int) -> dict[str, Any]:
+        later = now + timedelta(minutes=minutes_later)
+        _, lines = verify.run(AwsClients(), fast, REGION, now=later)
+        (line,) = (line for line in lines if line.check == "invocations")
+        return asdict(line)
+
+    assert invocations(8)["passed"]
+    late = invocations(11)
+    assert not late["passed"] and "in the last 10 min" in late["found"]
+
+
 # ------------------------------------------------------------------------------ --send-test
 
 
@@ -579,8 +683,8 @@ def test_the_console_script_offers_status_and_verify() -> None:
 
 
 def test_the_readme_lists_every_permission_verify_needs() -> None:
-    source = Path(verify.__file__).read_text()
-    called = set(re.findall(r'calling\(\s*"([a-z-]+:[A-Za-z]+)"', source))
+    source = "".join(path.read_text() for path in Path(verify.__file__).parent.glob("*.py"))
+    called = set(re.findall(r'(?:calling|_client)\(\s*"([a-z-]+:[A-Za-z]+)"', source))
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme[readme.index("### Prove it works") : readme.index("### Bring your own topic")]
 

@@ -1,29 +1,174 @@
-"""The verdicts of `enrollment-monitor verify`, each a pure function of what AWS answered."""
+"""The verdicts of `enrollment-monitor verify`, each a pure function of what AWS answered, and
+the policy evaluation behind the topic and key policy lines."""
 
 import json
 from typing import Any
 
 import pytest
 
-from enrollment_monitor.verify import (
+from enrollment_monitor.verify.checklist import (
     Query,
     Stack,
-    allows,
+    judge_alarm,
     judge_chat,
     judge_key,
+    judge_metric,
     judge_stack,
     judge_subscriptions,
+    judge_test_notification,
 )
+from enrollment_monitor.verify.policy import Request, Verdict, evaluate
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
+ACCOUNT = "123456789012"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"
+ALARM = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:team-monitor-silent"
+PUBLISH = Request(
+    CLOUDWATCH,
+    "sns:Publish",
+    TOPIC,
+    {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": ALARM, "aws:SecureTransport": "true"},
+)
+STACK = Stack(
+    "team",
+    "us-east-1",
+    "CREATE_COMPLETE",
+    outputs={"FunctionName": "team-fn", "AlertTopicArn": TOPIC},
+)
 
 
 def policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def allow(principal: Any, action: Any, **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*", **extra}
+def statement(effect: str = "Allow", **fields: Any) -> dict[str, Any]:
+    return {
+        "Effect": effect,
+        "Principal": {"Service": CLOUDWATCH},
+        "Action": "sns:Publish",
+        "Resource": TOPIC,
+        **fields,
+    }
+
+
+# ------------------------------------------------------------------------------ policy
+
+
+def without(key: str, **fields: Any) -> dict[str, Any]:
+    """A Deny statement with ``key`` replaced by its Not... form in ``fields``."""
+    denied = statement("Deny", **fields)
+    del denied[key]
+    return denied
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        policy(statement()),
+        policy(statement(Principal={"Service": [CLOUDWATCH, "events.amazonaws.com"]})),
+        policy(statement(Principal="*", Action="SNS:*", Resource="*")),
+        policy(statement(Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}})),
+        policy(
+            statement(
+                Condition={"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:*:*:alarm:team-*"}}
+            )
+        ),
+        # The template's own: publish only over TLS, denied otherwise.
+        policy(
+            statement(),
+            statement("Deny", Principal="*", Condition={"Bool": {"aws:SecureTransport": "false"}}),
+        ),
+    ],
+)
+def test_policies_that_let_the_alarms_publish(document: str) -> None:
+    assert evaluate(document, PUBLISH).verdict is Verdict.ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("document", "verdict"),
+    [
+        (None, Verdict.NOT_ALLOWED),
+        (policy(statement(Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"})), Verdict.NOT_ALLOWED),
+        (policy(statement(Action="sns:Subscribe")), Verdict.NOT_ALLOWED),
+        (policy(statement(Resource=f"{TOPIC}-other")), Verdict.NOT_ALLOWED),
+        (
+            policy(statement(Condition={"StringEquals": {"aws:SourceAccount": "999999999999"}})),
+            Verdict.NOT_ALLOWED,
+        ),
+        (policy(statement(), statement("Deny", Principal="*", Action="sns:*")), Verdict.DENIED),
+        (
+            policy(statement(), without("Principal", NotPrincipal={"AWS": "arn:aws:iam::1:root"})),
+            Verdict.DENIED,
+        ),
+        (policy(statement(), without("Action", NotAction="sns:Subscribe")), Verdict.DENIED),
+        (policy(statement(), without("Action", NotAction="sns:Publish")), Verdict.ALLOWED),
+        # A key a service principal's request never carries fails a positive operator...
+        (
+            policy(statement(Condition={"StringEquals": {"aws:SourceVpc": "vpc-1"}})),
+            Verdict.NOT_ALLOWED,
+        ),
+        # ...and satisfies a negated one.
+        (
+            policy(
+                statement(),
+                statement("Deny", Condition={"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}),
+            ),
+            Verdict.DENIED,
+        ),
+        (
+            policy(
+                statement(),
+                statement(
+                    "Deny",
+                    Principal="*",
+                    Condition={"StringNotEquals": {"aws:SourceAccount": "999999999999"}},
+                ),
+            ),
+            Verdict.DENIED,
+        ),
+        # An organization guard: whether a service principal's request carries the key is not
+        # something verify can know, so it cannot pass.
+        (
+            policy(
+                statement(),
+                statement(
+                    "Deny",
+                    Principal="*",
+                    Sid="OnlyOurOrganization",
+                    Condition={"StringNotEquals": {"aws:PrincipalOrgID": "o-abc"}},
+                ),
+            ),
+            Verdict.UNKNOWN,
+        ),
+        (
+            policy(statement(Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})),
+            Verdict.UNKNOWN,
+        ),
+    ],
+)
+def test_policies_that_do_not_or_cannot_tell(document: str | None, verdict: Verdict) -> None:
+    assert evaluate(document, PUBLISH).verdict is verdict
+
+
+def test_an_unknown_verdict_names_the_statement_and_the_key() -> None:
+    document = policy(
+        statement(Sid="Guard", Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abc"}})
+    )
+    assert evaluate(document, PUBLISH).why == "Guard (condition on aws:PrincipalOrgID)"
+
+
+def test_a_key_policy_granting_generate_data_key_star_covers_generate_data_key() -> None:
+    granted = policy(statement(Action=["kms:Decrypt", "kms:GenerateDataKey*"], Resource="*"))
+    key = "arn:aws:kms:us-east-1:123456789012:key/k"
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        request = Request(CLOUDWATCH, action, key, PUBLISH.context)
+        assert evaluate(granted, request).verdict is Verdict.ALLOWED
+    only_decrypt = policy(statement(Action="kms:Decrypt", Resource="*"))
+    request = Request(CLOUDWATCH, "kms:GenerateDataKey", key, PUBLISH.context)
+    assert evaluate(only_decrypt, request).verdict is Verdict.NOT_ALLOWED
+
+
+# ------------------------------------------------------------------------------ verdicts
 
 
 @pytest.mark.parametrize("status", ["CREATE_COMPLETE", "UPDATE_COMPLETE"])
@@ -36,7 +181,8 @@ def test_a_complete_stack_passes(status: str) -> None:
     [
         ("UPDATE_IN_PROGRESS", "wait for the operation"),
         ("UPDATE_ROLLBACK_COMPLETE", "rolled back"),
-        ("ROLLBACK_COMPLETE", "describe-stack-events"),
+        ("ROLLBACK_COMPLETE", "rolled back"),
+        ("CREATE_FAILED", "describe-stack-events"),
     ],
 )
 def test_a_stack_that_is_not_complete_fails_with_what_to_do(status: str, fix: str) -> None:
@@ -46,85 +192,135 @@ def test_a_stack_that_is_not_complete_fails_with_what_to_do(status: str, fix: st
     assert line.fix and fix in line.fix
 
 
-@pytest.mark.parametrize(
-    "document",
-    [
-        policy(allow({"Service": CLOUDWATCH}, "sns:Publish")),
-        policy(allow({"Service": [CLOUDWATCH, "events.amazonaws.com"]}, ["sns:*"])),
-        policy(allow("*", "SNS:Publish", Condition={"StringEquals": {"aws:SourceAccount": "1"}})),
-        # A conditional deny (only over plain HTTP, say) does not stop CloudWatch.
-        policy(
-            allow({"Service": CLOUDWATCH}, "sns:Publish"),
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sns:Publish",
-                "Resource": "*",
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-        ),
-    ],
-)
-def test_a_policy_that_lets_cloudwatch_publish(document: str) -> None:
-    assert allows(document, CLOUDWATCH, ["sns:Publish"])
+def alarm(**fields: Any) -> dict[str, Any]:
+    return {
+        "StateValue": "OK",
+        "ActionsEnabled": True,
+        "AlarmActions": [TOPIC],
+        "OKActions": [TOPIC],
+        **fields,
+    }
 
 
 @pytest.mark.parametrize(
-    "document",
+    ("fields", "found"),
     [
-        None,
-        policy(allow({"AWS": "arn:aws:iam::123456789012:root"}, "sns:Publish")),
-        policy(allow({"Service": "events.amazonaws.com"}, "sns:Publish")),
-        policy(allow({"Service": CLOUDWATCH}, "sns:Subscribe")),
-        policy(
-            allow({"Service": CLOUDWATCH}, "sns:Publish"),
-            {"Effect": "Deny", "Principal": "*", "Action": "sns:*", "Resource": "*"},
-        ),
+        ({"ActionsEnabled": False}, "actions disabled"),
+        ({"AlarmActions": []}, "does not notify"),
+        ({"OKActions": ["arn:aws:sns:us-east-1:1:other"]}, "does not notify"),
+        ({"StateValue": "INSUFFICIENT_DATA"}, "INSUFFICIENT_DATA"),
+        ({"StateValue": "ALARM", "StateReason": "no data"}, "is ALARM: no data"),
     ],
 )
-def test_a_policy_that_does_not(document: str | None) -> None:
-    assert not allows(document, CLOUDWATCH, ["sns:Publish"])
+def test_an_alarm_that_would_not_tell_anyone_fails(fields: dict[str, Any], found: str) -> None:
+    line = judge_alarm(STACK, "monitor-silent", alarm(**fields))
+    assert not line.passed and found in line.found and line.fix
 
 
-def test_a_key_policy_granting_generate_data_key_star_covers_generate_data_key() -> None:
-    granted = policy(allow({"Service": CLOUDWATCH}, ["kms:Decrypt", "kms:GenerateDataKey*"]))
-    assert allows(granted, CLOUDWATCH, ["kms:Decrypt", "kms:GenerateDataKey"])
-    only_decrypt = policy(allow({"Service": CLOUDWATCH}, "kms:Decrypt"))
-    assert not allows(only_decrypt, CLOUDWATCH, ["kms:Decrypt", "kms:GenerateDataKey"])
+def test_the_enrollment_alarm_in_alarm_is_the_monitor_working() -> None:
+    assert judge_alarm(STACK, "enrollment-not-active", alarm(StateValue="ALARM")).passed
+    assert not judge_alarm(STACK, "enrollment-not-active", None).passed
 
 
-def test_the_aws_managed_sns_key_fails_because_cloudwatch_cannot_use_it() -> None:
-    line = judge_key("alias/aws/sns", None, None)
-    assert not line.passed and line.fix and "customer managed key" in line.fix
-    assert judge_key(None, None, None).passed
-
-
-def test_chat_configured_but_not_subscribed_fails() -> None:
-    stack = Stack(
-        "s",
-        "us-east-1",
-        "CREATE_COMPLETE",
-        parameters={
-            "SlackWorkspaceId": "T0123",
-            "SlackChannelId": "C0123",
-        },
+def test_a_metric_line_needs_data_in_every_region_under_the_emitted_service() -> None:
+    query = Query.parse(
+        "SELECT SUM(CheckCompleted) FROM SCHEMA(\"Ns\", Region, service) WHERE service = 'team'"
     )
-    email = {"SubscriptionArn": "arn:1", "Protocol": "email", "Endpoint": "ops@example.com"}
+    environment = {"POWERTOOLS_METRICS_NAMESPACE": "Ns", "POWERTOOLS_SERVICE_NAME": "team"}
+    every = {"us-east-1": True, "eu-west-1": True}
+
+    assert judge_metric("CheckCompleted", "a", query, environment, every).passed
+    assert not judge_metric(
+        "CheckCompleted", "a", query, environment, {**every, "eu-west-1": False}
+    ).passed
+    assert not judge_metric("CheckCompleted", "a", query, environment, {}).passed
+    other = {**environment, "POWERTOOLS_SERVICE_NAME": "enrollment-monitor"}
+    assert not judge_metric("CheckCompleted", "a", query, other, every).passed
+    namespace = {**environment, "POWERTOOLS_METRICS_NAMESPACE": "Other"}
+    assert not judge_metric("CheckCompleted", "a", query, namespace, every).passed
+    assert not judge_metric("EnrollmentStatus", "a", query, environment, every).passed
+
+
+def test_an_aws_managed_key_fails_however_it_is_named() -> None:
+    metadata = {"Arn": "arn:aws:kms:us-east-1:123456789012:key/aws", "KeyManager": "AWS"}
+    line = judge_key(STACK, metadata, ACCOUNT)
+    assert line and not line.passed and line.fix and "customer managed key" in line.fix
+
+
+def test_a_key_of_another_account_cannot_be_read_and_says_so() -> None:
+    metadata = {
+        "Arn": "arn:aws:kms:us-east-1:999999999999:key/k",
+        "KeyManager": "CUSTOMER",
+        "KeyState": "Enabled",
+    }
+    line = judge_key(STACK, metadata, ACCOUNT)
+    assert line and not line.passed and "account 999999999999" in line.found
+
+
+def test_your_own_topic_needs_its_key_granted_to_the_function() -> None:
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
+    metadata = {"Arn": key, "KeyManager": "CUSTOMER", "KeyState": "Enabled"}
+    own = Stack(**{**STACK.__dict__, "parameters": {"AlertTopicArn": TOPIC}})
+
+    line = judge_key(own, metadata, ACCOUNT)
+
+    assert line and not line.passed and line.fix == f"deploy with AlertTopicKmsKeyArn={key}"
+    granted = Stack(
+        **{**STACK.__dict__, "parameters": {"AlertTopicArn": TOPIC, "AlertTopicKmsKeyArn": key}}
+    )
+    assert judge_key(granted, metadata, ACCOUNT) is None
+
+
+def test_subscriptions_must_all_be_confirmed() -> None:
+    email = {"SubscriptionArn": f"{TOPIC}:1", "Protocol": "email", "Endpoint": "ops@example.com"}
+    for state in ("PendingConfirmation", "Deleted"):
+        line = judge_subscriptions([email, {**email, "SubscriptionArn": state}])
+        assert not line.passed and state in line.found
+    assert judge_subscriptions([email]).passed
+    empty = judge_subscriptions([])
+    assert not empty.passed and "reach no one" in empty.found
+
+
+def test_each_configured_chat_app_needs_its_own_chatbot_subscription() -> None:
+    both = Stack(
+        **{
+            **STACK.__dict__,
+            "parameters": {
+                "SlackWorkspaceId": "T0123",
+                "SlackChannelId": "C0123",
+                "TeamsTeamId": "t",
+                "TeamsChannelId": "c",
+                "TeamsTenantId": "n",
+            },
+        }
+    )
     chatbot = {
-        "SubscriptionArn": "arn:2",
+        "SubscriptionArn": f"{TOPIC}:2",
         "Protocol": "https",
         "Endpoint": "https://global.sns-api.chatbot.amazonaws.com",
     }
 
-    assert not judge_chat(stack, [email]).passed
-    assert judge_chat(stack, [email, chatbot]).passed
-    assert judge_chat(Stack("s", "us-east-1", "CREATE_COMPLETE"), [email]).passed
-    assert "AWS Chatbot" in judge_subscriptions([email, chatbot]).found
+    assert not judge_chat(both, [chatbot]).passed
+    assert judge_chat(both, [chatbot, {**chatbot, "SubscriptionArn": f"{TOPIC}:3"}]).passed
+    assert not judge_chat(
+        both, [chatbot, {**chatbot, "SubscriptionArn": "PendingConfirmation"}]
+    ).passed
+    assert judge_chat(STACK, []).passed  # none configured
+    assert "AWS Chatbot" in judge_subscriptions([chatbot]).found
 
 
-def test_a_topic_nobody_subscribes_to_fails() -> None:
-    line = judge_subscriptions([])
-    assert not line.passed and "reach no one" in line.found
+def test_a_failed_test_notification_shows_the_error_not_the_stack_trace() -> None:
+    reply = {
+        "FunctionError": "Unhandled",
+        "Payload": {
+            "errorType": "CheckFailed",
+            "errorMessage": "sns:Publish failed",
+            "stackTrace": ['  File "/var/task/app.py", line 1'],
+        },
+    }
+    line = judge_test_notification("fn", "/aws/lambda/team-enrollment-monitor", reply)
+    assert line.found == "fn failed: CheckFailed: sns:Publish failed"
+    assert line.fix == "read its log: aws logs tail /aws/lambda/team-enrollment-monitor --since 10m"
 
 
 def test_the_alarm_query_gives_the_dimension_set_of_each_region() -> None:
