@@ -4,10 +4,14 @@ share) and transformed by SAM, as CloudFormation runs it."""
 from __future__ import annotations
 
 import copy
+import io
+import json
+import zipfile
 from functools import cache
 from typing import Any
 
 import boto3
+import pytest
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
@@ -41,6 +45,8 @@ __all__ = [
     "resources_of_type",
     "table_definition",
     "transformed_template",
+    "create_stack",
+    "deployed_environment",
 ]
 
 # `sam deploy` replaces the local CodeUri with the uploaded artifact's: tests do the same.
@@ -73,3 +79,41 @@ def transformed_template(region: str = REGION) -> dict[str, Any]:
     """template.yaml after the AWS::Serverless transform in ``region``, as CloudFormation
     deploys it there."""
     return copy.deepcopy(_transformed(region))
+
+
+def create_stack(parameters: dict[str, str], stack_name: str) -> dict[str, Any]:
+    """Creates the transformed template as a stack in the current moto context."""
+    bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("enrollment_monitor/__init__.py", "")
+    s3.put_object(Bucket=bucket, Key=key, Body=code.getvalue())
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    with pytest.warns(UserWarning, match="not supported by moto"):
+        cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(transformed_template()),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM"],
+        )
+    (described,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    summaries = cloudformation.list_stack_resources(StackName=stack_name)
+    physical = {
+        summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
+        for summary in summaries["StackResourceSummaries"]
+    }
+    return {
+        "status": described["StackStatus"],
+        "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
+        "resources": physical,
+    }
+
+
+def deployed_environment(function_name: str) -> dict[str, str]:
+    function = boto3.client("lambda", region_name=REGION).get_function_configuration(
+        FunctionName=function_name
+    )
+    # moto keeps a Number parameter's type where Lambda would see its string.
+    return {name: str(value) for name, value in function["Environment"]["Variables"].items()}

@@ -10,7 +10,6 @@ import json
 import re
 import subprocess
 import tomllib
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,11 +28,12 @@ from conftest import emf_lines, new_sandbox
 from template import (
     ACCOUNT_ID,
     CHAT_TEMPLATE,
-    CODE_URI,
     REGION,
     STACK_NAME,
     TEMPLATE,
     Resolver,
+    create_stack,
+    deployed_environment,
     function_environment,
     load_template,
     resources_of_type,
@@ -241,44 +241,6 @@ def dashboard_queries(stack_name: str = STACK_NAME) -> list[dict[str, Any]]:
                 if isinstance(item, dict) and "expression" in item:
                     queries.append(parse_query(item["expression"]))
     return queries
-
-
-def create_stack(parameters: dict[str, str], stack_name: str) -> dict[str, Any]:
-    """Creates the transformed template as a stack in the current moto context."""
-    bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=bucket)
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("enrollment_monitor/__init__.py", "")
-    s3.put_object(Bucket=bucket, Key=key, Body=code.getvalue())
-    cloudformation = boto3.client("cloudformation", region_name=REGION)
-    with pytest.warns(UserWarning, match="not supported by moto"):
-        cloudformation.create_stack(
-            StackName=stack_name,
-            TemplateBody=json.dumps(transformed_template()),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-            Capabilities=["CAPABILITY_IAM"],
-        )
-    (described,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    summaries = cloudformation.list_stack_resources(StackName=stack_name)
-    physical = {
-        summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
-        for summary in summaries["StackResourceSummaries"]
-    }
-    return {
-        "status": described["StackStatus"],
-        "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
-        "resources": physical,
-    }
-
-
-def deployed_environment(function_name: str) -> dict[str, str]:
-    function = boto3.client("lambda", region_name=REGION).get_function_configuration(
-        FunctionName=function_name
-    )
-    # moto keeps a Number parameter's type where Lambda would see its string.
-    return {name: str(value) for name, value in function["Environment"]["Variables"].items()}
 
 
 # ---------------------------------------------------------------------------- deployed on moto

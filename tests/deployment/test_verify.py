@@ -8,13 +8,11 @@ moto's CloudWatch as they would in CloudWatch.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import subprocess
 import sys
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +30,14 @@ from enrollment_monitor.cli import main
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.verify import checklist as verify
 
-from template import CODE_URI, REGION, Resolver, resources_of_type, transformed_template
+from template import (
+    REGION,
+    Resolver,
+    create_stack,
+    deployed_environment,
+    resources_of_type,
+    transformed_template,
+)
 
 STACK = "team-enrollment"
 REGIONS = ("us-east-1", "eu-west-1")
@@ -111,28 +116,9 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
 def _create_stack(
     parameters: dict[str, str], name: str = STACK
 ) -> tuple[dict[str, str], dict[str, str]]:
-    bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=bucket)
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("enrollment_monitor/__init__.py", "")
-    s3.put_object(Bucket=bucket, Key=key, Body=code.getvalue())
-    cloudformation = boto3.client("cloudformation", region_name=REGION)
-    cloudformation.create_stack(
-        StackName=name,
-        TemplateBody=json.dumps(transformed_template()),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    (described,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
-    physical = {
-        summary["LogicalResourceId"]: summary["PhysicalResourceId"]
-        for summary in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
-    }
-    _create_what_moto_skips(parameters, physical, name)
-    return outputs, physical
+    created = create_stack(parameters, name)
+    _create_what_moto_skips(parameters, created["resources"], name)
+    return created["outputs"], created["resources"]
 
 
 def _create_what_moto_skips(
@@ -403,17 +389,10 @@ def _partial(parsed: dict[str, Any], **_: Any) -> None:
 def _no_region_checked(deployed: Deployed) -> None:
     deployed.run_check()
     deployed.set_alarms("OK")
-    lambda_ = boto3.client("lambda", region_name=REGION)
     function = deployed.outputs["FunctionName"]
-    variables = lambda_.get_function_configuration(FunctionName=function)["Environment"]
-    lambda_.update_function_configuration(
-        FunctionName=function,
-        Environment={
-            "Variables": {
-                **{name: str(value) for name, value in variables["Variables"].items()},
-                "MONITORED_REGIONS": "",
-            }
-        },
+    variables = {**deployed_environment(function), "MONITORED_REGIONS": ""}
+    boto3.client("lambda", region_name=REGION).update_function_configuration(
+        FunctionName=function, Environment={"Variables": variables}
     )
 
 
