@@ -36,11 +36,19 @@ class AnswersOnTheWire:
 
     def __enter__(self) -> Self:
         # Ahead of moto's own handler.
-        botocore.handlers.BUILTIN_HANDLERS.insert(0, (_EVENT, self._answer))
+        botocore.handlers.BUILTIN_HANDLERS.insert(0, (_EVENT, self._serve))
         return self
 
     def __exit__(self, *_: object) -> None:
-        botocore.handlers.BUILTIN_HANDLERS.remove((_EVENT, self._answer))
+        botocore.handlers.BUILTIN_HANDLERS.remove((_EVENT, self._serve))
+
+    def _serve(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+        answer = self._answer(request, **kwargs)
+        if answer is not None:
+            # botocore asks every before-send handler: moto, later in line, must not act too
+            # (it would raise "not implemented", or run a Lambda function in Docker).
+            request.url = "https://answered-on-the-wire.invalid/"
+        return answer
 
     def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         raise NotImplementedError
@@ -75,7 +83,7 @@ class FakeComputeOptimizer(AnswersOnTheWire):
         host = request.url.split("/")[2]
         if not host.startswith("compute-optimizer."):
             return None  # another service, or answered by a fault injected in front
-        operation = _header(request, "X-Amz-Target").removeprefix(_TARGET_PREFIX)
+        operation = header(request, "X-Amz-Target").removeprefix(_TARGET_PREFIX)
         region = host.split(".")[1]
         self.calls.append((region, operation))
         if operation == "GetEnrollmentStatus":
@@ -96,7 +104,7 @@ class FakeComputeOptimizer(AnswersOnTheWire):
         return page
 
 
-def _header(request: AWSPreparedRequest, name: str) -> str:
+def header(request: AWSPreparedRequest, name: str) -> str:
     value = request.headers.get(name, b"")
     return value.decode() if isinstance(value, bytes) else str(value)
 

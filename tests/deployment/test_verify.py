@@ -24,6 +24,7 @@ import pytest
 from moto import mock_aws
 
 from devtools.aws_requests import WireTap
+from devtools.fake_alarm_history import FakeAlarmHistory
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.local_lambda import LocalLambda
 from enrollment_monitor.cli import main
@@ -47,6 +48,7 @@ CHECKS = {
     "metric CheckCompleted",
     "metric EnrollmentStatus",
     *(f"alarm {suffix}" for suffix in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS)),
+    "alarm notifications",
     "subscriptions",
     "chat",
     "topic policy",
@@ -65,6 +67,7 @@ class Deployed:
     compute_optimizer: FakeComputeOptimizer
     wire: WireTap
     runtime: LocalLambda
+    history: FakeAlarmHistory
 
     @property
     def topic(self) -> str:
@@ -94,7 +97,12 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
         "AWS_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    with mock_aws(), FakeComputeOptimizer() as compute_optimizer, LocalLambda() as runtime:
+    with (
+        mock_aws(),
+        FakeComputeOptimizer() as compute_optimizer,
+        LocalLambda() as runtime,
+        FakeAlarmHistory() as history,
+    ):
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
         wire = WireTap()
         wire.install()
@@ -108,7 +116,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
                     "CreateDashboard": "false",
                 }
             )
-            yield Deployed(outputs, physical, compute_optimizer, wire, runtime)
+            yield Deployed(outputs, physical, compute_optimizer, wire, runtime, history)
         finally:
             wire.uninstall()
 
@@ -180,9 +188,7 @@ def _typed(value: Any, shape: Any) -> Any:
 def checklist(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any]]:
     """Runs verify with --json; returns its exit code and {check: line}."""
     code = main(["verify", "--stack", STACK, "--json", *arguments])
-    out = capsys.readouterr().out
-    # moto prints a warning of its own when it looks for Docker (SQS subscriptions).
-    printed = json.loads(out[out.index("{\n") :])
+    printed = json.loads(capsys.readouterr().out)
     return code, {line["check"]: line for line in printed["checks"]}
 
 
@@ -198,6 +204,8 @@ def test_a_working_stack_passes_every_check(
 ) -> None:
     deployed.run_check()
     deployed.set_alarms("OK")
+    for suffix in verify.ALARMS:  # each alarm's OK notification, as CloudWatch records it
+        deployed.history.delivered(f"{STACK}-{suffix}", deployed.topic)
 
     assert main(["verify", "--stack", STACK]) == 0
 
@@ -210,6 +218,7 @@ def test_a_working_stack_passes_every_check(
     assert code == 0 and set(lines) == CHECKS and not failing(lines)
     assert "data points in eu-west-1, us-east-1" in lines["metric CheckCompleted"]["found"]
     assert "email ops@example.com" in lines["subscriptions"]["found"]
+    assert "last notification of 4 alarm(s)" in lines["alarm notifications"]["found"]
 
 
 def test_enrollment_not_active_is_the_monitor_working_not_a_failure(
@@ -358,6 +367,17 @@ def _one_region_never_checked(deployed: Deployed) -> None:
     deployed.set_alarms("OK")
 
 
+def _notification_failed(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    deployed.history.delivered(f"{STACK}-function-errors", deployed.topic)
+    deployed.history.failed(
+        f"{STACK}-monitor-silent",
+        deployed.topic,
+        "CloudWatch Alarms does not have authorization to access the SNS topic encryption key.",
+    )
+
+
 def _key_policy_unreadable(deployed: Deployed) -> None:
     deployed.run_check()
     deployed.set_alarms("OK")
@@ -437,6 +457,11 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
         "in eu-west-1",
     ),
     "key policy unreadable": (_key_policy_unreadable, {"key policy"}, "kms:GetKeyPolicy"),
+    "alarm notification failed": (
+        _notification_failed,
+        {"alarm notifications"},
+        "does not have authorization to access the SNS topic encryption key",
+    ),
     "alarm actions disabled": (
         _alarm_actions_disabled,
         {"alarm function-errors"},

@@ -13,6 +13,7 @@ from enrollment_monitor.verify.checklist import (
     judge_chat,
     judge_key,
     judge_metric,
+    judge_notifications,
     judge_stack,
     judge_subscriptions,
     judge_test_notification,
@@ -337,3 +338,15 @@ def test_the_alarm_query_gives_the_dimension_set_of_each_region() -> None:
     unfiltered = Query.parse('SELECT SUM(CheckCompleted) FROM SCHEMA("Ns", Region, Status)')
     assert unfiltered is not None and unfiltered.dimensions_in("eu-west-1") is None
     assert Query.parse("SELECT SUM(x) FROM y WHERE service LIKE 'a%'") is None
+
+
+def test_a_failed_alarm_notification_fails_the_line_whichever_field_says_so() -> None:
+    delivered = {"HistorySummary": f"Successfully executed action {TOPIC}", "HistoryData": "{}"}
+    by_data = {"HistorySummary": "", "HistoryData": json.dumps({"actionState": "Failed"})}
+    by_summary = {"HistorySummary": f"Failed to execute action {TOPIC}", "HistoryData": "x"}
+
+    assert judge_notifications({"a": delivered, "b": None}).passed
+    assert judge_notifications({"a": None}).found.startswith("no alarm has notified")
+    for failure in (by_data, by_summary):
+        line = judge_notifications({"a": delivered, "b": failure})
+        assert not line.passed and line.found.startswith("the last notification of b failed")

@@ -30,6 +30,8 @@ ALARMS = (ENROLLMENT_ALARM, *HEALTH_ALARMS)
 # The alarms on the monitor's own metrics (Metrics Insights queries), and the metric each reads.
 METRIC_ALARMS = {ENROLLMENT_ALARM: "EnrollmentStatus", "monitor-silent": "CheckCompleted"}
 COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+# How far back the alarms' own notifications are read: CloudWatch keeps 30 days of history.
+NOTIFICATION_DAYS = 14
 DEFAULT_PERIOD_SECONDS = 3600
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 CHATBOT_ENDPOINT = "chatbot.amazonaws.com"
@@ -239,6 +241,34 @@ def judge_alarm(stack: Stack, suffix: str, alarm: Mapping[str, Any] | None) -> L
     if state == "ALARM" and suffix != ENROLLMENT_ALARM:
         return failed(check, f"{name} is ALARM: {reason}", "fix what its reason says")
     return passed(check, f"{name} is {state}")
+
+
+def judge_notifications(latest: Mapping[str, Mapping[str, Any] | None]) -> Line:
+    """``latest``: each alarm's newest Action item of its history (None: none in the window).
+    What CloudWatch itself says of delivering to the topic: the proof the policies work."""
+    check = "alarm notifications"
+    failures = {name: item for name, item in latest.items() if item and _action_failed(item)}
+    if failures:
+        name, item = next(iter(failures.items()))
+        others = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        return failed(
+            check,
+            f"the last notification of {name} failed{others}: {item.get('HistorySummary', '')}",
+            "CloudWatch could not publish to the topic: fix what the topic policy and key "
+            "policy lines say (README: Bring your own topic); the next state change proves it",
+        )
+    delivered = [name for name, item in latest.items() if item]
+    if not delivered:
+        return passed(check, f"no alarm has notified in the last {NOTIFICATION_DAYS} days")
+    return passed(check, f"CloudWatch delivered the last notification of {len(delivered)} alarm(s)")
+
+
+def _action_failed(item: Mapping[str, Any]) -> bool:
+    try:
+        state = json.loads(item.get("HistoryData") or "{}").get("actionState")
+    except (ValueError, AttributeError):
+        state = None
+    return state == "Failed" or str(item.get("HistorySummary", "")).startswith("Failed")
 
 
 def judge_metric(
@@ -502,6 +532,20 @@ class Facts:
     def account(self) -> str:
         return str(self.configuration["FunctionArn"].split(":")[4])
 
+    def latest_notification(self, name: str) -> Mapping[str, Any] | None:
+        start = self.window.end - timedelta(days=NOTIFICATION_DAYS)
+        with self._client("cloudwatch:DescribeAlarmHistory", self.stack.region) as client:
+            items: list[Mapping[str, Any]] = client.describe_alarm_history(
+                AlarmName=name,
+                AlarmTypes=["MetricAlarm"],
+                HistoryItemType="Action",
+                StartDate=start,
+                EndDate=self.window.end,
+                ScanBy="TimestampDescending",
+                MaxRecords=1,
+            )["AlarmHistoryItems"]
+        return items[0] if items else None
+
     def alarm_arns(self) -> list[str]:
         """The ARNs the alarms publish as (aws:SourceArn), whether they exist or not."""
         partition = self.configuration["FunctionArn"].split(":")[1]
@@ -605,6 +649,7 @@ class Checklist:
                 for alarm, metric in METRIC_ALARMS.items()
             },
             **{f"alarm {suffix}": partial(self.alarm, suffix) for suffix in ALARMS},
+            "alarm notifications": self.notifications,
             "subscriptions": lambda: judge_subscriptions(self.facts.subscriptions),
             "chat": lambda: judge_chat(self.stack, self.facts.subscriptions),
             "topic policy": self.topic_policy,
@@ -643,6 +688,10 @@ class Checklist:
 
     def alarm(self, suffix: str) -> Line:
         return judge_alarm(self.stack, suffix, self.facts.alarms.get(self.stack.alarm_name(suffix)))
+
+    def notifications(self) -> Line:
+        names = [self.stack.alarm_name(suffix) for suffix in ALARMS]
+        return judge_notifications({name: self.facts.latest_notification(name) for name in names})
 
     def topic_policy(self) -> Line:
         requests = self.facts.alarm_requests("sns:Publish", self.stack.topic)
