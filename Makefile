@@ -67,18 +67,27 @@ cfn-lint: $(VENV)/.installed
 
 # Publishes this version to the Serverless Application Repository in SAM_REGION:
 # make publish PUBLISH_BUCKET=artifact-bucket (docs/PUBLISHING.md). The version is
-# enrollment_monitor.__version__.
+# enrollment_monitor.__version__. SAR takes a nested application only from SAR: the chat stack
+# is published first as enrollment-monitor-chat, and devtools.sar makes the monitor's template
+# name it.
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' functions/enrollment_monitor/__init__.py)
 PACKAGED := .aws-sam/packaged.yaml
+SAM_PUBLISH = SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-publish: build
+publish: build $(VENV)/.installed
 	$(if $(PUBLISH_BUCKET),,$(error PUBLISH_BUCKET is not set: make publish PUBLISH_BUCKET=bucket))
 	$(if $(VERSION),,$(error no __version__ in functions/enrollment_monitor/__init__.py))
-	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam package --region $(SAM_REGION) \
-		--template-file .aws-sam/build/template.yaml --output-template-file $(PACKAGED) \
+	$(SAM_PUBLISH) package --region $(SAM_REGION) --template-file nested/chatbot.yaml \
+		--output-template-file .aws-sam/chat-packaged.yaml \
+		--s3-bucket $(PUBLISH_BUCKET) --s3-prefix enrollment-monitor-chat/$(VERSION)
+	$(SAM_PUBLISH) publish --region $(SAM_REGION) \
+		--template .aws-sam/chat-packaged.yaml --semantic-version $(VERSION)
+	$(PY) -m devtools.sar --template .aws-sam/build/template.yaml --version $(VERSION) \
+		--region $(SAM_REGION) > .aws-sam/build/sar.json
+	$(SAM_PUBLISH) package --region $(SAM_REGION) --template-file .aws-sam/build/sar.json \
+		--output-template-file $(PACKAGED) \
 		--s3-bucket $(PUBLISH_BUCKET) --s3-prefix enrollment-monitor/$(VERSION)
-	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam publish --region $(SAM_REGION) \
-		--template $(PACKAGED) --semantic-version $(VERSION)
+	$(SAM_PUBLISH) publish --region $(SAM_REGION) --template $(PACKAGED) --semantic-version $(VERSION)
 
 # Cold start, warm check, AWS requests per check and package size, each against its floor
 # (a script, not a timed test). Builds the deployment package with pip (needs PyPI once).

@@ -8,8 +8,6 @@ import fnmatch
 import io
 import json
 import re
-import subprocess
-import tomllib
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,6 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from moto import mock_aws
 
-import enrollment_monitor
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.local_aws import LambdaContext
 
@@ -997,38 +994,6 @@ def test_the_dashboards_timeout_line_is_the_functions_timeout(track_members: str
     )
     (line,) = duration["properties"]["annotations"]["horizontal"]
     assert line == {"label": "timeout", "value": function["Properties"]["Timeout"] * 1000}
-
-
-# ---------------------------------------------------------------------------- publishing
-
-
-def test_the_application_is_described_for_the_serverless_application_repository() -> None:
-    application = load_template()["Metadata"]["AWS::ServerlessRepo::Application"]
-    project = tomllib.loads((TEMPLATE.parent / "pyproject.toml").read_text())["project"]
-    assert application["SpdxLicenseId"] == project["license"]
-    for local_file in (application["LicenseUrl"], application["ReadmeUrl"]):
-        assert (TEMPLATE.parent / local_file).is_file(), local_file
-    assert re.fullmatch(r"[a-zA-Z0-9\-]{1,140}", application["Name"])
-    assert re.fullmatch(r"^[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?$", application["Author"])
-    assert 1 <= len(application["Description"]) <= 256
-    assert 1 <= len(application["Labels"]) <= 10
-    for label in application["Labels"]:
-        assert re.fullmatch(r"^[a-zA-Z0-9+\-_:\/@]{1,127}$", label)
-    # The version has one source, the package's __version__: `make publish` passes it.
-    assert "SemanticVersion" not in application
-
-
-def test_make_publish_publishes_the_packages_version() -> None:
-    dry_run = subprocess.run(
-        ["make", "--dry-run", "publish", "PUBLISH_BUCKET=example-bucket"],
-        cwd=TEMPLATE.parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "sam package" in dry_run
-    assert "example-bucket" in dry_run
-    assert f"--semantic-version {enrollment_monitor.__version__}" in dry_run
 
 
 @pytest.fixture(scope="module")
