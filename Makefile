@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 SAM_CLI_VERSION := 1.170.0
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: demo test lint typecheck validate build checkov cfn-lint publish bench status clean
+.PHONY: demo test lint typecheck validate build checkov cfn-lint publish publish-preflight bench status clean
 
 $(VENV)/.installed: pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
 	$(PYTHON) -m venv --clear $(VENV)
@@ -74,9 +74,7 @@ VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' functions/enrollment
 PACKAGED := .aws-sam/packaged.yaml
 SAM_PUBLISH = SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-publish: build $(VENV)/.installed
-	$(if $(PUBLISH_BUCKET),,$(error PUBLISH_BUCKET is not set: make publish PUBLISH_BUCKET=bucket))
-	$(if $(VERSION),,$(error no __version__ in functions/enrollment_monitor/__init__.py))
+publish: publish-preflight build $(VENV)/.installed
 	$(SAM_PUBLISH) package --region $(SAM_REGION) --template-file nested/chatbot.yaml \
 		--output-template-file .aws-sam/chat-packaged.yaml \
 		--s3-bucket $(PUBLISH_BUCKET) --s3-prefix enrollment-monitor-chat/$(VERSION)
@@ -88,6 +86,13 @@ publish: build $(VENV)/.installed
 		--output-template-file $(PACKAGED) \
 		--s3-bucket $(PUBLISH_BUCKET) --s3-prefix enrollment-monitor/$(VERSION)
 	$(SAM_PUBLISH) publish --region $(SAM_REGION) --template $(PACKAGED) --semantic-version $(VERSION)
+
+# Refuses before building: what a publish cannot do without.
+publish-preflight:
+	$(if $(PUBLISH_BUCKET),,$(error PUBLISH_BUCKET is not set: make publish PUBLISH_BUCKET=bucket))
+	$(if $(VERSION),,$(error no __version__ in functions/enrollment_monitor/__init__.py))
+	@! grep -n 'github.com/OWNER/' template.yaml nested/chatbot.yaml \
+		|| { echo "replace OWNER in HomePageUrl and SourceCodeUrl first (docs/PUBLISHING.md)" >&2; exit 1; }
 
 # Cold start, warm check, AWS requests per check and package size, each against its floor
 # (a script, not a timed test). Builds the deployment package with pip (needs PyPI once).

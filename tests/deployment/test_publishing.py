@@ -91,3 +91,20 @@ def test_the_template_for_sar_is_lint_clean(tmp_path: Path) -> None:
     rewritten.write_text(json.dumps(sar_template()))
     matches = lint_file(rewritten, ManualArgs(regions=["us-east-1"]))
     assert [str(match) for match in matches] == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "refusal"),
+    [
+        ([], "PUBLISH_BUCKET is not set"),
+        (["PUBLISH_BUCKET=example-bucket"], "replace OWNER in HomePageUrl and SourceCodeUrl"),
+    ],
+)
+def test_make_publish_refuses_before_building(arguments: list[str], refusal: str) -> None:
+    refused = subprocess.run(
+        ["make", "publish-preflight", *arguments],
+        cwd=TEMPLATE.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and refusal in refused.stderr

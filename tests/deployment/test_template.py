@@ -20,6 +20,8 @@ from moto import mock_aws
 
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.local_aws import LambdaContext
+from enrollment_monitor.alerts.render import CONSOLE_HOSTS
+from enrollment_monitor.verify.policy import Request, Verdict, evaluate
 
 from conftest import emf_lines, new_sandbox
 from template import (
@@ -43,12 +45,6 @@ KNOWN_STATUSES = {"Active", "Inactive", "Pending", "Failed"}
 METRICS_INSIGHTS_ALARM_WINDOW_SECONDS = 3 * 3600
 # One Region of each partition: the template must deploy in all three.
 PARTITION_REGIONS = {"us-east-1": "aws", "us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"}
-# Where each partition's console lives.
-CONSOLE_HOSTS = {
-    "aws": "console.aws.amazon.com",
-    "aws-us-gov": "console.amazonaws-us-gov.com",
-    "aws-cn": "console.amazonaws.cn",
-}
 OPTIONAL_RESOURCES = {
     "AlertKey": "CreatesTopic",
     "AlertKeyAlias": "CreatesTopic",
@@ -498,6 +494,7 @@ def test_the_schedule_is_a_parameter_that_defaults_to_hourly() -> None:
         "arn:aws:sns:us-east-1:123456789012:alerts",
         "arn:aws-us-gov:sns:us-gov-west-1:123456789012:Platform_Alerts-1",
         "arn:aws-cn:sns:cn-northwest-1:123456789012:alerts",
+        "arn:aws-eusc:sns:eusc-de-east-1:123456789012:alerts",
     ],
 )
 def test_alert_topic_arn_accepts_a_standard_topic_in_any_partition(value: str) -> None:
@@ -528,6 +525,10 @@ def test_alert_topic_arn_refuses_anything_else(value: str) -> None:
         (YOUR_KEY, True),
         ("arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab", True),
         (
+            "arn:aws-eusc:kms:eusc-de-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            True,
+        ),
+        (
             "arn:aws-us-gov:kms:us-gov-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
             True,
         ),
@@ -540,6 +541,42 @@ def test_alert_topic_arn_refuses_anything_else(value: str) -> None:
 def test_alert_topic_kms_key_arn_accepts_key_arns_only(value: str, accepted: bool) -> None:
     pattern = load_template()["Parameters"]["AlertTopicKmsKeyArn"]["AllowedPattern"]
     assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+@pytest.mark.parametrize("regions", ["us-east-1", "eusc-de-east-1,us-gov-west-1,cn-north-1"])
+def test_the_regions_parameter_takes_every_partitions_region_names(regions: str) -> None:
+    pattern = load_template()["Parameters"]["Regions"]["AllowedPattern"]
+    assert re.fullmatch(pattern, regions)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "accepted"),
+    [
+        ({}, True),
+        ({"AlertTopicArn": YOUR_TOPIC, "AlertTopicKmsKeyArn": YOUR_KEY}, True),
+        ({"AlertTopicArn": YOUR_TOPIC}, True),
+        # A key without its topic would be ignored without a word: CloudFormation refuses it.
+        ({"AlertTopicKmsKeyArn": YOUR_KEY}, False),
+    ],
+)
+def test_a_key_is_accepted_only_with_its_topic(parameters: dict[str, str], accepted: bool) -> None:
+    resolve = Resolver(parameters)
+    for rule in load_template()["Rules"].values():
+        if resolve.value(rule["RuleCondition"]):
+            assert all(resolve.value(a["Assert"]) for a in rule["Assertions"]) is accepted
+
+
+def test_the_chat_channels_are_not_named_as_before_they_moved_to_their_own_stack() -> None:
+    """An update creates the nested stack's configurations before it deletes the parent's old
+    ones (named <stack>-slack and <stack>-teams): the same names would collide."""
+    chat = load_template(CHAT_TEMPLATE)["Resources"]
+    names = {
+        Resolver({"MonitorStackName": STACK_NAME}, path=CHAT_TEMPLATE).value(
+            chat[channel]["Properties"]["ConfigurationName"]
+        )
+        for channel in ("SlackChannel", "TeamsChannel")
+    }
+    assert names == {f"{STACK_NAME}-chat-slack", f"{STACK_NAME}-chat-teams"}
 
 
 def topic_references(parameters: dict[str, str]) -> dict[str, Any]:
@@ -827,15 +864,24 @@ def alarm_arns(stack_name: str = STACK_NAME) -> list[str]:
     ]
 
 
-def only_this_stacks_alarms(statement: dict[str, Any], stack_name: str) -> bool:
-    """Whether a cloudwatch.amazonaws.com grant holds for this stack's alarms and no other's
-    (one of another stack whose name shares no prefix, one of another account)."""
-    condition = statement["Condition"]
-    account = condition["StringEquals"]["aws:SourceAccount"]
-    pattern = condition["ArnLike"]["aws:SourceArn"]
-    mine = all(fnmatch.fnmatchcase(arn, pattern) for arn in alarm_arns(stack_name))
-    other_stack = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:other-monitor-function-errors"
-    return account == ACCOUNT_ID and mine and not fnmatch.fnmatchcase(other_stack, pattern)
+def only_this_stacks_alarms(statement: dict[str, Any], stack_name: str, action: str) -> bool:
+    """Whether a cloudwatch.amazonaws.com grant lets in this stack's four alarms and no other:
+    not those of a stack whose name starts like this one's, not those of another account.
+    Evaluated as verify evaluates a deployed policy (enrollment_monitor.verify.policy)."""
+    document = json.dumps({"Statement": [{**statement, "Resource": "*"}]})
+
+    def verdict(alarm: str) -> Verdict:
+        context = {"aws:SourceAccount": alarm.split(":")[4], "aws:SourceArn": alarm}
+        request = Request("cloudwatch.amazonaws.com", action, "*", context)
+        return evaluate(document, request).verdict
+
+    others = [
+        f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{stack_name}-staging-function-errors",
+        f"arn:aws:cloudwatch:{REGION}:999999999999:alarm:{stack_name}-function-errors",
+    ]
+    return all(verdict(alarm) is Verdict.ALLOWED for alarm in alarm_arns(stack_name)) and all(
+        verdict(alarm) is Verdict.NOT_ALLOWED for alarm in others
+    )
 
 
 def test_the_key_lets_in_only_what_uses_it() -> None:
@@ -854,7 +900,8 @@ def test_the_key_lets_in_only_what_uses_it() -> None:
     }
     alarms_grant = grants[json.dumps({"Service": "cloudwatch.amazonaws.com"})]
     assert set(alarms_grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-    assert only_this_stacks_alarms(alarms_grant, STACK_NAME)
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert only_this_stacks_alarms(alarms_grant, STACK_NAME, action)
     logs_grant = grants[json.dumps({"Service": f"logs.{REGION}.amazonaws.com"})]
     log_group = (
         f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/{STACK_NAME}-enrollment-monitor"
@@ -871,7 +918,7 @@ def test_the_topic_lets_in_only_this_stacks_alarms_and_tls() -> None:
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     (allow,) = (s for s in statements if s["Effect"] == "Allow")
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert only_this_stacks_alarms(allow, OTHER_STACK_NAME)
+    assert only_this_stacks_alarms(allow, OTHER_STACK_NAME, "sns:Publish")
     (deny,) = (s for s in statements if s["Effect"] == "Deny")
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 

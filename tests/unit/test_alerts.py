@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -77,10 +78,28 @@ def test_email_tells_a_person_what_changed_why_when_and_what_to_do() -> None:
     assert "What to do" in email
     assert "update-enrollment-status --status Active" in email
     assert (
-        "https://ap-southeast-2.console.aws.amazon.com/compute-optimizer/home"
-        "?region=ap-southeast-2#/settings"
+        "https://console.aws.amazon.com/compute-optimizer/home?region=ap-southeast-2#/settings"
     ) in email
     assert all(len(line) <= 78 for line in email.splitlines() if not line.startswith("https:"))
+
+
+@pytest.mark.parametrize(
+    ("region", "console"),
+    [
+        ("us-gov-west-1", "https://console.amazonaws-us-gov.com/"),
+        ("cn-northwest-1", "https://console.amazonaws.cn/"),
+        ("eu-west-1", "https://console.aws.amazon.com/"),
+    ],
+)
+def test_the_console_link_is_the_partitions_in_email_and_chat(region: str, console: str) -> None:
+    where = AccountRegion("123456789012", region)
+    recorded = recorded_after(Decision.CHANGED, ACTIVE, INACTIVE, NOW)
+    assert recorded
+    message = rendered(status_alert(where, Decision.CHANGED, ACTIVE, recorded, NOW))
+
+    link = f"{console}compute-optimizer/home?region={region}#/settings"
+    assert link in message["email"]
+    assert link in " ".join(json.loads(message["https"])["content"]["nextSteps"])
 
 
 def test_chatbot_rendering_is_a_custom_notification() -> None:

@@ -17,8 +17,9 @@ from enrollment_monitor.verify.checklist import (
     judge_stack,
     judge_subscriptions,
     judge_test_notification,
+    judge_topic_policy,
 )
-from enrollment_monitor.verify.policy import Request, Verdict, evaluate
+from enrollment_monitor.verify.policy import Evaluation, Request, Verdict, evaluate
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 ACCOUNT = "123456789012"
@@ -350,3 +351,16 @@ def test_a_failed_alarm_notification_fails_the_line_whichever_field_says_so() ->
     for failure in (by_data, by_summary):
         line = judge_notifications({"a": delivered, "b": failure})
         assert not line.passed and line.found.startswith("the last notification of b failed")
+
+
+def test_a_topic_in_another_region_than_the_alarms_fails_whatever_its_policy() -> None:
+    allowed = Evaluation(Verdict.ALLOWED, "ThisStacksAlarmsPublish")
+    assert judge_topic_policy(STACK, allowed).passed
+    elsewhere = Stack(
+        **{
+            **STACK.__dict__,
+            "outputs": {**STACK.outputs, "AlertTopicArn": TOPIC.replace("us-east-1", "eu-west-1")},
+        }
+    )
+    line = judge_topic_policy(elsewhere, allowed)
+    assert not line.passed and line.fix == "give AlertTopicArn a topic in us-east-1"

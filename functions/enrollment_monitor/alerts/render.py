@@ -17,6 +17,7 @@ from typing import Any
 
 from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, iso
+from enrollment_monitor.settings import partition_of
 
 SUBJECT_LIMIT = 99
 API_TEXT_LIMIT = 300
@@ -59,10 +60,18 @@ class AlertText:
     chat_listing: Sequence[str] = ()
 
 
+# Each partition's console (the template's dashboard links say the same). Another partition
+# gets the commercial console's address, as the template does.
+CONSOLE_HOSTS = {
+    "aws": "console.aws.amazon.com",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+    "aws-cn": "console.amazonaws.cn",
+}
+
+
 def console_url(region: str) -> str:
-    return (
-        f"https://{region}.console.aws.amazon.com/compute-optimizer/home?region={region}#/settings"
-    )
+    host = CONSOLE_HOSTS.get(partition_of(region), CONSOLE_HOSTS["aws"])
+    return f"https://{host}/compute-optimizer/home?region={region}#/settings"
 
 
 def document(

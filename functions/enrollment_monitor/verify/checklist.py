@@ -360,7 +360,15 @@ def judge_chat(stack: Stack, subscriptions: Sequence[Mapping[str, str]]) -> Line
     return passed("chat", f"{' and '.join(configured)} channel(s) subscribed through AWS Chatbot")
 
 
-def judge_topic_policy(evaluation: Evaluation) -> Line:
+def judge_topic_policy(stack: Stack, evaluation: Evaluation) -> Line:
+    topic_region = stack.topic.split(":")[3]
+    if topic_region != stack.region:
+        return failed(
+            "topic policy",
+            f"the topic is in {topic_region} and the alarms in {stack.region}: CloudWatch "
+            "notifies topics of its own Region only",
+            f"give AlertTopicArn a topic in {stack.region}",
+        )
     return _judge_policy(
         "topic policy",
         evaluation,
@@ -695,7 +703,8 @@ class Checklist:
 
     def topic_policy(self) -> Line:
         requests = self.facts.alarm_requests("sns:Publish", self.stack.topic)
-        return judge_topic_policy(evaluate_all(self.facts.topic_attributes.get("Policy"), requests))
+        policy = self.facts.topic_attributes.get("Policy")
+        return judge_topic_policy(self.stack, evaluate_all(policy, requests))
 
     def key_policy(self) -> Line:
         key = self.facts.key
