@@ -267,9 +267,12 @@ def _subscription_pending(deployed: Deployed) -> None:
     deployed.run_check()
     deployed.set_alarms("OK")
     # moto confirms every subscription at once: the reply is changed as SNS would send it.
-    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
-        "after-call.sns.ListSubscriptionsByTopic", _email_unconfirmed
-    )
+    answers_changed("after-call.sns.ListSubscriptionsByTopic", _email_unconfirmed)
+
+
+def answers_changed(event: str, change: Callable[..., None]) -> None:
+    """``change`` edits the parsed reply of every call of the clients made from now on."""
+    boto3.DEFAULT_SESSION.events.register(event, change)  # type: ignore[union-attr]
 
 
 def _email_unconfirmed(parsed: dict[str, Any], **_: Any) -> None:
@@ -396,9 +399,7 @@ def _metric_data_partial(deployed: Deployed) -> None:
     deployed.run_check()
     deployed.set_alarms("OK")
     # moto always answers Complete; CloudWatch may not.
-    boto3.DEFAULT_SESSION.events.register(  # type: ignore[union-attr]
-        "after-call.cloudwatch.GetMetricData", _partial
-    )
+    answers_changed("after-call.cloudwatch.GetMetricData", _partial)
 
 
 def _partial(parsed: dict[str, Any], **_: Any) -> None:

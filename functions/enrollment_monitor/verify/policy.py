@@ -63,18 +63,16 @@ def evaluate(policy: str | None, request: Request) -> Evaluation:
             met, unknown_key = _conditions_met(statement.get("Condition", {}), request)
             why = name if unknown_key is None else f"{name} (condition on {unknown_key})"
             outcomes[statement["Effect"]].append((met, why))
-    for met, why in outcomes["Deny"]:
-        if met:
-            return Evaluation(Verdict.DENIED, why)
-    for met, why in outcomes["Deny"]:
-        if met is None:
-            return Evaluation(Verdict.UNKNOWN, why)
-    for met, why in outcomes["Allow"]:
-        if met:
-            return Evaluation(Verdict.ALLOWED, why)
-    for met, why in outcomes["Allow"]:
-        if met is None:
-            return Evaluation(Verdict.UNKNOWN, why)
+    # An explicit Deny wins, then a Deny verify cannot rule out, then an Allow.
+    for effect, held, verdict in (
+        ("Deny", True, Verdict.DENIED),
+        ("Deny", None, Verdict.UNKNOWN),
+        ("Allow", True, Verdict.ALLOWED),
+        ("Allow", None, Verdict.UNKNOWN),
+    ):
+        for met, why in outcomes[effect]:
+            if met is held:
+                return Evaluation(verdict, why)
     return Evaluation(Verdict.NOT_ALLOWED, "no statement allows it")
 
 
