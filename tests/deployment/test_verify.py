@@ -29,7 +29,7 @@ from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.local_lambda import LocalLambda
 from enrollment_monitor.cli import main
 from enrollment_monitor.clients import AwsClients
-from enrollment_monitor.verify import checklist as verify
+from enrollment_monitor.verify import checklist, verdicts
 
 from template import (
     REGION,
@@ -47,9 +47,10 @@ CHECKS = {
     "invocations",
     "metric CheckCompleted",
     "metric EnrollmentStatus",
-    *(f"alarm {suffix}" for suffix in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS)),
+    *(f"alarm {suffix}" for suffix in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS)),
     "alarm notifications",
     "subscriptions",
+    "deliveries",
     "chat",
     "topic policy",
     "key policy",
@@ -80,7 +81,7 @@ class Deployed:
     def set_alarms(self, state: str, **overrides: str) -> None:
         """What CloudWatch would evaluate the stack's alarms to."""
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        for suffix in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS):
+        for suffix in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS):
             cloudwatch.set_alarm_state(
                 AlarmName=f"{STACK}-{suffix}",
                 StateValue=overrides.get(suffix.replace("-", "_"), state),
@@ -185,7 +186,7 @@ def _typed(value: Any, shape: Any) -> Any:
     return value
 
 
-def checklist(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any]]:
+def verify_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any]]:
     """Runs verify with --json; returns its exit code and {check: line}."""
     code = main(["verify", "--stack", STACK, "--json", *arguments])
     printed = json.loads(capsys.readouterr().out)
@@ -204,7 +205,7 @@ def test_a_working_stack_passes_every_check(
 ) -> None:
     deployed.run_check()
     deployed.set_alarms("OK")
-    for suffix in verify.ALARMS:  # each alarm's OK notification, as CloudWatch records it
+    for suffix in verdicts.ALARMS:  # each alarm's OK notification, as CloudWatch records it
         deployed.history.delivered(f"{STACK}-{suffix}", deployed.topic)
 
     assert main(["verify", "--stack", STACK]) == 0
@@ -214,7 +215,7 @@ def test_a_working_stack_passes_every_check(
         print(f"\n{text}")  # the checklist, for the closing note (pytest -s)
     assert text.splitlines()[0] == f"enrollment-monitor verify: stack {STACK} in {REGION}"
     assert text.rstrip().endswith("all checks passed")
-    code, lines = checklist(capsys)
+    code, lines = verify_json(capsys)
     assert code == 0 and set(lines) == CHECKS and not failing(lines)
     assert "data points in eu-west-1, us-east-1" in lines["metric CheckCompleted"]["found"]
     assert "email ops@example.com" in lines["subscriptions"]["found"]
@@ -228,7 +229,7 @@ def test_enrollment_not_active_is_the_monitor_working_not_a_failure(
     deployed.run_check()
     deployed.set_alarms("OK", enrollment_not_active="ALARM")
 
-    code, lines = checklist(capsys)
+    code, lines = verify_json(capsys)
 
     assert code == 0, failing(lines)
     assert lines["alarm enrollment-not-active"]["found"].endswith("is ALARM")
@@ -242,7 +243,7 @@ def test_the_region_comes_from_aws_region(
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
 
-    code, _ = checklist(capsys)
+    code, _ = verify_json(capsys)
 
     assert code == 0
 
@@ -381,6 +382,22 @@ def _notification_failed(deployed: Deployed) -> None:
     )
 
 
+def _deliveries_failed(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    # What SNS reports when a subscriber refused two messages.
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/SNS",
+        MetricData=[
+            {
+                "MetricName": "NumberOfNotificationsFailed",
+                "Dimensions": [{"Name": "TopicName", "Value": deployed.topic.split(":")[5]}],
+                "Value": 2.0,
+            }
+        ],
+    )
+
+
 def _key_policy_unreadable(deployed: Deployed) -> None:
     deployed.run_check()
     deployed.set_alarms("OK")
@@ -424,7 +441,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
             "invocations",
             "metric CheckCompleted",
             "metric EnrollmentStatus",
-            *(f"alarm {s}" for s in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS)),
+            *(f"alarm {s}" for s in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS)),
         },
         "schedule is enabled",
     ),
@@ -458,6 +475,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
         "in eu-west-1",
     ),
     "key policy unreadable": (_key_policy_unreadable, {"key policy"}, "kms:GetKeyPolicy"),
+    "deliveries failed": (_deliveries_failed, {"deliveries"}, "failed 2 deliveries"),
     "alarm notification failed": (
         _notification_failed,
         {"alarm notifications"},
@@ -470,7 +488,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     ),
     "metric data partial": (
         _metric_data_partial,
-        {"invocations", "metric CheckCompleted", "metric EnrollmentStatus"},
+        {"invocations", "metric CheckCompleted", "metric EnrollmentStatus", "deliveries"},
         "PartialData",
     ),
     "no region checked": (
@@ -488,7 +506,7 @@ def test_each_failing_line_says_what_is_wrong_and_the_fix(
     breaking, expected, fix = BREAKAGES[breakage]
     breaking(deployed)
 
-    code, lines = checklist(capsys)
+    code, lines = verify_json(capsys)
 
     assert code == 1
     assert failing(lines) == expected
@@ -604,7 +622,7 @@ def test_the_window_is_the_last_two_alarm_periods(deployed: Deployed) -> None:
 
     def invocations(minutes_later: int) -> dict[str, Any]:
         later = now + timedelta(minutes=minutes_later)
-        _, lines = verify.run(AwsClients(), fast, REGION, now=later)
+        _, lines = checklist.run(AwsClients(), fast, REGION, now=later)
         (line,) = (line for line in lines if line.check == "invocations")
         return asdict(line)
 
@@ -630,7 +648,7 @@ def test_send_test_delivers_a_test_notification_to_the_topic(
         TopicArn=deployed.topic, Protocol="sqs", Endpoint=queue_arn
     )
 
-    code, lines = checklist(capsys, "--send-test")
+    code, lines = verify_json(capsys, "--send-test")
 
     assert code == 0, failing(lines)
     assert lines["test notification"]["passed"]
@@ -645,7 +663,7 @@ def test_send_test_reports_the_functions_error(
     deployed.set_alarms("OK")
     deployed.wire.fail("sns", "Publish", "AuthorizationError", 403, times=8)
 
-    code, lines = checklist(capsys, "--send-test")
+    code, lines = verify_json(capsys, "--send-test")
 
     assert code == 1
     assert failing(lines) == {"test notification"}
@@ -659,7 +677,7 @@ def test_without_send_test_nothing_is_invoked_or_sent(
     deployed.set_alarms("OK")
     before = len(deployed.runtime.invocations)
 
-    checklist(capsys)
+    verify_json(capsys)
 
     assert len(deployed.runtime.invocations) == before
     assert deployed.wire.calls["sns:Publish"] == 0
@@ -675,7 +693,7 @@ def test_verify_looks_for_the_alarms_the_template_names() -> None:
         for alarm in resources_of_type("AWS::CloudWatch::Alarm").values()
     }
     assert named == {
-        f"{STACK}-{suffix}" for suffix in (verify.ENROLLMENT_ALARM, *verify.HEALTH_ALARMS)
+        f"{STACK}-{suffix}" for suffix in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS)
     }
 
 
@@ -688,7 +706,7 @@ def test_the_console_script_offers_status_and_verify() -> None:
 
 
 def test_the_readme_lists_every_permission_verify_needs() -> None:
-    source = "".join(path.read_text() for path in Path(verify.__file__).parent.glob("*.py"))
+    source = "".join(path.read_text() for path in Path(checklist.__file__).parent.glob("*.py"))
     called = set(re.findall(r'(?:calling|_client)\(\s*"([a-z-]+:[A-Za-z]+)"', source))
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme[readme.index("### Prove it works") : readme.index("### Bring your own topic")]

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from enrollment_monitor.verify.checklist import (
+from enrollment_monitor.verify.policy import Evaluation, Request, Verdict, evaluate
+from enrollment_monitor.verify.verdicts import (
     Query,
     Stack,
     judge_alarm,
@@ -19,7 +20,6 @@ from enrollment_monitor.verify.checklist import (
     judge_test_notification,
     judge_topic_policy,
 )
-from enrollment_monitor.verify.policy import Evaluation, Request, Verdict, evaluate
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 ACCOUNT = "123456789012"
