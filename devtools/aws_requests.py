@@ -120,7 +120,8 @@ class WireTap:
         if numbered == "error":
             return self._error(request, "InternalFailure", 500)
         service, region = request.url.split("://", 1)[1].split(".")[:2]
-        operation = _operation(request)
+        # REST protocols (Lambda's, say) name the operation in neither header nor body.
+        operation = _operation(request) or self.sequence[-1].split(":", 1)[1]
         faults = self._faults.get(f"{service}:{operation}:{region}") or self._faults.get(
             f"{service}:{operation}:"
         )

@@ -50,7 +50,6 @@ CHECKS = {
     *(f"alarm {suffix}" for suffix in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS)),
     "alarm notifications",
     "subscriptions",
-    "deliveries",
     "chat",
     "topic policy",
     "key policy",
@@ -382,20 +381,43 @@ def _notification_failed(deployed: Deployed) -> None:
     )
 
 
-def _deliveries_failed(deployed: Deployed) -> None:
+def _email_unsubscribed(deployed: Deployed) -> None:
+    """The alert mail's unsubscribe link was followed; another team's queue subscribes."""
     deployed.run_check()
     deployed.set_alarms("OK")
-    # What SNS reports when a subscriber refused two messages.
-    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
-        Namespace="AWS/SNS",
-        MetricData=[
+    sns = boto3.client("sns", region_name=REGION)
+    for subscription in sns.list_subscriptions_by_topic(TopicArn=deployed.topic)["Subscriptions"]:
+        sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="other-team")
+    arn = f"arn:aws:sqs:{REGION}:123456789012:other-team"
+    assert queue["QueueUrl"].endswith("other-team")
+    sns.subscribe(TopicArn=deployed.topic, Protocol="sqs", Endpoint=arn)
+
+
+def _policy_of_unknown_shape(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
             {
-                "MetricName": "NumberOfNotificationsFailed",
-                "Dimensions": [{"Name": "TopicName", "Value": deployed.topic.split(":")[5]}],
-                "Value": 2.0,
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": deployed.topic,
+                "Condition": {"StringEquals": "x"},
             }
         ],
+    }
+    boto3.client("sns", region_name=REGION).set_topic_attributes(
+        TopicArn=deployed.topic, AttributeName="Policy", AttributeValue=json.dumps(policy)
     )
+
+
+def _function_configuration_denied(deployed: Deployed) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    deployed.wire.fail("lambda", "GetFunctionConfiguration", "AccessDeniedException", 403)
 
 
 def _key_policy_unreadable(deployed: Deployed) -> None:
@@ -475,7 +497,17 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
         "in eu-west-1",
     ),
     "key policy unreadable": (_key_policy_unreadable, {"key policy"}, "kms:GetKeyPolicy"),
-    "deliveries failed": (_deliveries_failed, {"deliveries"}, "failed 2 deliveries"),
+    "email unsubscribed": (_email_unsubscribed, {"subscriptions"}, "aws sns subscribe"),
+    "policy of unknown shape": (
+        _policy_of_unknown_shape,
+        {"topic policy"},
+        "could not read AWS's answer",
+    ),
+    "function configuration denied": (
+        _function_configuration_denied,
+        {"metric CheckCompleted", "metric EnrollmentStatus"},
+        "lambda:GetFunctionConfiguration",
+    ),
     "alarm notification failed": (
         _notification_failed,
         {"alarm notifications"},
@@ -488,7 +520,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     ),
     "metric data partial": (
         _metric_data_partial,
-        {"invocations", "metric CheckCompleted", "metric EnrollmentStatus", "deliveries"},
+        {"invocations", "metric CheckCompleted", "metric EnrollmentStatus"},
         "PartialData",
     ),
     "no region checked": (
@@ -742,3 +774,60 @@ def test_a_fault_at_any_call_of_verify_never_passes_and_never_tracebacks(
         assert main(["verify", "--stack", STACK]) == 0, f"a lost reply at {call} failed verify"
         capsys.readouterr()
     assert len(calls) >= 10, calls
+
+
+def test_the_stack_may_be_named_by_its_arn(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    (stack,) = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
+
+    assert main(["verify", "--stack", stack["StackId"]]) == 0
+
+    assert capsys.readouterr().out.startswith(f"enrollment-monitor verify: stack {STACK} in")
+
+
+def test_send_test_is_never_retried(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
+    """A retry after a reply that did not come could send the test notification twice."""
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    before = len(deployed.runtime.invocations)
+    deployed.wire.fail("lambda", "Invoke", "ServiceException", 500)
+
+    code, lines = verify_json(capsys, "--send-test")
+
+    assert code == 1 and failing(lines) == {"test notification"}
+    assert len(deployed.runtime.invocations) == before
+
+
+@pytest.mark.parametrize(
+    ("history", "passes"),
+    [
+        ("a failure, then a delivery", True),
+        ("a delivery, then a failure", False),
+        ("a failure to another topic", True),
+        ("a failure before the alarm was configured", True),
+    ],
+)
+def test_only_the_alarms_last_notification_to_this_topic_counts(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str], history: str, passes: bool
+) -> None:
+    deployed.run_check()
+    deployed.set_alarms("OK")
+    alarm, error = f"{STACK}-monitor-silent", "CloudWatch Alarms does not have authorization"
+    if history == "a failure, then a delivery":
+        deployed.history.failed(alarm, deployed.topic, error, seconds_ago=60)
+        deployed.history.delivered(alarm, deployed.topic)
+    elif history == "a delivery, then a failure":
+        deployed.history.delivered(alarm, deployed.topic, seconds_ago=60)
+        deployed.history.failed(alarm, deployed.topic, error)
+    elif history == "a failure to another topic":
+        deployed.history.failed(alarm, f"{deployed.topic}-old", error)
+    else:  # CloudWatch keeps the history of an alarm deleted and created again
+        deployed.history.failed(alarm, deployed.topic, error, seconds_ago=3600)
+
+    _, lines = verify_json(capsys)
+
+    assert lines["alarm notifications"]["passed"] is passes

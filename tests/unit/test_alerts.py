@@ -102,6 +102,18 @@ def test_the_console_link_is_the_partitions_in_email_and_chat(region: str, conso
     assert link in " ".join(json.loads(message["https"])["content"]["nextSteps"])
 
 
+def test_an_alert_of_a_partition_with_no_known_console_carries_no_link() -> None:
+    where = AccountRegion("123456789012", "eusc-de-east-1")
+    recorded = recorded_after(Decision.CHANGED, ACTIVE, INACTIVE, NOW)
+    assert recorded
+    message = rendered(status_alert(where, Decision.CHANGED, ACTIVE, recorded, NOW))
+
+    assert "https://" not in message["email"]
+    assert not any(
+        "https://" in step for step in json.loads(message["https"])["content"]["nextSteps"]
+    )
+
+
 def test_chatbot_rendering_is_a_custom_notification() -> None:
     chatbot = json.loads(rendered(change(ACTIVE, INACTIVE))["https"])
 

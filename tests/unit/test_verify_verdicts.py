@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from enrollment_monitor.verify.policy import Evaluation, Request, Verdict, evaluate
+from enrollment_monitor.verify.policy import Evaluation, Request, Verdict, evaluate, evaluate_all
 from enrollment_monitor.verify.verdicts import (
     Query,
     Stack,
@@ -276,10 +276,10 @@ def test_your_own_topic_needs_its_key_granted_to_the_function() -> None:
 def test_subscriptions_must_all_be_confirmed() -> None:
     email = {"SubscriptionArn": f"{TOPIC}:1", "Protocol": "email", "Endpoint": "ops@example.com"}
     for state in ("PendingConfirmation", "Deleted"):
-        line = judge_subscriptions([email, {**email, "SubscriptionArn": state}])
+        line = judge_subscriptions(STACK, [email, {**email, "SubscriptionArn": state}])
         assert not line.passed and state in line.found
-    assert judge_subscriptions([email]).passed
-    empty = judge_subscriptions([])
+    assert judge_subscriptions(STACK, [email]).passed
+    empty = judge_subscriptions(STACK, [])
     assert not empty.passed and "reach no one" in empty.found
 
 
@@ -308,7 +308,7 @@ def test_each_configured_chat_app_needs_its_own_chatbot_subscription() -> None:
         both, [chatbot, {**chatbot, "SubscriptionArn": "PendingConfirmation"}]
     ).passed
     assert judge_chat(STACK, []).passed  # none configured
-    assert "AWS Chatbot" in judge_subscriptions([chatbot]).found
+    assert "AWS Chatbot" in judge_subscriptions(STACK, [chatbot]).found
 
 
 def test_a_failed_test_notification_shows_the_error_not_the_stack_trace() -> None:
@@ -364,3 +364,92 @@ def test_a_topic_in_another_region_than_the_alarms_fails_whatever_its_policy() -
     )
     line = judge_topic_policy(elsewhere, allowed)
     assert not line.passed and line.fix == "give AlertTopicArn a topic in us-east-1"
+
+
+def alarm_request(name: str, **context: str) -> Request:
+    arn = ALARM.rsplit(":", 1)[0] + f":{name}"
+    return Request(
+        CLOUDWATCH,
+        "sns:Publish",
+        TOPIC,
+        {"aws:SourceAccount": ACCOUNT, "aws:SourceOwner": ACCOUNT, "aws:SourceArn": arn, **context},
+    )
+
+
+def test_every_alarm_must_be_let_in_not_only_the_first() -> None:
+    three = [f"{ALARM.rsplit(':', 1)[0]}:team-{s}" for s in ("a", "b", "c")]
+    document = policy(statement(Condition={"ArnEquals": {"aws:SourceArn": three}}))
+    requests = [alarm_request(f"team-{s}") for s in ("a", "b", "c", "d")]
+
+    assert evaluate_all(document, requests[:3]).verdict is Verdict.ALLOWED
+    assert evaluate_all(document, requests).verdict is Verdict.NOT_ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("pattern", "verdict"),
+    [
+        ("arn:aws:cloudwatch:us-east-1:123456789012:alarm:team-*", Verdict.ALLOWED),
+        ("arn:aws:cloudwatch:*:*:alarm:team-*", Verdict.ALLOWED),
+        # IAM matches an ARN part by part: no wildcard stands for a missing account part.
+        ("arn:aws:cloudwatch:*:alarm:team-*", Verdict.NOT_ALLOWED),
+        # Only * and ? are wildcards: [t] is the characters [, t and ].
+        ("arn:aws:cloudwatch:us-east-1:123456789012:alarm:[t]eam-*", Verdict.NOT_ALLOWED),
+    ],
+)
+def test_arn_conditions_match_as_iam_does(pattern: str, verdict: Verdict) -> None:
+    for operator in ("ArnLike", "ArnEquals"):  # IAM treats both alike
+        document = policy(statement(Condition={operator: {"aws:SourceArn": pattern}}))
+        assert evaluate(document, PUBLISH).verdict is verdict
+
+
+def test_the_topic_policy_sns_writes_by_default_lets_the_alarms_in() -> None:
+    default = policy(
+        {
+            "Sid": "__default_statement_ID",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["SNS:GetTopicAttributes", "SNS:Publish", "SNS:Subscribe"],
+            "Resource": TOPIC,
+            "Condition": {"StringEquals": {"AWS:SourceOwner": ACCOUNT}},
+        }
+    )
+    assert evaluate(default, alarm_request("team-monitor-silent")).verdict is Verdict.ALLOWED
+
+
+def test_an_organization_guard_that_exempts_services_lets_the_alarms_in() -> None:
+    guarded = policy(
+        statement(),
+        statement(
+            "Deny",
+            Principal="*",
+            Condition={
+                "StringNotEquals": {"aws:PrincipalOrgID": "o-abc"},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            },
+        ),
+    )
+    request = alarm_request("team-monitor-silent", **{"aws:PrincipalIsAWSService": "true"})
+    assert evaluate(guarded, request).verdict is Verdict.ALLOWED
+
+
+def test_the_key_policy_aws_documents_for_encrypted_topics_lets_the_alarms_in() -> None:
+    key = policy(
+        statement(
+            Action=["kms:GenerateDataKey*", "kms:Decrypt"],
+            Resource="*",
+            Condition={
+                "ArnLike": {"aws:SourceArn": ALARM},
+                "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": TOPIC},
+            },
+        )
+    )
+    context = {**PUBLISH.context, "kms:EncryptionContext:aws:sns:topicArn": TOPIC}
+    request = Request(CLOUDWATCH, "kms:GenerateDataKey", "arn:aws:kms:us-east-1:1:key/k", context)
+    assert evaluate(key, request).verdict is Verdict.ALLOWED
+
+
+def test_a_test_notification_whose_error_is_not_json_still_says_it() -> None:
+    line = judge_test_notification(
+        "fn", "/aws/lambda/fn", {"FunctionError": "Unhandled", "Payload": "boom"}
+    )
+    assert not line.passed and line.found == "fn failed: boom"

@@ -60,8 +60,8 @@ class AlertText:
     chat_listing: Sequence[str] = ()
 
 
-# Each partition's console (the template's dashboard links say the same). Another partition
-# gets the commercial console's address, as the template does.
+# Each partition's console (the template's dashboard links say the same). An alert from another
+# partition carries no link rather than a wrong one.
 CONSOLE_HOSTS = {
     "aws": "console.aws.amazon.com",
     "aws-us-gov": "console.amazonaws-us-gov.com",
@@ -69,9 +69,10 @@ CONSOLE_HOSTS = {
 }
 
 
-def console_url(region: str) -> str:
-    host = CONSOLE_HOSTS.get(partition_of(region), CONSOLE_HOSTS["aws"])
-    return f"https://{host}/compute-optimizer/home?region={region}#/settings"
+def console_links(region: str) -> list[str]:
+    """The Compute Optimizer console of ``region``'s partition, if it is one we know."""
+    host = CONSOLE_HOSTS.get(partition_of(region))
+    return [f"https://{host}/compute-optimizer/home?region={region}#/settings"] if host else []
 
 
 def document(
@@ -141,7 +142,9 @@ def _email(where: AccountRegion, text: AlertText) -> str:
     lines += [
         textwrap.fill(step, 78, initial_indent="- ", subsequent_indent="  ") for step in text.steps
     ]
-    lines += ["", "Compute Optimizer console", console_url(where.region), ""]
+    for link in console_links(where.region):
+        lines += ["", "Compute Optimizer console", link]
+    lines += [""]
     lines += ["-- ", "Sent by enrollment-monitor, which checks the enrollment on a schedule."]
     return "\n".join(lines)
 
@@ -159,7 +162,10 @@ def _chatbot(
             "textType": "client-markdown",
             "title": chat_safe(text.headline),
             "description": "\n".join([chat_safe(text.meaning), *facts, *text.chat_listing]),
-            "nextSteps": [*text.steps, f"Compute Optimizer console: {console_url(where.region)}"],
+            "nextSteps": [
+                *text.steps,
+                *(f"Compute Optimizer console: {link}" for link in console_links(where.region)),
+            ],
             "keywords": [chat_safe(api_text(status)), where.region],
         },
         "metadata": {

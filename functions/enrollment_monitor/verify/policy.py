@@ -9,8 +9,8 @@ the verdict is then ``UNKNOWN``, never a pass.
 
 from __future__ import annotations
 
-import fnmatch
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -47,9 +47,10 @@ _NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
 _OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda value, pattern: value == pattern,
     "StringEqualsIgnoreCase": lambda value, pattern: value.lower() == pattern.lower(),
-    "StringLike": lambda value, pattern: fnmatch.fnmatchcase(value, pattern),
-    "ArnEquals": lambda value, pattern: value == pattern,
-    "ArnLike": lambda value, pattern: fnmatch.fnmatchcase(value, pattern),
+    "StringLike": lambda value, pattern: glob(pattern, value),
+    # IAM treats ArnEquals as ArnLike: both match each of an ARN's six parts on its own.
+    "ArnEquals": lambda value, pattern: arn_like(pattern, value),
+    "ArnLike": lambda value, pattern: arn_like(pattern, value),
     "Bool": lambda value, pattern: value.lower() == str(pattern).lower(),
 }
 
@@ -124,11 +125,26 @@ def _names_service(principal: Any, service: str) -> bool:
 
 
 def _matches_action(patterns: Any, action: str) -> bool:
-    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in _as_list(patterns))
+    return any(glob(str(p).lower(), action.lower()) for p in _as_list(patterns))
 
 
 def _matches_arn(patterns: Any, arn: str) -> bool:
-    return any(fnmatch.fnmatchcase(arn, p) for p in _as_list(patterns))
+    return any(str(p) == "*" or arn_like(str(p), arn) for p in _as_list(patterns))
+
+
+def glob(pattern: str, value: str) -> bool:
+    """IAM's wildcards: ``*`` any run of characters, ``?`` one; nothing else is special."""
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+def arn_like(pattern: str, arn: str) -> bool:
+    """An ARN pattern matched as IAM does: part by part, so no wildcard crosses a colon
+    before the resource part."""
+    patterns, parts = pattern.split(":", 5), arn.split(":", 5)
+    return len(patterns) == len(parts) == 6 and all(
+        glob(p, v) for p, v in zip(patterns, parts, strict=True)
+    )
 
 
 def _conditions_met(

@@ -26,6 +26,8 @@ COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 NOTIFICATION_DAYS = 14
 DEFAULT_PERIOD_SECONDS = 3600
 CLOUDWATCH = "cloudwatch.amazonaws.com"
+# What a key policy must let CloudWatch alarms do to publish to a topic encrypted with it.
+KEY_GRANT = f"the service principal {CLOUDWATCH} kms:Decrypt and kms:GenerateDataKey*"
 CHATBOT_ENDPOINT = "chatbot.amazonaws.com"
 CHAT_PARAMETERS = {
     "Slack": ("SlackWorkspaceId", "SlackChannelId"),
@@ -87,6 +89,15 @@ class Stack:
     reason: str | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
     outputs: Mapping[str, str] = field(default_factory=dict)
+    stack_id: str = "arn:aws:cloudformation:::stack/"  # its ARN: partition and account
+
+    @property
+    def partition(self) -> str:
+        return self.stack_id.split(":")[1]
+
+    @property
+    def account(self) -> str:
+        return self.stack_id.split(":")[4]
 
     @property
     def period(self) -> int:
@@ -179,7 +190,9 @@ class Window:
 def judge_stack(stack: Stack) -> Line:
     if stack.status in COMPLETE:
         return passed("stack", f"{stack.name} is {stack.status}")
-    if stack.status.endswith("_IN_PROGRESS"):
+    if stack.status == "REVIEW_IN_PROGRESS":
+        fix = "a change set waits for you: execute it (or delete it), then verify again"
+    elif stack.status.endswith("_IN_PROGRESS"):
         fix = "wait for the operation to finish, then verify again"
     elif stack.status.endswith("ROLLBACK_COMPLETE"):
         fix = "the last change was rolled back: read the stack's events, fix, deploy again"
@@ -236,8 +249,9 @@ def judge_alarm(stack: Stack, suffix: str, alarm: Mapping[str, Any] | None) -> L
 
 
 def judge_notifications(latest: Mapping[str, Mapping[str, Any] | None]) -> Line:
-    """``latest``: each alarm's newest Action item of its history (None: none in the window).
-    What CloudWatch itself says of delivering to the topic: the proof the policies work."""
+    """``latest``: each alarm's newest Action item about the topic since the alarm was last
+    configured (None: none in the window). What CloudWatch itself says of publishing to the
+    topic: the proof the policies work."""
     check = "alarm notifications"
     failures = {name: item for name, item in latest.items() if item and _action_failed(item)}
     if failures:
@@ -247,12 +261,19 @@ def judge_notifications(latest: Mapping[str, Mapping[str, Any] | None]) -> Line:
             check,
             f"the last notification of {name} failed{others}: {item.get('HistorySummary', '')}",
             "CloudWatch could not publish to the topic: fix what the topic policy and key "
-            "policy lines say (README: Bring your own topic); the next state change proves it",
+            "policy lines say (README: Bring your own topic), then prove it: aws cloudwatch "
+            f"set-alarm-state --alarm-name {name} --state-value ALARM --state-reason verify",
         )
     delivered = [name for name, item in latest.items() if item]
     if not delivered:
         return passed(check, f"no alarm has notified in the last {NOTIFICATION_DAYS} days")
-    return passed(check, f"CloudWatch delivered the last notification of {len(delivered)} alarm(s)")
+    return passed(check, f"CloudWatch published the last notification of {len(delivered)} alarm(s)")
+
+
+def names_topic(item: Mapping[str, Any], topic: str) -> bool:
+    """Whether a history item is about ``topic`` (not about a topic whose name extends it)."""
+    said = f"{item.get('HistorySummary', '')} {item.get('HistoryData', '')}"
+    return re.search(re.escape(topic) + r"(?![\w-])", said) is not None
 
 
 def _action_failed(item: Mapping[str, Any]) -> bool:
@@ -310,7 +331,19 @@ def is_chatbot(subscription: Mapping[str, str]) -> bool:
     return CHATBOT_ENDPOINT in subscription.get("Endpoint", "")
 
 
-def judge_subscriptions(subscriptions: Sequence[Mapping[str, str]]) -> Line:
+def judge_subscriptions(stack: Stack, subscriptions: Sequence[Mapping[str, str]]) -> Line:
+    email = stack.parameters.get("NotificationEmail", "")
+    emailed = any(
+        s["Protocol"] == "email" and s.get("Endpoint", "").lower() == email.lower()
+        for s in subscriptions
+    )
+    if email and not emailed:
+        return failed(
+            "subscriptions",
+            f"{email} (NotificationEmail) is not subscribed: it unsubscribed, or was removed",
+            f"aws sns subscribe --topic-arn {stack.topic} --protocol email "
+            f"--notification-endpoint {email}, then confirm the mail",
+        )
     if not subscriptions:
         return failed(
             "subscriptions",
@@ -365,7 +398,7 @@ def judge_topic_policy(stack: Stack, evaluation: Evaluation) -> Line:
         "topic policy",
         evaluation,
         "lets this stack's alarms publish",
-        "allow the service principal cloudwatch.amazonaws.com sns:Publish on the topic, with "
+        f"allow the service principal {CLOUDWATCH} sns:Publish on the topic, with "
         "aws:SourceAccount = this account (README: Bring your own topic)",
     )
 
@@ -379,8 +412,7 @@ def judge_key(stack: Stack, metadata: Mapping[str, Any], account: str) -> Line |
             "key policy",
             f"the topic is encrypted with an AWS managed key ({arn}), which CloudWatch cannot "
             "use: alarm notifications are dropped",
-            "encrypt the topic with a customer managed key whose policy allows "
-            "cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*",
+            f"encrypt the topic with a customer managed key whose policy allows {KEY_GRANT}",
         )
     if metadata.get("KeyState") != "Enabled":
         return failed(
@@ -402,8 +434,8 @@ def judge_key(stack: Stack, metadata: Mapping[str, Any], account: str) -> Line |
         return failed(
             "key policy",
             f"{arn} belongs to account {owner}: verify cannot read its policy",
-            f"ask that account to check that the key policy allows {CLOUDWATCH} kms:Decrypt "
-            "and kms:GenerateDataKey*, with aws:SourceAccount = this account",
+            f"ask that account to check that the key policy allows {KEY_GRANT}, with "
+            "aws:SourceAccount = this account",
         )
     return None
 
@@ -413,8 +445,7 @@ def judge_key_policy(arn: str, evaluation: Evaluation) -> Line:
         "key policy",
         evaluation,
         f"{arn} lets this stack's alarms encrypt",
-        "allow the service principal cloudwatch.amazonaws.com kms:Decrypt and "
-        "kms:GenerateDataKey* in the key policy (README: Bring your own topic)",
+        f"allow {KEY_GRANT} in the key policy (README: Bring your own topic)",
     )
 
 
@@ -431,25 +462,17 @@ def _judge_policy(check: str, evaluation: Evaluation, allowed: str, fix: str) ->
     return failed(check, f"CloudWatch alarms are {evaluation.verdict.value}: {evaluation.why}", fix)
 
 
-def judge_deliveries(window: Window, failures: float) -> Line:
-    """``failures``: the topic's NumberOfNotificationsFailed over the window."""
-    if failures:
-        return failed(
-            "deliveries",
-            f"SNS failed {failures:g} deliveries from the topic {window}",
-            "find the subscription in the topic's AWS/SNS metrics (NumberOfNotificationsFailed "
-            "by protocol) or its delivery status logs: an endpoint that refuses, or an SQS or "
-            "Lambda subscriber the topic may not reach",
-        )
-    return passed("deliveries", f"no delivery from the topic failed {window}")
-
-
 def judge_test_notification(function: str, log_group: str, reply: Mapping[str, Any]) -> Line:
     if reply.get("FunctionError"):
-        error = reply.get("Payload") or {}
+        error = reply.get("Payload")
+        said = (
+            f"{error.get('errorType')}: {error.get('errorMessage')}"
+            if isinstance(error, dict)
+            else str(error)
+        )
         return failed(
             "test notification",
-            f"{function} failed: {error.get('errorType')}: {error.get('errorMessage')}",
+            f"{function} failed: {said}",
             f"read its log: aws logs tail {log_group} --since 10m",
         )
     return passed(
@@ -464,5 +487,8 @@ def fix_for(error: AwsCallError) -> str:
     if error.code.endswith(("NotFound", "NotFoundException")):
         return f"{error.call} found nothing: {DRIFT_FIX}"
     if error.code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
-        return "AWS is throttling (the function runs one check at a time): verify again shortly"
+        return (
+            "AWS is throttling the call (for --send-test: the function runs one check at a "
+            "time): verify again shortly"
+        )
     return "verify again; if it persists, check the AWS Health Dashboard"
