@@ -77,6 +77,11 @@ class Deployed:
         """One scheduled check, as Lambda runs it."""
         self.runtime.invoke(self.outputs["FunctionName"], REGION, {"action": "check"})
 
+    def healthy(self) -> None:
+        """A scheduled check ran and CloudWatch evaluated every alarm OK."""
+        self.run_check()
+        self.set_alarms("OK")
+
     def set_alarms(self, state: str, **overrides: str) -> None:
         """What CloudWatch would evaluate the stack's alarms to."""
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
@@ -202,8 +207,7 @@ def failing(lines: dict[str, Any]) -> set[str]:
 def test_a_working_stack_passes_every_check(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     for suffix in verdicts.ALARMS:  # each alarm's OK notification, as CloudWatch records it
         deployed.history.delivered(f"{STACK}-{suffix}", deployed.topic)
 
@@ -237,8 +241,7 @@ def test_enrollment_not_active_is_the_monitor_working_not_a_failure(
 def test_the_region_comes_from_aws_region(
     deployed: Deployed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
 
@@ -264,8 +267,7 @@ def _function_fails(deployed: Deployed) -> None:
 
 
 def _subscription_pending(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     # moto confirms every subscription at once: the reply is changed as SNS would send it.
     answers_changed("after-call.sns.ListSubscriptionsByTopic", _email_unconfirmed)
 
@@ -282,8 +284,7 @@ def _email_unconfirmed(parsed: dict[str, Any], **_: Any) -> None:
 
 
 def _topic_policy_without_cloudwatch(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -301,8 +302,7 @@ def _topic_policy_without_cloudwatch(deployed: Deployed) -> None:
 
 
 def _key_policy_without_cloudwatch(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     key = deployed.physical["AlertKey"]
     policy = {
         "Version": "2012-10-17",
@@ -321,22 +321,19 @@ def _key_policy_without_cloudwatch(deployed: Deployed) -> None:
 
 
 def _key_disabled(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     boto3.client("kms", region_name=REGION).disable_key(KeyId=deployed.physical["AlertKey"])
 
 
 def _alarm_deleted(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     boto3.client("cloudwatch", region_name=REGION).delete_alarms(
         AlarmNames=[f"{STACK}-monitor-silent"]
     )
 
 
 def _alarm_reads_another_service(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     (alarm,) = cloudwatch.describe_alarms(AlarmNames=[f"{STACK}-monitor-silent"])["MetricAlarms"]
     query = alarm["Metrics"][0]["Expression"].replace(f"'{STACK}'", "'enrollment-monitor'")
@@ -366,13 +363,11 @@ def _one_region_never_checked(deployed: Deployed) -> None:
         times=4,
         region="eu-west-1",
     )
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
 
 
 def _notification_failed(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     deployed.history.delivered(f"{STACK}-function-errors", deployed.topic)
     deployed.history.failed(
         f"{STACK}-monitor-silent",
@@ -383,8 +378,7 @@ def _notification_failed(deployed: Deployed) -> None:
 
 def _email_unsubscribed(deployed: Deployed) -> None:
     """The alert mail's unsubscribe link was followed; another team's queue subscribes."""
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     sns = boto3.client("sns", region_name=REGION)
     for subscription in sns.list_subscriptions_by_topic(TopicArn=deployed.topic)["Subscriptions"]:
         sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
@@ -395,8 +389,7 @@ def _email_unsubscribed(deployed: Deployed) -> None:
 
 
 def _policy_of_unknown_shape(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -415,28 +408,24 @@ def _policy_of_unknown_shape(deployed: Deployed) -> None:
 
 
 def _function_configuration_denied(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     deployed.wire.fail("lambda", "GetFunctionConfiguration", "AccessDeniedException", 403)
 
 
 def _key_policy_unreadable(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     deployed.wire.fail("kms", "GetKeyPolicy", "AccessDeniedException", 400)
 
 
 def _alarm_actions_disabled(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     boto3.client("cloudwatch", region_name=REGION).disable_alarm_actions(
         AlarmNames=[f"{STACK}-function-errors"]
     )
 
 
 def _metric_data_partial(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     # moto always answers Complete; CloudWatch may not.
     answers_changed("after-call.cloudwatch.GetMetricData", _partial)
 
@@ -447,8 +436,7 @@ def _partial(parsed: dict[str, Any], **_: Any) -> None:
 
 
 def _no_region_checked(deployed: Deployed) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     function = deployed.outputs["FunctionName"]
     variables = {**deployed_environment(function), "MONITORED_REGIONS": ""}
     boto3.client("lambda", region_name=REGION).update_function_configuration(
@@ -669,8 +657,7 @@ def test_the_window_is_the_last_two_alarm_periods(deployed: Deployed) -> None:
 def test_send_test_delivers_a_test_notification_to_the_topic(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     sqs = boto3.client("sqs", region_name=REGION)
     queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
@@ -691,8 +678,7 @@ def test_send_test_delivers_a_test_notification_to_the_topic(
 def test_send_test_reports_the_functions_error(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     deployed.wire.fail("sns", "Publish", "AuthorizationError", 403, times=8)
 
     code, lines = verify_json(capsys, "--send-test")
@@ -705,8 +691,7 @@ def test_send_test_reports_the_functions_error(
 def test_without_send_test_nothing_is_invoked_or_sent(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     before = len(deployed.runtime.invocations)
 
     verify_json(capsys)
@@ -755,8 +740,7 @@ def test_a_fault_at_any_call_of_verify_never_passes_and_never_tracebacks(
     """Every call verify makes, in turn, errs on every attempt: verify still prints its
     checklist (or one error line) and exits non-zero; a reply lost once is retried and the
     checklist passes."""
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     start = len(deployed.wire.sequence)
     assert main(["verify", "--stack", STACK]) == 0
     calls = deployed.wire.sequence[start:]
@@ -779,8 +763,7 @@ def test_a_fault_at_any_call_of_verify_never_passes_and_never_tracebacks(
 def test_the_stack_may_be_named_by_its_arn(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     (stack,) = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
 
@@ -791,8 +774,7 @@ def test_the_stack_may_be_named_by_its_arn(
 
 def test_send_test_is_never_retried(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
     """A retry after a reply that did not come could send the test notification twice."""
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     before = len(deployed.runtime.invocations)
     deployed.wire.fail("lambda", "Invoke", "ServiceException", 500)
 
@@ -814,8 +796,7 @@ def test_send_test_is_never_retried(deployed: Deployed, capsys: pytest.CaptureFi
 def test_only_the_alarms_last_notification_to_this_topic_counts(
     deployed: Deployed, capsys: pytest.CaptureFixture[str], history: str, passes: bool
 ) -> None:
-    deployed.run_check()
-    deployed.set_alarms("OK")
+    deployed.healthy()
     alarm, error = f"{STACK}-monitor-silent", "CloudWatch Alarms does not have authorization"
     if history == "a failure, then a delivery":
         deployed.history.failed(alarm, deployed.topic, error, seconds_ago=60)
