@@ -119,3 +119,15 @@ def test_status_reads_the_region_from_aws_region_as_lambda_and_the_aws_cli_do(
     assert main(["status"]) == 0
 
     assert "Compute Optimizer enrollment in eu-west-1: Inactive" in capsys.readouterr().out
+
+
+def test_a_profile_that_does_not_exist_is_one_line_for_status_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.setattr("boto3.DEFAULT_SESSION", None)
+
+    assert main(["status", "--region", "us-east-1"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "no-such-profile" in err
