@@ -68,19 +68,26 @@ class LocalAws:
 def local_aws(regions: tuple[str, ...] = (REGION,)) -> Iterator[LocalAws]:
     """moto plus the Compute Optimizer stand-in, with the monitor's resources created and its
     environment set in ``os.environ`` for the duration."""
+    with environment(_CREDENTIALS), mock_aws(), FakeComputeOptimizer() as compute_optimizer:
+        # Before any client exists: botocore sessions copy their handlers when created.
+        wire = WireTap()
+        wire.install()
+        try:
+            aws = _create_resources(compute_optimizer, wire, regions)
+            os.environ.update(aws.environment)
+            yield aws
+        finally:
+            wire.uninstall()
+
+
+@contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``variables`` set, and as it was again afterwards (whatever the
+    block set meanwhile)."""
     saved = dict(os.environ)
-    os.environ.update(_CREDENTIALS)
+    os.environ.update({name: str(value) for name, value in variables.items()})
     try:
-        with mock_aws(), FakeComputeOptimizer() as compute_optimizer:
-            # Before any client exists: botocore sessions copy their handlers when created.
-            wire = WireTap()
-            wire.install()
-            try:
-                aws = _create_resources(compute_optimizer, wire, regions)
-                os.environ.update(aws.environment)
-                yield aws
-            finally:
-                wire.uninstall()
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)

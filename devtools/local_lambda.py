@@ -14,7 +14,6 @@ import importlib.util
 import io
 import json
 import logging
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import ModuleType
@@ -24,6 +23,7 @@ from urllib.parse import unquote
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
+from devtools import local_aws
 from devtools.fake_compute_optimizer import AnswersOnTheWire, response
 
 
@@ -69,7 +69,7 @@ class LocalLambda(AnswersOnTheWire):
         }
         output = io.StringIO()
         error = None
-        with _environment(environment), contextlib.redirect_stdout(output):
+        with local_aws.environment(environment), contextlib.redirect_stdout(output):
             try:
                 handler = fresh_handler_module().lambda_handler
                 with _logs_to(output, environment.get("POWERTOOLS_SERVICE_NAME", "")):
@@ -93,17 +93,6 @@ class _Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return self._timeout_millis
-
-
-@contextlib.contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update({name: str(value) for name, value in variables.items()})
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @contextlib.contextmanager
