@@ -724,7 +724,11 @@ def test_the_console_script_offers_status_and_verify() -> None:
 
 def test_the_readme_lists_every_permission_verify_needs() -> None:
     source = "".join(path.read_text() for path in Path(checklist.__file__).parent.glob("*.py"))
-    called = set(re.findall(r'(?:calling|_client)\(\s*"([a-z-]+:[A-Za-z]+)"', source))
+    called = set(
+        re.findall(
+            r'(?:calling|_client|client_for)\((?:\s*clients,)?\s*"([a-z-]+:[A-Za-z]+)"', source
+        )
+    )
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme[readme.index("### Prove it works") : readme.index("### Bring your own topic")]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -52,10 +52,17 @@ from enrollment_monitor.verify.verdicts import (
 # ------------------------------------------------------------------------------ gathering
 
 
+@contextmanager
+def client_for(clients: AwsClients, call: str, region: str) -> Iterator[Any]:
+    """The client for ``call`` (an IAM action), made and used under one error name."""
+    with calling(call, region):
+        # Every IAM prefix verify uses is also the client's service name.
+        yield clients.regional(call.split(":")[0], region)
+
+
 def read_stack(clients: AwsClients, name: str, region: str) -> Stack:
     try:
-        with calling("cloudformation:DescribeStacks", region):
-            client = clients.regional("cloudformation", region)
+        with client_for(clients, "cloudformation:DescribeStacks", region) as client:
             (described,) = client.describe_stacks(StackName=name)["Stacks"]
     except AwsCallError as error:
         if error.code == "ValidationError" and "does not exist" in str(error):
@@ -72,9 +79,8 @@ def read_stack(clients: AwsClients, name: str, region: str) -> Stack:
         outputs={o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
         stack_id=described["StackId"],
     )
-    missing = [key for key in ("FunctionName", "AlertTopicArn") if key not in stack.outputs]
-    if missing and judge_stack(stack).passed:
-        raise NotAMonitorStack(name, region, missing)
+    if stack.missing_outputs and judge_stack(stack).passed:
+        raise NotAMonitorStack(name, region, stack.missing_outputs)
     return stack
 
 
@@ -107,12 +113,8 @@ class Facts:
     def topic_region(self) -> str:
         return self.stack.topic.split(":")[3]
 
-    @contextmanager
-    def _client(self, call: str, region: str) -> Iterator[Any]:
-        """The client for ``call`` (an IAM action), made and used under one error name."""
-        with calling(call, region):
-            # Every IAM prefix verify uses is also the client's service name.
-            yield self.clients.regional(call.split(":")[0], region)
+    def _client(self, call: str, region: str) -> AbstractContextManager[Any]:
+        return client_for(self.clients, call, region)
 
     @property
     def configuration(self) -> Mapping[str, Any]:
@@ -146,9 +148,10 @@ class Facts:
         return self._once("alarms", self._read_alarms)
 
     def _read_alarms(self) -> Mapping[str, Mapping[str, Any]]:
-        names = [self.stack.alarm_name(suffix) for suffix in ALARMS]
         with self._client("cloudwatch:DescribeAlarms", self.stack.region) as client:
-            described = client.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm"])
+            described = client.describe_alarms(
+                AlarmNames=self.stack.alarm_names, AlarmTypes=["MetricAlarm"]
+            )
         return {alarm["AlarmName"]: alarm for alarm in described["MetricAlarms"]}
 
     def latest_notification(self, name: str) -> Mapping[str, Any] | None:
@@ -173,9 +176,9 @@ class Facts:
     def alarm_arns(self) -> list[str]:
         """The ARNs the alarms publish as (aws:SourceArn), whether they exist or not."""
         return [
-            f"arn:{self.stack.partition}:cloudwatch:{self.stack.region}:{self.stack.account}:alarm:"
-            f"{self.stack.alarm_name(suffix)}"
-            for suffix in ALARMS
+            f"arn:{self.stack.partition}:cloudwatch:{self.stack.region}:{self.stack.account}:"
+            f"alarm:{name}"
+            for name in self.stack.alarm_names
         ]
 
     def statistic(
@@ -243,7 +246,7 @@ class Facts:
             return None
         if key_id.startswith("arn:") and key_id.split(":")[4] != self.stack.account:
             # KMS lets another account describe the key only if its policy says so.
-            return {"Arn": key_id, "KeyManager": "CUSTOMER", "KeyState": "Enabled"}
+            return {"Arn": key_id}
         with self._client("kms:DescribeKey", self.topic_region) as client:
             metadata: Mapping[str, Any] = client.describe_key(KeyId=key_id)["KeyMetadata"]
         return metadata
@@ -335,8 +338,9 @@ class Checklist:
         return judge_alarm(self.stack, suffix, self.facts.alarms.get(self.stack.alarm_name(suffix)))
 
     def notifications(self) -> Line:
-        names = [self.stack.alarm_name(suffix) for suffix in ALARMS]
-        return judge_notifications({name: self.facts.latest_notification(name) for name in names})
+        return judge_notifications(
+            {name: self.facts.latest_notification(name) for name in self.stack.alarm_names}
+        )
 
     def topic_policy(self) -> Line:
         requests = self.facts.alarm_requests("sns:Publish", self.stack.topic)
@@ -347,7 +351,7 @@ class Checklist:
         key = self.facts.key
         if key is None:
             return passed("key policy", "the topic is not encrypted with a KMS key")
-        problem = judge_key(self.stack, key, self.stack.account)
+        problem = judge_key(self.stack, key)
         if problem:
             return problem
         # SNS asks KMS for the alarms with the topic in the encryption context.
@@ -409,7 +413,7 @@ def run(
     version is what runs."""
     stack = read_stack(clients, stack_name, region)
     lines = [judge_stack(stack)]
-    if "FunctionName" in stack.outputs and "AlertTopicArn" in stack.outputs:
+    if not stack.missing_outputs:
         facts = Facts(clients, stack, now or datetime.now(UTC))
         lines += Checklist(facts).lines(send_test)
     return stack, lines

@@ -120,6 +120,15 @@ class Stack:
     def alarm_name(self, suffix: str) -> str:
         return f"{self.name}-{suffix}"
 
+    @property
+    def alarm_names(self) -> list[str]:
+        return [self.alarm_name(suffix) for suffix in ALARMS]
+
+    @property
+    def missing_outputs(self) -> list[str]:
+        """The outputs verify needs that the stack lacks (all of them after a failed create)."""
+        return [key for key in ("FunctionName", "AlertTopicArn") if key not in self.outputs]
+
     def chat_channels(self) -> list[str]:
         """The chat apps the stack's parameters configure a channel for."""
         return [
@@ -403,9 +412,9 @@ def judge_topic_policy(stack: Stack, evaluation: Evaluation) -> Line:
     )
 
 
-def judge_key(stack: Stack, metadata: Mapping[str, Any], account: str) -> Line | None:
-    """What is wrong with the topic's key whatever its policy says, if anything. ``account``:
-    the stack's."""
+def judge_key(stack: Stack, metadata: Mapping[str, Any]) -> Line | None:
+    """What is wrong with the topic's key whatever its policy says, if anything. Of another
+    account's key, verify knows only the ARN: no manager, no state."""
     arn = metadata["Arn"]
     if metadata.get("KeyManager") == "AWS":
         return failed(
@@ -414,10 +423,10 @@ def judge_key(stack: Stack, metadata: Mapping[str, Any], account: str) -> Line |
             "use: alarm notifications are dropped",
             f"encrypt the topic with a customer managed key whose policy allows {KEY_GRANT}",
         )
-    if metadata.get("KeyState") != "Enabled":
+    if "KeyState" in metadata and metadata["KeyState"] != "Enabled":
         return failed(
             "key policy",
-            f"{arn} is {metadata.get('KeyState')}: nothing can publish to the topic",
+            f"{arn} is {metadata['KeyState']}: nothing can publish to the topic",
             "enable the key (or cancel its deletion)",
         )
     granted = stack.parameters.get("AlertTopicKmsKeyArn", "")
@@ -429,7 +438,7 @@ def judge_key(stack: Stack, metadata: Mapping[str, Any], account: str) -> Line |
             f"deploy with AlertTopicKmsKeyArn={arn}",
         )
     owner = arn.split(":")[4]
-    if owner != account:
+    if owner != stack.account:
         # GetKeyPolicy works in the key's own account only.
         return failed(
             "key policy",
