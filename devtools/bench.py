@@ -114,9 +114,7 @@ class _Stage:
         seed = boto3.Session(region_name=REGION).client("dynamodb")
         where = AccountRegion(context.invoked_function_arn.split(":")[4], REGION)
         observation = Observation(Enrollment("Active"), datetime.now(UTC))
-        Observations(Table(seed, aws.table_name), observation.observed_at).record(
-            where, None, observation
-        )
+        Observations(Table(seed, aws.table_name)).record(where, None, observation)
         # local_aws() made its resources with boto3's default session: start afresh, so the
         # timed part loads its own service models, as a Lambda cold start does.
         boto3.DEFAULT_SESSION = None

@@ -153,7 +153,7 @@ def _owed(aws: LocalAws) -> int:
 
     table = Table(boto3.client("dynamodb", region_name=REGION), aws.table_name)
     where = AccountRegion(LambdaContext().invoked_function_arn.split(":")[4], REGION)
-    stored = Observations(table, START).load(where)
+    stored = Observations(table).load(where).stored
     return len(stored.owed) if stored else 0
 
 
@@ -163,7 +163,8 @@ def check_at(aws: LocalAws, minute: int) -> dict[str, Any]:
     from enrollment_monitor.settings import Settings
 
     moment = START + timedelta(minutes=2 * minute)
-    return check({"action": "check"}, Settings.from_env(), AwsClients(), LambdaContext(), moment)
+    event = {"action": "check"}
+    return check(event, Settings.from_env(), AwsClients(), LambdaContext(), moment).to_dict()
 
 
 def delivered(aws: LocalAws) -> tuple[dict[str, list[tuple[str | None, str | None]]], int]:

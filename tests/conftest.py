@@ -6,6 +6,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollmen
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 import json  # noqa: E402
+from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
@@ -14,6 +15,10 @@ import pytest  # noqa: E402
 
 from devtools.local_aws import LambdaContext, LocalAws, local_aws  # noqa: E402
 from devtools.local_lambda import fresh_handler_module  # noqa: E402
+from enrollment_monitor.check import run  # noqa: E402
+from enrollment_monitor.clients import AwsClients  # noqa: E402
+from enrollment_monitor.results import Checked, TestSent  # noqa: E402
+from enrollment_monitor.settings import Settings  # noqa: E402
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -93,3 +98,16 @@ def by_status(output: str, metric: str) -> dict[str, float]:
     return {
         dims["Status"]: value for name, dims, value in emitted_metrics(output) if name == metric
     }
+
+
+def invoke_at(moment: datetime, payload: dict[str, Any] | None = None) -> Checked | TestSent:
+    """An invocation at ``moment`` (a scheduled check by default) in the current clients (a
+    warm sandbox): its typed result, before the handler serialises it."""
+    settings, context = Settings.from_env(), LambdaContext()
+    return run(payload or event("scheduled"), settings, AwsClients(), context, moment)
+
+
+def check_at(moment: datetime) -> Checked:
+    checked = invoke_at(moment)
+    assert isinstance(checked, Checked)
+    return checked

@@ -3,14 +3,13 @@ the store's own readers, so no test spells out keys or DynamoDB attribute values
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import boto3
 
 from devtools.local_aws import LocalAws
 from devtools.template import ACCOUNT_ID, REGION
 from enrollment_monitor.enrollment import AccountRegion
-from enrollment_monitor.store.observations import Observations, Owed, Stored
+from enrollment_monitor.store.observations import Observations, Stored
+from enrollment_monitor.store.owed import Owed
 from enrollment_monitor.store.roster import Roster, Rosters
 from enrollment_monitor.store.table import Table
 
@@ -21,7 +20,7 @@ def _table(aws: LocalAws) -> Table:
 
 def stored(aws: LocalAws, region: str = REGION) -> Stored | None:
     """The last observation of the account in ``region``, with its owed alerts."""
-    return Observations(_table(aws), datetime.now(UTC)).load(AccountRegion(ACCOUNT_ID, region))
+    return Observations(_table(aws)).load(AccountRegion(ACCOUNT_ID, region)).stored
 
 
 def owed(aws: LocalAws, region: str = REGION) -> tuple[Owed, ...]:
@@ -32,7 +31,7 @@ def owed(aws: LocalAws, region: str = REGION) -> tuple[Owed, ...]:
 
 def roster(aws: LocalAws, region: str = REGION) -> Roster:
     """The organization's members as the monitor remembers them."""
-    return Rosters(_table(aws), datetime.now(UTC)).load(AccountRegion(ACCOUNT_ID, region))
+    return Rosters(_table(aws)).load(AccountRegion(ACCOUNT_ID, region))
 
 
 def nothing_stored(aws: LocalAws) -> bool:
@@ -87,3 +86,14 @@ def _edit(aws: LocalAws, pk: str, sk: str, name: str, value: dict[str, str] | No
             ExpressionAttributeNames={"#name": name},
             ExpressionAttributeValues={":value": value},
         )
+
+
+def copy_owed_alert(aws: LocalAws, version: int, region: str = REGION) -> None:
+    """A hand edit: the oldest owed alert copied to where the alert of ``version`` goes."""
+    first = owed(aws, region)[0]
+    client = boto3.client("dynamodb", region_name=REGION)
+    item = client.get_item(
+        TableName=aws.table_name,
+        Key={"pk": {"S": first.key.partition}, "sk": {"S": first.key.sort}},
+    )["Item"]
+    client.put_item(TableName=aws.table_name, Item={**item, "sk": {"S": f"PENDING#{version:012d}"}})

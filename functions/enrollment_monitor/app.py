@@ -28,4 +28,4 @@ def clients() -> AwsClients:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run(event, settings(), clients(), context)
+    return run(event, settings(), clients(), context).to_dict()

@@ -30,7 +30,8 @@ from enrollment_monitor.enrollment import (
 )
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.invocation import Invocation
-from enrollment_monitor.outbox import deliver
+from enrollment_monitor.outbox import Delivery, deliver
+from enrollment_monitor.results import Checked, RegionResult, TestSent
 from enrollment_monitor.settings import Settings
 from enrollment_monitor.store.observations import Observations, Stored
 
@@ -59,7 +60,7 @@ def run(
     clients: AwsClients,
     context: Any,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> Checked | TestSent:
     action = event.get("action", CHECK_ACTION) if isinstance(event, dict) else CHECK_ACTION
     if action not in ACTIONS:
         raise UnknownAction(
@@ -72,7 +73,7 @@ def run(
 
         where = AccountRegion(invocation.account_id, settings.regions[0])
         message_id = invocation.publisher.publish(selftest_alert(where, invocation.now))
-        return {"sent": TEST_NOTIFICATION, "messageId": message_id}
+        return TestSent(TEST_NOTIFICATION, message_id)
 
     results, failures = [], []
     for region in settings.regions:
@@ -84,61 +85,68 @@ def run(
             failures.append(_named(failure, region))
         finally:
             logger.remove_keys(["region"])
-    # Items set aside were logged one by one; the invocation fails once for them, so the
-    # errors alarm sees it, and the next check no longer meets them.
-    failures += [f"state item set aside: {item}" for item in invocation.table.set_aside_items]
     if failures:
         raise CheckFailed(failures)
-    return {"checked": results}
+    return Checked(tuple(results))
 
 
-def check_region(invocation: Invocation, where: AccountRegion) -> dict[str, Any]:
-    """Read, emit metrics, compare with the last observation, and alert at most once."""
+def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
+    """Read, emit metrics, compare with the last observation, and alert at most once.
+
+    An item the check cannot read is set aside and the check goes on as if it had never been
+    seen; then the check fails naming it, without a heartbeat: it did not complete."""
     settings, now = invocation.settings, invocation.now
     enrollment = read_enrollment(invocation.clients.compute_optimizer(where.region), where.region)
     metrics.emit_enrollment(settings.metric_namespace, where.region, enrollment)
-    result: dict[str, Any] = {"region": where.region, "status": enrollment.status}
+    result = RegionResult(where.region, enrollment.status, Outcome.NOTHING)
 
-    observations = Observations(invocation.table, now)
-    stored = observations.load(where)
+    observations = Observations(invocation.table)
+    loaded = observations.load(where)
+    set_aside = [observations.set_aside(item, invocation.at) for item in loaded.unreadable]
+    stored = loaded.stored
     previous = stored.observation if stored else None
     if previous:
         enrollment = enrollment.with_figures_from(previous.enrollment)
     decision = decide(previous, enrollment, now, settings.reminder_interval)
-    result["outcome"] = outcome_of(decision)
+    result = replace(result, outcome=outcome_of(decision))
     recorded = recorded_after(decision, previous, enrollment, now)
     if recorded:
         fewer_opt_ins = opt_ins_decreased(previous, enrollment)
-        if fewer_opt_ins:
-            result["memberOptIns"] = "decreased"
+        result = replace(result, opt_ins_decreased=fewer_opt_ins)
         alerts = _alerts(where, decision, previous, recorded, now, fewer_opt_ins)
         stored = observations.record(where, stored, recorded, alerts)
         if stored is None:
-            logger.info("another invocation wrote this observation first", extra=result)
-            result["outcome"] = Outcome.LOST_RACE
+            logger.info("another invocation wrote this observation first", extra=result.to_dict())
+            result = replace(result, outcome=Outcome.LOST_RACE)
     if stored is None:
+        _fail_on([], set_aside)
         return result  # the other invocation checks the members, and emits the heartbeat
     # The account's alerts go out before the member listing: nothing there can hold them back.
     # An SNS failure does not stop the members step: changes seen during an outage are owed,
     # in order, and go out once SNS is back.
     failures: list[MonitorError] = []
-    complete = _deliver(invocation, stored, result, failures)
+    delivery = _deliver(invocation, stored, failures)
+    complete = delivery.complete
     if settings.track_member_accounts:
         # Imported only when tracking: the default configuration does not pay for it at
         # every cold start.
         from enrollment_monitor.members import check_members
 
         try:
-            stored, result["members"] = check_members(invocation, where, replace(stored, owed=()))
+            members = check_members(invocation, where, replace(stored, owed=()))
         except MonitorError as failure:
             failures.append(failure)
         else:
+            stored = members.stored
+            set_aside += members.set_aside
+            result = replace(result, members=members.summary)
             if complete and not failures:  # else its alert waits its turn: the next check
-                complete = _deliver(invocation, stored, result, failures)
+                delivery = delivery.then(_deliver(invocation, stored, failures))
+                complete = delivery.complete
             # Left to another invocation, or to the next check: this one is not done.
-            complete = complete and result["members"]["outcome"] not in _NOT_DONE
-    if failures:
-        raise failures[0] if len(failures) == 1 else MonitorError("; ".join(map(str, failures)))
+            complete = complete and members.summary.outcome not in _NOT_DONE
+    result = replace(result, alerts_sent=delivery.sent)
+    _fail_on(failures, [*set_aside, *delivery.set_aside])
     if complete:  # else another invocation (or the next check) completes it, with a heartbeat
         metrics.emit_heartbeat(settings.metric_namespace, where.region)
     return result
@@ -167,20 +175,27 @@ def _alerts(
     return alerts
 
 
-def _deliver(
-    invocation: Invocation, stored: Stored, result: dict[str, Any], failures: list[MonitorError]
-) -> bool:
-    """Delivers what ``stored`` owes, counting in ``result``, a failure in ``failures``;
-    whether every owed alert went out."""
+def _deliver(invocation: Invocation, stored: Stored, failures: list[MonitorError]) -> Delivery:
+    """Delivers what ``stored`` owes; a failure goes to ``failures``, and the delivery then
+    counts as incomplete."""
     if not stored.owed:
-        return True
+        return Delivery()
     try:
-        delivery = deliver(invocation, stored.owed)
+        return deliver(invocation.outbox, invocation.publisher, stored.owed, invocation.at)
     except MonitorError as failure:
         failures.append(failure)
-        return False
-    result["alertsSent"] = result.get("alertsSent", 0) + delivery.sent
-    return delivery.complete
+        return Delivery(complete=False)
+
+
+def _fail_on(failures: list[MonitorError], set_aside: list[str]) -> None:
+    """Fails the check, so no heartbeat says it completed. Items set aside were logged one by
+    one; the check fails once naming them, so the errors alarm sees it (the next check no
+    longer meets them)."""
+    if len(failures) == 1 and not set_aside:
+        raise failures[0]
+    problems = [*map(str, failures), *(f"state item set aside: {item}" for item in set_aside)]
+    if problems:
+        raise MonitorError("; ".join(problems))
 
 
 def _named(failure: Exception, region: str) -> str:

@@ -1,5 +1,5 @@
-"""What every step of one invocation shares: when it runs, until when its leases hold, the
-clients and the settings."""
+"""What every step of one invocation shares: when it runs, the leases it holds, the clients,
+the settings, and the stores and publisher made from them."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from functools import cached_property
 from typing import Any
 
 from enrollment_monitor.clients import AwsClients
-from enrollment_monitor.outbox import Publisher
+from enrollment_monitor.enrollment import iso
 from enrollment_monitor.settings import Settings
-from enrollment_monitor.store.table import Table
-
-# A lease outlives the invocation that holds it by this much, so an item is never taken over
-# while its holder may still be acting on it.
-_LEASE_MARGIN_SECONDS = 10
+from enrollment_monitor.sns import Publisher
+from enrollment_monitor.store.owed import OwedAlerts
+from enrollment_monitor.store.table import Holder, Table
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,7 @@ class Invocation:
     clients: AwsClients
     account_id: str
     now: datetime
-    lease_until: float  # epoch seconds: every lease this invocation takes ends then
+    holder: Holder  # this invocation as the holder of leases
     remaining_seconds: Callable[[], float]  # before Lambda stops the invocation
     time_limit: float  # the invocation's time, in seconds, as it started
 
@@ -40,14 +38,23 @@ class Invocation:
             clients,
             account_id=context.invoked_function_arn.split(":")[4],
             now=now,
-            lease_until=now.timestamp() + remaining + _LEASE_MARGIN_SECONDS,
+            holder=Holder.of_invocation(now.timestamp(), remaining),
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
             time_limit=remaining,
         )
 
+    @property
+    def at(self) -> str:
+        """The invocation's time as items record it."""
+        return iso(self.now)
+
     @cached_property
     def table(self) -> Table:
         return Table(self.clients.dynamodb, self.settings.state_table_name)
+
+    @cached_property
+    def outbox(self) -> OwedAlerts:
+        return OwedAlerts(self.table, self.holder)
 
     @cached_property
     def publisher(self) -> Publisher:

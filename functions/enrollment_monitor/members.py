@@ -20,6 +20,7 @@ check records every member silently (the baseline).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -27,10 +28,11 @@ from aws_lambda_powertools import Logger
 from enrollment_monitor import metrics
 from enrollment_monitor.alerts.members import member_alert
 from enrollment_monitor.compute_optimizer import MEMBERS_PAGE_SIZE, READ_MEMBERS, read_members
-from enrollment_monitor.enrollment import AccountRegion, MemberEnrollment, Outcome, iso
+from enrollment_monitor.enrollment import AccountRegion, MemberEnrollment, Outcome
 from enrollment_monitor.errors import AwsCallError, MonitorError
 from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.member_diff import Forget, MemberDiff, MemberWrite
+from enrollment_monitor.results import MembersSummary
 from enrollment_monitor.store.observations import Observations, Stored
 from enrollment_monitor.store.roster import Roster, Rosters
 from enrollment_monitor.store.table import Lease, Write, lease_running
@@ -70,12 +72,18 @@ class _Deadline:
             )
 
 
-def check_members(
-    invocation: Invocation, where: AccountRegion, stored: Stored
-) -> tuple[Stored, dict[str, Any]]:
-    """Returns the observation with the member alert it now owes, if any, and a summary."""
-    rosters = Rosters(invocation.table, invocation.now)
+@dataclass(frozen=True)
+class MembersChecked:
+    stored: Stored  # with the member alert it now owes, if any
+    summary: MembersSummary
+    set_aside: list[str]  # member items that could not be read, set aside
+
+
+def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) -> MembersChecked:
+    """Lists the members, records their changes and owes the alert that reports them."""
+    rosters = Rosters(invocation.table)
     roster = rosters.load(where)
+    set_aside = [rosters.set_aside(item, invocation.at) for item in roster.unreadable]
     diff = MemberDiff(roster.members, roster.baseline)
     writes = _LazyLease(invocation, rosters, where, roster)
     client = invocation.clients.compute_optimizer(where.region)
@@ -108,9 +116,9 @@ def check_members(
     except Exception:
         writes.give_back_after_failure()
         raise
-    summary = {"outcome": outcome, "members": diff.members.total(), "changed": len(diff.changes)}
-    logger.info("members checked", extra=summary)
-    return stored, summary
+    summary = MembersSummary(outcome, diff.members.total(), len(diff.changes))
+    logger.info("members checked", extra=summary.to_dict())
+    return MembersChecked(stored, summary, set_aside)
 
 
 def _conclude(
@@ -131,9 +139,7 @@ def _conclude(
         writes.give_back()
         return stored, Outcome.REPAIRED
     alert = member_alert(where, diff.changes, diff.members, invocation.now)
-    owed = Observations(invocation.table, invocation.now).owe(
-        where, stored, alert, writes.closing(round_)
-    )
+    owed = Observations(invocation.table).owe(where, stored, alert, writes.closing(round_))
     if owed is None:
         # Another invocation recorded an account-level change in between: the members stay
         # written and unreported, and the next check reports them.
@@ -154,15 +160,14 @@ class _LazyLease:
         self._rosters = rosters
         self._where = where
         self._roster = roster
-        self._writer = rosters.writer(where, roster.next_round, iso(invocation.now))
+        self._writer = rosters.writer(where, roster.next_round, invocation.at)
         self.lease: Lease | None = None
         # Refused up front when another invocation's lease was seen still running.
         self.refused = lease_running(roster.lease_until, invocation.now.timestamp())
 
     def take(self) -> None:
         if self.lease is None and not self.refused:
-            until, now = self._invocation.lease_until, self._invocation.now.timestamp()
-            self.lease = self._rosters.take(self._where, self._roster, until, now)
+            self.lease = self._rosters.take(self._where, self._roster, self._invocation.holder)
             self.refused = self.lease is None
 
     def write(self, write: MemberWrite) -> None:

@@ -10,23 +10,19 @@ import pytest
 from organization import Organization
 from storage import corrupt_observation
 
-from devtools.local_aws import LambdaContext, LocalAws
-from enrollment_monitor.check import run
-from enrollment_monitor.clients import AwsClients
+from devtools.local_aws import LocalAws
 from enrollment_monitor.errors import MonitorError
-from enrollment_monitor.settings import Settings
+from enrollment_monitor.results import Checked, TestSent
 
-from conftest import event
+from conftest import event, invoke_at
 
 START = datetime(2026, 11, 26, 9, tzinfo=UTC)
 EMOJI_CODE = re.compile(r":[a-z0-9_+-]{3,}:|:[a-z_+-][a-z0-9_+-]*:")
 
 
-def check_at(hours: float, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def check_at(hours: float, payload: dict[str, Any] | None = None) -> Checked | TestSent:
     """An invocation ``hours`` after START, in a fresh sandbox's clients."""
-    moment = START + timedelta(hours=hours)
-    context = LambdaContext()
-    return run(payload or event("scheduled"), Settings.from_env(), AwsClients(), context, moment)
+    return invoke_at(START + timedelta(hours=hours), payload)
 
 
 def sent(aws: LocalAws) -> list[tuple[str, str, dict[str, Any]]]:
@@ -135,7 +131,8 @@ def test_fewer_members_opted_in_is_one_alert_naming_both_counts(aws: LocalAws) -
         "Compute Optimizer: member accounts opted in 14 -> 10 (123456789012, us-east-1)"
     )
     assert "Members opted in: 10 (was 14)" in chat["content"]["description"]
-    assert result["checked"][0]["memberOptIns"] == "decreased"
+    assert isinstance(result, Checked)
+    assert result.regions[0].opt_ins_decreased
 
 
 def test_a_figure_left_out_once_is_no_change(aws: LocalAws) -> None:

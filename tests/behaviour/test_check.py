@@ -7,14 +7,12 @@ from typing import Any
 import pytest
 from storage import nothing_stored, owed, stored
 
-from devtools.local_aws import LambdaContext, local_aws
-from enrollment_monitor.check import run
-from enrollment_monitor.clients import AwsClients
+from devtools.local_aws import local_aws
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
-from enrollment_monitor.settings import ConfigurationError, Settings
+from enrollment_monitor.settings import ConfigurationError
 
-from conftest import Monitor, by_status, emitted_metrics, event
+from conftest import Monitor, by_status, check_at, emitted_metrics, event
 
 STATUSES = ["Active", "Inactive", "Pending", "Failed"]
 
@@ -385,11 +383,6 @@ def test_a_region_that_fails_does_not_stop_the_others() -> None:
         assert alert["region"] == "us-east-1"
 
 
-def check_at(moment: datetime) -> dict[str, Any]:
-    """A check at another time of day, as the schedule would run it."""
-    return run(event("scheduled"), Settings.from_env(), AwsClients(), LambdaContext(), now=moment)
-
-
 def test_not_active_is_reminded_once_per_interval(monitor: Monitor) -> None:
     start = datetime.now(UTC)
     monitor.status("Inactive")
@@ -397,7 +390,7 @@ def test_not_active_is_reminded_once_per_interval(monitor: Monitor) -> None:
     monitor.alerts()
 
     outcomes = [
-        check_at(start + timedelta(hours=hours))["checked"][0]["outcome"]
+        check_at(start + timedelta(hours=hours)).regions[0].outcome
         for hours in (1, 23, 24, 25, 47, 48)
     ]
 

@@ -10,12 +10,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devtools.local_aws import LambdaContext, LocalAws, local_aws
-from enrollment_monitor.check import run
-from enrollment_monitor.clients import AwsClients
+from devtools.local_aws import LocalAws, local_aws
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
-from enrollment_monitor.settings import Settings
+from enrollment_monitor.results import Checked
+
+from conftest import check_at
 
 REGION = "us-east-1"
 MEMBERS = ("111111111111", "222222222222", "333333333333")
@@ -53,15 +53,11 @@ def crash() -> None:
     raise Crash
 
 
-def check_at(moment: datetime) -> dict[str, Any]:
-    return run({"action": "check"}, Settings.from_env(), AwsClients(), LambdaContext(), moment)
-
-
-def observed(result: dict[str, Any]) -> bool:
+def observed(result: Checked) -> bool:
     """Whether the check compared the members (and so reported or recorded their status)."""
-    (region,) = result["checked"]
-    # No "members": it lost the account's own race and left the members to the winner.
-    return "members" in region and region["members"]["outcome"] not in NOT_OBSERVED
+    (region,) = result.regions
+    # No members: it lost the account's own race and left the members to the winner.
+    return region.members is not None and region.members.outcome not in NOT_OBSERVED
 
 
 def expected(seen: list[dict[str, str | None]]) -> dict[str, list[tuple[Any, Any]]]:

@@ -10,16 +10,14 @@ import pytest
 from organization import Organization, account, transitions
 from storage import roster
 
-from devtools.local_aws import LambdaContext, LocalAws
+from devtools.local_aws import LocalAws
 from enrollment_monitor.alerts.message import SNS_MESSAGE_LIMIT
-from enrollment_monitor.check import run
-from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.member_diff import GONE
-from enrollment_monitor.settings import Settings
+from enrollment_monitor.results import MembersSummary
 
-from conftest import Monitor, by_status, emitted_metrics, event
+from conftest import Monitor, by_status, check_at, emitted_metrics
 
 REGION = "us-east-1"
 WRITES = {
@@ -312,11 +310,6 @@ def crash() -> None:
     raise Crash
 
 
-def check_at(moment: datetime) -> dict[str, Any]:
-    """A check at a later time, as the schedule would run it."""
-    return run(event("scheduled"), Settings.from_env(), AwsClients(), LambdaContext(), now=moment)
-
-
 @pytest.mark.parametrize(
     ("dies_after", "changed"),
     [
@@ -360,7 +353,7 @@ def test_a_change_that_reverts_after_a_crash_is_not_reported(aws: LocalAws) -> N
 
     result = check_at(datetime.now(UTC) + timedelta(minutes=1))
 
-    assert result["checked"][0]["members"]["outcome"] == Outcome.REPAIRED
+    assert result.regions[0].members == MembersSummary(Outcome.REPAIRED, members=2, changed=0)
     assert org.alerts() == []
     assert org.remembered()[account("a1")] == "Active"  # no longer an unreported change
 

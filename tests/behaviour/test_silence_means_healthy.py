@@ -2,12 +2,14 @@
 fault ends in a failed invocation or a missing heartbeat, and the rest goes on."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from organization import Organization, account
 from storage import (
+    copy_owed_alert,
     corrupt_member,
     corrupt_observation,
     corrupt_owed_alert,
@@ -24,7 +26,7 @@ from enrollment_monitor.alerts.render import API_TEXT_LIMIT
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError, Settings
 
-from conftest import Monitor, emitted_metrics
+from conftest import Monitor, check_at, emitted_metrics
 
 
 def crash() -> None:
@@ -86,6 +88,63 @@ def test_an_unreadable_observation_is_set_aside_and_the_status_alerted_again(
     assert kept["setAsideBecause"]["S"].startswith("unreadable: ")
     monitor.check()  # the next check meets a readable observation: all quiet
     assert monitor.alerts() == []
+
+
+def test_a_check_that_sets_an_item_aside_emits_no_heartbeat(monitor: Monitor, capsys: Any) -> None:
+    monitor.status("Inactive")
+    monitor.check()
+    corrupt_observation(monitor.aws, "enrollment", None)
+    capsys.readouterr()
+
+    with pytest.raises(MonitorError, match="state item set aside"):
+        monitor.check()
+
+    assert heartbeats(capsys.readouterr().out) == []  # it did not complete
+    monitor.check()
+    assert heartbeats(capsys.readouterr().out) == ["us-east-1"]
+
+
+def test_an_owed_alert_ahead_of_its_observation_is_never_replaced(monitor: Monitor) -> None:
+    owe_two_alerts(monitor)  # PENDING#2 and PENDING#3, LATEST at version 3
+    corrupt_observation(monitor.aws, "version", {"N": "2"})  # a restored backup: behind its outbox
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    monitor.status("Failed")
+    with pytest.raises(MonitorError, match="sns:Publish"):
+        monitor.check()
+    monitor.aws.wire.heal()
+
+    monitor.check()
+
+    assert transitions(monitor) == [
+        ("Active", "Inactive"),
+        ("Inactive", "Pending"),
+        ("Pending", "Failed"),
+    ]
+
+
+def test_an_item_in_the_way_of_a_new_owed_alert_fails_loudly_and_is_kept(monitor: Monitor) -> None:
+    owe_two_alerts(monitor)  # PENDING#2 and PENDING#3, LATEST at version 3
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    monitor.status("Failed")
+    # A hand edit between the check's read and its write, where its alert goes.
+    monitor.aws.wire.once_after("dynamodb:Query", lambda: copy_owed_alert(monitor.aws, 4))
+
+    with pytest.raises(MonitorError, match="PENDING#000000000004: an owed alert is already there"):
+        monitor.check()
+
+    assert len(owed(monitor.aws)) == 3  # nothing replaced, nothing recorded
+    assert stored(monitor.aws).observation.enrollment.status == "Pending"
+
+
+def test_two_invocations_that_compute_the_same_lease_end_never_both_send(monitor: Monitor) -> None:
+    owe_two_alerts(monitor)
+    moment = datetime.now(UTC) + timedelta(minutes=1)
+    # The second runs whole while the first holds its first lease: same clock, same deadline.
+    monitor.aws.wire.once_after("dynamodb:UpdateItem", lambda: check_at(moment))
+
+    check_at(moment)
+
+    assert transitions(monitor) == [("Active", "Inactive"), ("Inactive", "Pending")]
 
 
 def test_an_unreadable_observation_does_not_stop_the_regions_after_it() -> None:

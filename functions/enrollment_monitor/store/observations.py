@@ -1,29 +1,28 @@
-"""The last observation of each (account, Region), and its outbox: the alerts it still owes.
+"""The last observation of each (account, Region), with the alerts it still owes.
 
-``LATEST`` holds the observation and a ``version``; each alert owed is an item
-``PENDING#<version>`` beside it, so one Query reads both, the oldest alert first. Recording a
-transition writes the observation (conditional on the version it was decided from) and its
-alert in one transaction: of two invocations that saw the same state only one records it, the
-other learns it lost and sends nothing. An owed alert is deleted only once SNS accepted it,
-under its lease (``outbox.deliver``).
+``LATEST`` holds the observation and a ``version``; each alert owed is an item beside it
+(``store.owed``), so one Query reads both, the oldest alert first. Recording a transition
+writes the observation (conditional on the version it was decided from) and its alerts in one
+transaction: of two invocations that saw the same state only one records it, the other learns
+it lost and sends nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TypeVar
 
 from enrollment_monitor.alerts import Alert
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation, aware, iso
+from enrollment_monitor.store.owed import Owed, is_owed, owed_version, owing, read_owed
 from enrollment_monitor.store.table import (
     UNREADABLE,
     Item,
     Key,
     Table,
+    Unreadable,
     Write,
     number,
     partition,
@@ -32,67 +31,66 @@ from enrollment_monitor.store.table import (
     update,
 )
 
-T = TypeVar("T")
-
 _ENROLLMENT = "ENROLLMENT"
 _LATEST = "LATEST"
-_PENDING = "PENDING#"
-
-
-@dataclass(frozen=True)
-class Owed:
-    """An alert in the outbox, and its item as stored."""
-
-    key: Key
-    version: int
-    alert: Alert
-    item: Item
 
 
 @dataclass(frozen=True)
 class Stored:
-    """An observation as stored, with the version its next write is conditional on.
-    ``observation`` None: none readable (it was set aside), as if never seen."""
+    """An observation as stored, with the version its next write is conditional on
+    (``observation`` None, version 0: none readable, as if never seen), and ``newest``, the
+    highest version the partition holds: the next write goes past it, so a new owed alert
+    never lands on one still owed."""
 
     observation: Observation | None
     version: int
     owed: tuple[Owed, ...] = ()
+    newest: int = 0
+
+    @property
+    def next_version(self) -> int:
+        return max(self.version, self.newest) + 1
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a load read (None: nothing stored), and the items it could not read."""
+
+    stored: Stored | None
+    unreadable: tuple[Unreadable, ...] = ()
 
 
 class Observations:
-    def __init__(self, table: Table, now: datetime) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
-        self._at = iso(now)
 
-    def load(self, where: AccountRegion) -> Stored | None:
-        """The last observation and the alerts owed, oldest first. An item the monitor cannot
-        read is set aside (``Table.set_aside``) and the check goes on without it."""
+    def load(self, where: AccountRegion) -> Loaded:
+        """The last observation and the alerts owed, oldest first, and the items the monitor
+        cannot read: the check goes on as if they had never been seen, and sets them aside."""
         latest: tuple[Observation, int] | None = None
         owed: list[Owed] = []
-        versions = [0]  # the highest goes on, even past items set aside
-        for item in self._table.query(partition(_ENROLLMENT, where.account_id, where.region)):
-            if item["sk"]["S"] == _LATEST:
-                latest = self._readable(item, _latest)
-                with contextlib.suppress(*UNREADABLE):
-                    versions.append(int(item["version"]["N"]))
-            elif item["sk"]["S"].startswith(_PENDING):
-                pending = self._readable(item, _owed)
-                if pending:
-                    owed.append(pending)
-                    versions.append(pending.version)
-        if latest:
-            return Stored(*latest, tuple(owed))
-        if max(versions):  # an observation set aside: as if never seen, versions go on
-            return Stored(None, max(versions), tuple(owed))
-        return None
+        unreadable: list[Unreadable] = []
+        versions = [0]  # the highest goes on, even past items that cannot be read
+        for item in self._table.query(_partition(where)):
+            sort_key = item["sk"]["S"]
+            if sort_key != _LATEST and not is_owed(sort_key):
+                continue
+            with contextlib.suppress(*UNREADABLE):
+                versions.append(_version_of(item))
+            try:
+                if sort_key == _LATEST:
+                    latest = _latest(item)
+                else:
+                    owed.append(read_owed(item))
+            except UNREADABLE as error:
+                unreadable.append(self._table.unreadable(item, error))
+        if latest is None and max(versions) == 0:
+            return Loaded(None, tuple(unreadable))
+        observation, version = latest or (None, 0)
+        return Loaded(Stored(observation, version, tuple(owed), max(versions)), tuple(unreadable))
 
-    def _readable(self, item: Item, read: Callable[[Item], T]) -> T | None:
-        try:
-            return read(item)
-        except UNREADABLE as error:
-            key = Key(item["pk"]["S"], item["sk"]["S"])
-            self._table.set_aside_unreadable(key, item, error, self._at)
-            return None
+    def set_aside(self, unreadable: Unreadable, at: str) -> str:
+        return self._table.set_aside(unreadable, at)
 
     def record(
         self,
@@ -103,7 +101,7 @@ class Observations:
     ) -> Stored | None:
         """Writes the new observation, and the alerts it owes, unless another invocation wrote
         first: then it returns None and this invocation must send nothing."""
-        version = stored.version + 1 if stored else 1
+        version = stored.next_version if stored else 1
         attributes = {**_observation_attributes(observation), "version": number(version)}
         if stored is None or stored.observation is None:
             latest = put(_key(where, _LATEST), attributes, "attribute_not_exists(pk)")
@@ -113,8 +111,8 @@ class Observations:
         owed = stored.owed if stored else ()
         writes = [latest]
         for index, alert in enumerate(alerts):
-            new, owing = _owing(where, version, alert, index)
-            writes.append(owing)
+            new, write = owing(_partition(where), version, alert, index)
+            writes.append(write)
             owed = (*owed, new)
         return Stored(observation, version, owed) if self._table.apply(*writes) else None
 
@@ -122,29 +120,25 @@ class Observations:
         """Owes an alert that comes with no new observation (organization members), in one
         transaction with ``also``; the version goes up as with ``record``. None: another
         invocation wrote first."""
-        version = stored.version + 1
+        version = stored.next_version
         bump = update(
             _key(where, _LATEST),
             "SET version = :next",
             "version = :version",
             {":next": number(version), **_at(stored)},
         )
-        new, owing = _owing(where, version, alert)
-        if not self._table.apply(bump, owing, also):
+        new, write = owing(_partition(where), version, alert)
+        if not self._table.apply(bump, write, also):
             return None
         return replace(stored, version=version, owed=(*stored.owed, new))
 
 
-def _owing(where: AccountRegion, version: int, alert: Alert, index: int = 0) -> tuple[Owed, Write]:
-    """The alert owed as ``PENDING#<version>``; a second one of the same version is
-    ``PENDING#<version>.1``, which sorts after it and before the next version."""
-    key = _key(where, f"{_PENDING}{version:012d}{f'.{index}' if index else ''}")
-    item = {"alert": string(alert.to_json())}
-    return Owed(key, version, alert, item), put(key, item)
+def _partition(where: AccountRegion) -> str:
+    return partition(_ENROLLMENT, where.account_id, where.region)
 
 
 def _key(where: AccountRegion, sort_key: str) -> Key:
-    return Key(partition(_ENROLLMENT, where.account_id, where.region), sort_key)
+    return Key(_partition(where), sort_key)
 
 
 def _at(stored: Stored) -> Item:
@@ -169,8 +163,11 @@ def _latest(item: Item) -> tuple[Observation, int]:
     return _observation(item), int(item["version"]["N"])
 
 
-def _version_of(key: Key) -> int:
-    return int(key.sort.removeprefix(_PENDING).split(".")[0])
+def _version_of(item: Item) -> int:
+    """The version a LATEST item holds, or that an owed alert's key names."""
+    if item["sk"]["S"] == _LATEST:
+        return int(item["version"]["N"])
+    return owed_version(item["sk"]["S"])
 
 
 def _observation(item: Item) -> Observation:
@@ -184,8 +181,3 @@ def _observation(item: Item) -> Observation:
         episode=item["episode"]["S"] if "episode" in item else None,
         figures_current="figuresCurrent" in item,
     )
-
-
-def _owed(item: Item) -> Owed:
-    key = Key(item["pk"]["S"], item["sk"]["S"])
-    return Owed(key, _version_of(key), Alert.from_json(item["alert"]["S"]), item)

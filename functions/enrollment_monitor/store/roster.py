@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import datetime
 
-from enrollment_monitor.enrollment import AccountRegion, iso
+from enrollment_monitor.enrollment import AccountRegion
 from enrollment_monitor.member_diff import (
     GONE,
     Forget,
@@ -29,9 +28,11 @@ from enrollment_monitor.member_diff import (
 from enrollment_monitor.store.table import (
     UNREADABLE,
     BatchWriter,
+    Holder,
     Key,
     Lease,
     Table,
+    Unreadable,
     Write,
     give_back,
     number,
@@ -50,7 +51,8 @@ class Roster:
     round: int | None  # None: member tracking never ran here
     lease_until: float
     members: StoredMembers
-    controlled: bool = True  # False: no control item (never ran, or it was set aside)
+    controlled: bool = True  # False: no control item (never ran, or it could not be read)
+    unreadable: tuple[Unreadable, ...] = ()  # items the load could not read: as if never seen
 
     @property
     def next_round(self) -> int:
@@ -64,16 +66,16 @@ class Roster:
 
 
 class Rosters:
-    def __init__(self, table: Table, now: datetime) -> None:
+    def __init__(self, table: Table) -> None:
         self._table = table
-        self._at = iso(now)
 
     def load(self, where: AccountRegion) -> Roster:
         """Every member, with a strongly consistent Query, page by page (1 MB each). An item
-        the monitor cannot read is set aside (``Table.set_aside``): as if never seen."""
+        the monitor cannot read is returned in ``unreadable``, as if never seen."""
         round_, lease = None, 0.0
         account_ids: list[str] = []
         remembered: list[Remembered] = []
+        unreadable: list[Unreadable] = []
         tagged: list[tuple[int, int, str, str | None]] = []
         attributes = ("sk", "status", "round", "previousStatus", "leaseUntil")
         for item in self._table.query(_partition(where), attributes):
@@ -87,29 +89,32 @@ class Rosters:
                     previous = item["previousStatus"]["S"] if "previousStatus" in item else None
                     tagged.append((len(account_ids), int(item["round"]["N"]), status, previous))
             except UNREADABLE as error:
-                key = _key(where, item["sk"]["S"])
-                self._table.set_aside_unreadable(key, item, error, self._at)
+                unreadable.append(self._table.unreadable({"pk": _pk(where), **item}, error))
                 continue
             account_ids.append(item["sk"]["S"])
             remembered.append(status)
         controlled = round_ is not None
         if not controlled and account_ids:
-            # The control item was set aside: a silent baseline would drop every change since
+            # The control item cannot be read: a silent baseline would drop every change since
             # the last check. Go on from the latest round seen (its changes count as reported).
             round_ = max((tag for _, tag, _, _ in tagged), default=1)
         for at, tag, status, previous in tagged:
             if tag > (round_ or 0):
                 remembered[at] = Unreported(status or None, previous)
-        return Roster(round_, lease, StoredMembers(account_ids, remembered), controlled)
+        members = StoredMembers(account_ids, remembered)
+        return Roster(round_, lease, members, controlled, tuple(unreadable))
 
-    def take(self, where: AccountRegion, roster: Roster, until: float, now: float) -> Lease | None:
+    def set_aside(self, unreadable: Unreadable, at: str) -> str:
+        return self._table.set_aside(unreadable, at)
+
+    def take(self, where: AccountRegion, roster: Roster, holder: Holder) -> Lease | None:
         """The right to write members, unless another invocation holds it or has closed a
         round since ``roster`` was loaded."""
         key, round_ = _key(where, _CONTROL), roster.round or 0
         if roster.controlled:
-            taken = self._table.take(key, until, now, holding={"round": round_})
+            taken = self._table.take(key, holder, holding={"round": round_})
         else:
-            taken = self._table.take(key, until, now, creating={"round": round_})
+            taken = self._table.take(key, holder, creating={"round": round_})
         return taken if isinstance(taken, Lease) else None
 
     def closing(self, lease: Lease, round_: int | None = None) -> Write:
@@ -151,6 +156,11 @@ class MemberWriter:
 
 def _partition(where: AccountRegion) -> str:
     return partition(_MEMBERS, where.account_id, where.region)
+
+
+def _pk(where: AccountRegion) -> dict[str, str]:
+    """The partition key attribute, which the load does not project."""
+    return {"S": _partition(where)}
 
 
 def _key(where: AccountRegion, sort_key: str) -> Key:

@@ -2,9 +2,10 @@
 
 A lease is the one way an invocation holds an item for a while, the way Powertools'
 idempotency layer holds its record: a conditional write sets ``leaseUntil`` (epoch seconds)
-when the item is free or its lease has expired, and only the holder of that exact lease may
-give it back or delete the item. The lease outlives the invocation that took it (see
-``Invocation.lease_until``), so an item is never taken over while its holder may still act.
+and ``leaseHolder`` (a token unique to the invocation, ``Holder``) when the item is free or
+its lease has expired, and only that holder may give it back or delete the item. The lease
+outlives the invocation that took it by ``LEASE_MARGIN_SECONDS``, so an item is never taken
+over while its holder may still act.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -35,8 +36,11 @@ _FREE = (
     "(attribute_not_exists(leaseUntil) OR NOT attribute_type(leaseUntil, :number)"
     " OR leaseUntil < :now OR leaseUntil > :longest)"
 )
+# A lease outlives the invocation that holds it by this much, so an item is never taken over
+# while its holder may still be acting on it.
+LEASE_MARGIN_SECONDS = 10
 # The longest lease an invocation takes: Lambda's longest timeout, plus the margin.
-LONGEST_LEASE_SECONDS = 900 + 10
+LONGEST_LEASE_SECONDS = 900 + LEASE_MARGIN_SECONDS
 # What reading a hand-edited or older item raises: such an item is set aside, never crashed on.
 UNREADABLE = (KeyError, TypeError, ValueError, AttributeError)
 BATCH_SIZE = 25  # the most requests one BatchWriteItem takes
@@ -58,11 +62,38 @@ def partition(kind: str, account_id: str, region: str) -> str:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """An invocation as it holds leases: a token no other invocation has, the time it reads
+    the table at, and when its leases end (epoch seconds)."""
+
+    token: str
+    now: float
+    until: float
+
+    @classmethod
+    def of_invocation(cls, now: float, remaining_seconds: float) -> Holder:
+        return cls(uuid.uuid4().hex, now, now + remaining_seconds + LEASE_MARGIN_SECONDS)
+
+
+@dataclass(frozen=True)
 class Lease:
-    """This invocation may act on the item at ``key`` until ``until`` (epoch seconds)."""
+    """``holder`` may act on the item at ``key`` until its leases end."""
 
     key: Key
-    until: float
+    holder: Holder
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An item a load could not read (a hand edit, an older version): what the load returns in
+    its place, for the check to set aside (``Table.set_aside``)."""
+
+    key: Key
+    why: str
+    _item: Item = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.key.partition} {self.key.sort} ({self.why})"
 
 
 class Refusal(enum.Enum):
@@ -74,10 +105,13 @@ class Refusal(enum.Enum):
 
 @dataclass(frozen=True)
 class Write:
-    """One conditional write (``Put``, ``Update`` or ``Delete``), alone or in a transaction."""
+    """One conditional write (``Put``, ``Update`` or ``Delete``), alone or in a transaction.
+    ``collision``: what it means when this write's condition fails while every other write's
+    held: not a race another invocation won, but an item in the way (raised, never lost)."""
 
     action: str
     request: Item
+    collision: str = ""
 
     @property
     def permission(self) -> str:
@@ -100,20 +134,26 @@ def update(
     return Write("Update", request)
 
 
-def put(key: Key, attributes: Item, condition: str = "", values: Item | None = None) -> Write:
+def put(
+    key: Key,
+    attributes: Item,
+    condition: str = "",
+    values: Item | None = None,
+    collision: str = "",
+) -> Write:
     request: Item = {"Item": {**key.attributes(), **attributes}}
     if condition:
         request["ConditionExpression"] = condition
         request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     if values:
         request["ExpressionAttributeValues"] = values
-    return Write("Put", request)
+    return Write("Put", request, collision)
 
 
 def give_back(lease: Lease, setting: Mapping[str, float] | None = None) -> Write:
     """Ends the lease, setting ``setting`` too, if the lease is still this invocation's."""
     assignments, values = _assignments(setting or {})
-    expression = "REMOVE leaseUntil"
+    expression = "REMOVE leaseUntil, leaseHolder"
     if assignments:
         expression = f"SET {', '.join(assignments)} {expression}"
     condition, held = _held(lease)
@@ -146,7 +186,6 @@ class Table:
         self._client = client
         self.name = name
         self.region: str = client.meta.region_name
-        self.set_aside_items: list[str] = []
 
     def query(self, partition_key: str, attributes: Iterable[str] = ()) -> Iterator[Item]:
         """Every item of a partition (only ``attributes``, if given) in sort key order, strongly
@@ -198,20 +237,22 @@ class Table:
             try:
                 operation(**arguments)
             except ClientError as error:
-                if _is_lost_race(error):
-                    return error
-                raise
+                if not _is_lost_race(error):
+                    raise
+                collided = _collided(writes, error)
+                if collided:
+                    raise MonitorError(collided) from error
+                return error
         return None
 
     def take(
         self,
         key: Key,
-        until: float,
-        now: float,
+        holder: Holder,
         holding: Mapping[str, float] | None = None,
         creating: Mapping[str, float] | None = None,
     ) -> Lease | Refusal:
-        """Takes the item at ``key`` until ``until``, unless another invocation holds it. The
+        """Takes the item at ``key`` for ``holder``, unless another invocation holds it. The
         item must exist, and hold ``holding`` if given; with ``creating``, it must not exist
         yet and is created with these attributes."""
         fence = holding or creating or {}
@@ -225,12 +266,13 @@ class Table:
             assignments = []
         write = update(
             key,
-            "SET " + ", ".join(["leaseUntil = :until", *assignments]),
+            "SET " + ", ".join(["leaseUntil = :until", "leaseHolder = :holder", *assignments]),
             f"{condition} AND {_FREE}",
             {
-                ":until": number(until),
-                ":now": number(now),
-                ":longest": number(now + LONGEST_LEASE_SECONDS),
+                ":until": number(holder.until),
+                ":holder": string(holder.token),
+                ":now": number(holder.now),
+                ":longest": number(holder.now + LONGEST_LEASE_SECONDS),
                 ":number": string("N"),
                 **values,
             },
@@ -239,31 +281,40 @@ class Table:
         write.request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         refused = self._lost_race(write)
         held = refused.response.get("Item") if refused else None
-        if refused is None or (held and held.get("leaseUntil") == number(until)):
-            return Lease(key, until)  # taken; or taken by the attempt whose reply was lost
+        if refused is None or (held and held.get("leaseHolder") == string(holder.token)):
+            return Lease(key, holder)  # taken; or taken by the attempt whose reply was lost
         return Refusal.HELD if held else Refusal.GONE
 
-    def set_aside_unreadable(self, key: Key, item: Item, error: Exception, at: str) -> None:
-        self.set_aside(key, item, f"unreadable: {type(error).__name__}: {error}", at)
+    def set_aside(self, unreadable: Unreadable, at: str) -> str:
+        """Moves an item a load could not read aside, while it is as read (else another
+        invocation rewrote it and this one must not go on); what was set aside, described."""
+        kept = _attributes(unreadable._item)
+        return self._move_aside(
+            unreadable.key, kept, unreadable.why, at, _delete_as_read(unreadable.key, kept)
+        )
 
-    def set_aside(
-        self, key: Key, item: Item, why: str, at: str, lease: Lease | None = None
-    ) -> None:
-        """Moves an item the monitor cannot use (unreadable, or refused by SNS) to a partition
-        it never reads, for a person to inspect; logs it at ERROR and remembers it in
-        ``set_aside_items``. Only while the item is as read (or, with ``lease``, still this
-        invocation's): else another invocation rewrote it and this one must not go on."""
+    def set_aside_leased(self, lease: Lease, attributes: Item, why: str, at: str) -> str:
+        """Moves a leased item aside (an alert SNS refused), while the lease is still held."""
+        return self._move_aside(lease.key, attributes, why, at, delete(lease))
+
+    def _move_aside(self, key: Key, attributes: Item, why: str, at: str, removal: Write) -> str:
+        """Copies the item to a partition the monitor never reads, for a person to inspect,
+        removing it in the same transaction; logs it at ERROR."""
         aside = Key(_SET_ASIDE + key.partition, f"{key.sort}#{at}#{uuid.uuid4().hex[:8]}")
-        kept = {name: value for name, value in item.items() if name not in ("pk", "sk")}
-        copy = put(aside, {**kept, "setAsideBecause": string(why), "setAsideAt": string(at)})
-        if not self.apply(copy, delete(lease) if lease else _delete_as_read(key, kept)):
+        copy = put(aside, {**attributes, "setAsideBecause": string(why), "setAsideAt": string(at)})
+        if not self.apply(copy, removal):
             raise MonitorError(
                 f"{key.partition} {key.sort} changed while it was being set aside ({why}): "
                 "another invocation wrote it; the next check reads it again"
             )
         described = f"{key.partition} {key.sort} ({why}), kept as {aside.partition} {aside.sort}"
         logger.error("state item set aside", extra={"item": described})
-        self.set_aside_items.append(described)
+        return described
+
+    def unreadable(self, item: Item, error: Exception) -> Unreadable:
+        """What a load returns for an item it could not read."""
+        why = f"unreadable: {type(error).__name__}: {error}"
+        return Unreadable(Key(item["pk"]["S"], item["sk"]["S"]), why, item)
 
     def batch(self) -> BatchWriter:
         return BatchWriter(self._client, self.name, self.region)
@@ -332,6 +383,18 @@ def _delete_as_read(key: Key, attributes: Item) -> Write:
     return Write("Delete", request)
 
 
+def _collided(writes: tuple[Write, ...], error: ClientError) -> str:
+    """In a transaction, the ``collision`` of the one write whose condition failed while every
+    other write's held; "" for a race (or a write that has no ``collision``)."""
+    reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+    failed = [write for write, code in zip(writes, reasons, strict=False) if code != "None"]
+    return failed[0].collision if len(failed) == 1 else ""
+
+
+def _attributes(item: Item) -> Item:
+    return {name: value for name, value in item.items() if name not in ("pk", "sk")}
+
+
 def _is_lost_race(error: ClientError) -> bool:
     code = error.response.get("Error", {}).get("Code")
     if code == _CANCELLED:
@@ -341,7 +404,7 @@ def _is_lost_race(error: ClientError) -> bool:
 
 
 def _held(lease: Lease) -> tuple[str, Item]:
-    return "leaseUntil = :lease", {":lease": number(lease.until)}
+    return "leaseHolder = :holder", {":holder": string(lease.holder.token)}
 
 
 def number(value: float) -> dict[str, str]:

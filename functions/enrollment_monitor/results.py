@@ -1,0 +1,68 @@
+"""What an invocation did, as typed values; ``to_dict`` is the invocation's JSON result, made
+once, at the handler's edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from enrollment_monitor.enrollment import Outcome
+
+
+@dataclass(frozen=True)
+class MembersSummary:
+    """The members step of a check."""
+
+    outcome: Outcome
+    members: int  # listed this check
+    changed: int  # changes to report
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "members": self.members, "changed": self.changed}
+
+
+@dataclass(frozen=True)
+class RegionResult:
+    """One Region's check."""
+
+    region: str
+    status: str
+    outcome: Outcome
+    alerts_sent: int = 0
+    opt_ins_decreased: bool = False
+    members: MembersSummary | None = None  # None: members not checked here
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "region": self.region,
+            "status": self.status,
+            "outcome": self.outcome,
+        }
+        if self.opt_ins_decreased:
+            result["memberOptIns"] = "decreased"
+        if self.alerts_sent:
+            result["alertsSent"] = self.alerts_sent
+        if self.members:
+            result["members"] = self.members.to_dict()
+        return result
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A check of every configured Region."""
+
+    regions: tuple[RegionResult, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checked": [region.to_dict() for region in self.regions]}
+
+
+@dataclass(frozen=True)
+class TestSent:
+    """A test notification, published."""
+
+    sent: str  # its event type
+    message_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "messageId": self.message_id}
