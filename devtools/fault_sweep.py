@@ -84,7 +84,7 @@ class Point:
 class Outcome:
     point: Point
     check: str  # what the faulty check did: completed, failed, crashed
-    heartbeat: bool  # it emitted CheckCompleted
+    heartbeat: bool  # it emitted RegionsNotActive: the check completed
     left_owed: int  # alerts still owed right after it
     delivered: dict[str, list[tuple[str | None, str | None]]]
     duplicates: int
@@ -137,7 +137,7 @@ def run(point: Point) -> Outcome:
         except Exception:  # noqa: BLE001 - the invocation failed, as Lambda would record it
             check = "failed"
         aws.wire.heal()
-        heartbeat, left_owed = '"CheckCompleted"' in output.getvalue(), _owed(aws)
+        heartbeat, left_owed = '"RegionsNotActive"' in output.getvalue(), _owed(aws)
         for later in range(RECOVERY_CHECKS):
             check_at(aws, 2 + later)  # minutes apart: a crashed check's lease has ended
         transitions, duplicates = delivered(aws)

@@ -93,6 +93,12 @@ def emitted_metrics(output: str) -> list[tuple[str, dict[str, str], float]]:
     return metrics
 
 
+def heartbeats(output: str) -> list[float]:
+    """The heartbeats in the EMF output: each a ``RegionsNotActive`` value, emitted only when
+    every watched Region's check completed."""
+    return [value for name, _, value in emitted_metrics(output) if name == "RegionsNotActive"]
+
+
 def by_status(output: str, metric: str) -> dict[str, float]:
     """The values of a per-status metric (``EnrollmentStatus``, ``MemberAccounts``) emitted."""
     return {

@@ -47,7 +47,12 @@ __all__ = [
     "transformed_template",
     "create_stack",
     "deployed_environment",
+    "OWN_METRIC_ALARMS",
+    "own_metric_alarm",
 ]
+
+# The alarms on the monitor's own metrics (the others watch AWS/Lambda and AWS/SQS).
+OWN_METRIC_ALARMS = {"EnrollmentNotActiveAlarm", "MonitorSilentAlarm"}
 
 # `sam deploy` replaces the local CodeUri with the uploaded artifact's: tests do the same.
 CODE_URI = "s3://enrollment-monitor-artifacts/enrollment-monitor.zip"
@@ -117,3 +122,18 @@ def deployed_environment(function_name: str) -> dict[str, str]:
     )
     # moto keeps a Number parameter's type where Lambda would see its string.
     return {name: str(value) for name, value in function["Environment"]["Variables"].items()}
+
+
+def own_metric_alarm(name: str, stack_name: str = STACK_NAME) -> dict[str, Any]:
+    """An alarm on the monitor's own metrics, resolved as CloudFormation would for the stack."""
+    resolve = Resolver(None, {}, REGION, stack_name)
+    properties = transformed_template()["Resources"][name]["Properties"]
+    return {
+        "namespace": resolve.value(properties["Namespace"]),
+        "metric": properties["MetricName"],
+        "dimensions": {d["Name"]: resolve.value(d["Value"]) for d in properties["Dimensions"]},
+        "statistic": properties["Statistic"],
+        "comparison": properties["ComparisonOperator"],
+        "threshold": properties["Threshold"],
+        "missing": properties["TreatMissingData"],
+    }

@@ -1,15 +1,20 @@
 """One invocation: check every configured Region, or send a test notification.
 
-A Region's check reads the enrollment, decides (``enrollment.decide``), records the new
-observation with the alert it owes (``store.observations``) and delivers every owed alert,
-oldest first (``outbox``). Then, with member tracking, the members step owes its own alert
-(``members``), which is delivered in turn. The heartbeat comes last, for a completed check only.
+The Regions are checked at the same time, each in a thread of its own: none waits for another,
+and one that fails or hangs (until its client's timeouts cut it) stops no other. A Region's
+check reads the enrollment, decides (``enrollment.decide``), records the new observation with
+the alert it owes (``store.observations``) and delivers every owed alert, oldest first
+(``outbox``). Then, in the member listing Region, with member tracking, the members step owes
+its own alert (``members``), which is delivered in turn. The metrics come last, once per check;
+the heartbeat among them only when every Region's check completed.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -75,19 +80,54 @@ def run(
         message_id = invocation.publisher.publish(selftest_alert(where, invocation.now))
         return TestSent(TEST_NOTIFICATION, message_id)
 
-    results, failures = [], []
-    for region in settings.regions:
-        logger.append_keys(region=region)
-        try:
-            results.append(check_region(invocation, AccountRegion(invocation.account_id, region)))
-        except Exception as failure:  # noqa: BLE001 - one Region never stops the others
-            logger.exception("check failed", extra={"error": str(failure)})
-            failures.append(_named(failure, region))
-        finally:
-            logger.remove_keys(["region"])
+    outcomes = _each_region(invocation)
+    results = [outcome for outcome in outcomes if isinstance(outcome, RegionResult)]
+    failures = [
+        _named(outcome, region)
+        for region, outcome in zip(settings.regions, outcomes, strict=True)
+        if not isinstance(outcome, RegionResult)
+    ]
+    _emit_metrics(settings, results, complete=not failures and all(r.complete for r in results))
     if failures:
         raise CheckFailed(failures)
     return Checked(tuple(results))
+
+
+def _each_region(invocation: Invocation) -> list[RegionResult | Exception]:
+    """Every Region's check, all at once (one Region runs in the invocation's own thread)."""
+    regions = invocation.settings.regions
+    check = partial(_check_one, invocation)
+    if len(regions) == 1:
+        return [check(regions[0])]
+    with ThreadPoolExecutor(max_workers=len(regions), thread_name_prefix="check") as pool:
+        return list(pool.map(check, regions))
+
+
+def _check_one(invocation: Invocation, region: str) -> RegionResult | Exception:
+    """One Region's check; its failure, logged with the Region, is returned, not raised."""
+    logger.thread_safe_append_keys(region=region)
+    try:
+        return check_region(invocation, AccountRegion(invocation.account_id, region))
+    except Exception as failure:  # noqa: BLE001 - one Region never stops the others
+        logger.exception("check failed", extra={"error": str(failure)})
+        return failure
+    finally:
+        logger.thread_safe_remove_keys(["region"])
+
+
+def _emit_metrics(settings: Settings, results: list[RegionResult], complete: bool) -> None:
+    """The check's metrics, once: the heartbeat only if ``complete``; the organization's figures
+    as read in the (first) member listing Region."""
+    listing = [result for result in results if result.region in settings.member_regions]
+    counts: dict[str, int] = {}
+    for result in listing:
+        counts |= result.members.counts if result.members else {}
+    metrics.emit_check(
+        settings.metric_namespace,
+        [result.status for result in results] if complete else None,
+        listing[0].enrollment if listing else None,
+        counts,
+    )
 
 
 def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
@@ -97,8 +137,7 @@ def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
     seen; then the check fails naming it, without a heartbeat: it did not complete."""
     settings, now = invocation.settings, invocation.now
     enrollment = read_enrollment(invocation.clients.compute_optimizer(where.region), where.region)
-    metrics.emit_enrollment(settings.metric_namespace, where.region, enrollment)
-    result = RegionResult(where.region, enrollment.status, Outcome.NOTHING)
+    result = RegionResult(where.region, enrollment, Outcome.NOTHING)
 
     observations = Observations(invocation.table)
     loaded = observations.load(where)
@@ -108,7 +147,7 @@ def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
     if previous:
         enrollment = enrollment.with_figures_from(previous.enrollment)
     decision = decide(previous, enrollment, now, settings.reminder_interval)
-    result = replace(result, outcome=outcome_of(decision))
+    result = replace(result, enrollment=enrollment, outcome=outcome_of(decision))
     recorded = recorded_after(decision, previous, enrollment, now)
     if recorded:
         fewer_opt_ins = opt_ins_decreased(previous, enrollment)
@@ -127,7 +166,7 @@ def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
     failures: list[MonitorError] = []
     delivery = _deliver(invocation, stored, failures)
     complete = delivery.complete
-    if settings.track_member_accounts:
+    if settings.track_member_accounts and where.region in settings.member_regions:
         # Imported only when tracking: the default configuration does not pay for it at
         # every cold start.
         from enrollment_monitor.members import check_members
@@ -145,11 +184,9 @@ def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
                 complete = delivery.complete
             # Left to another invocation, or to the next check: this one is not done.
             complete = complete and members.summary.outcome not in _NOT_DONE
-    result = replace(result, alerts_sent=delivery.sent)
     _fail_on(failures, [*set_aside, *delivery.set_aside])
-    if complete:  # else another invocation (or the next check) completes it, with a heartbeat
-        metrics.emit_heartbeat(settings.metric_namespace, where.region)
-    return result
+    # Not complete: another invocation (or the next check) completes it, with a heartbeat.
+    return replace(result, alerts_sent=delivery.sent, complete=complete)
 
 
 def _alerts(

@@ -1,25 +1,29 @@
-"""boto3 clients, made on first use and reused while the sandbox is warm (never at import)."""
+"""boto3 clients, made on first use and reused while the sandbox is warm (never at import).
+The Regions' checks run in threads: a client is thread-safe once made, making one is not."""
 
 from __future__ import annotations
 
-from functools import cached_property
+import threading
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-# Standard mode retries throttling and 5xx with backoff; other errors surface at once.
+# Standard mode retries throttling, 5xx and timeouts with backoff; other errors surface at once.
+# A call that hangs is cut after 3 x (3 + 10) s plus backoff, about 45 s: well inside the
+# function's timeout (60 s), so a Region that hangs fails on its own while the others complete.
 _CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 4},
-    connect_timeout=5,
-    read_timeout=15,
+    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=3,
+    read_timeout=10,
 )
 
 
 class AwsClients:
     def __init__(self, session: boto3.Session | None = None) -> None:
         self._session = session
-        self._regional: dict[tuple[str, str], Any] = {}
+        self._regional: dict[tuple[str, str | None], Any] = {}
+        self._making = threading.Lock()
 
     def compute_optimizer(self, region: str) -> Any:
         return self.regional("compute-optimizer", region)
@@ -28,14 +32,16 @@ class AwsClients:
         """SNS in the topic's Region, which may not be the function's."""
         return self.regional("sns", region)
 
-    @cached_property
+    @property
     def dynamodb(self) -> Any:
-        return self._client("dynamodb")
+        """DynamoDB in the function's own Region, where the state table is."""
+        return self.regional("dynamodb", None)
 
-    def regional(self, service: str, region: str) -> Any:
-        if (service, region) not in self._regional:
-            self._regional[service, region] = self._client(service, region)
-        return self._regional[service, region]
+    def regional(self, service: str, region: str | None) -> Any:
+        with self._making:
+            if (service, region) not in self._regional:
+                self._regional[service, region] = self._client(service, region)
+            return self._regional[service, region]
 
     def single_attempt(self, service: str, region: str, read_timeout: int) -> Any:
         """A client that never retries a call: for a call that must not be applied twice."""

@@ -25,7 +25,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from enrollment_monitor import metrics
 from enrollment_monitor.alerts.members import member_alert
 from enrollment_monitor.compute_optimizer import MEMBERS_PAGE_SIZE, READ_MEMBERS, read_members
 from enrollment_monitor.enrollment import AccountRegion, MemberEnrollment, Outcome
@@ -98,7 +97,6 @@ def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) 
                 "reported or written. If the organization really has no members left, set the "
                 "TrackMemberAccounts parameter to false."
             )
-        metrics.emit_member_counts(invocation.settings.metric_namespace, where.region, diff.members)
         for write in diff.unlisted():
             writes.write(write)
         if writes.lease:  # writing anyway: forget the members that left earlier
@@ -116,7 +114,7 @@ def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) 
     except Exception:
         writes.give_back_after_failure()
         raise
-    summary = MembersSummary(outcome, diff.members.total(), len(diff.changes))
+    summary = MembersSummary(outcome, diff.members.total(), len(diff.changes), diff.members)
     logger.info("members checked", extra=summary.to_dict())
     return MembersChecked(stored, summary, set_aside)
 

@@ -1,62 +1,56 @@
-"""CloudWatch metrics of one check, as embedded metric format lines on stdout.
+"""CloudWatch metrics of one check, as embedded metric format (EMF) lines on stdout: once per
+check, not once per Region, and no series for a status nobody holds, because each series is
+what CloudWatch bills. Every metric carries the dimension ``service`` (the stack's name).
 
-Every metric carries the dimensions ``Region`` and ``service``; ``EnrollmentStatus`` and
-``MemberAccounts`` add ``Status``. The alarms in template.yaml watch exactly these sets.
+- ``RegionsNotActive``: how many watched Regions are not Active (Inactive, Pending, Failed, or
+  a status AWS adds later). Emitted only when every watched Region's check completed: the
+  datapoint is the heartbeat, so one Region whose check did not complete leaves the period
+  without it. ``enrollment-not-active`` alarms on its maximum, ``monitor-silent`` on its
+  absence.
+- ``MemberAccountsOptedIn``, ``MemberAccountsEnrolled``: the organization's figures, as read in
+  the member listing Region, when the API gives them.
+- ``MemberAccounts`` with ``Status``: how many members hold each status some member holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit, single_metric
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from enrollment_monitor.enrollment import KNOWN_STATUSES, Enrollment
-
-
-def emit_enrollment(namespace: str, region: str, enrollment: Enrollment) -> None:
-    """The status one-hot over the four known statuses, and the member figures."""
-    _emit_per_status(namespace, region, "EnrollmentStatus", _one_hot(enrollment.status))
-    figures = {
-        "MemberAccountsOptedIn": enrollment.member_accounts_opted_in,
-        "MemberAccountsEnrolled": enrollment.member_accounts_enrolled,
-    }
-    _emit(namespace, region, {name: int(v) for name, v in figures.items() if v is not None})
+from enrollment_monitor.enrollment import ACTIVE, Enrollment
 
 
-def emit_heartbeat(namespace: str, region: str) -> None:
-    """``CheckCompleted``: the Region's check is done (read, recorded, every owed alert
-    delivered, members done). A check that fails emits none: the silent alarm sees it."""
-    _emit(namespace, region, {"CheckCompleted": 1})
+def emit_check(
+    namespace: str,
+    statuses: Sequence[str] | None,
+    figures: Enrollment | None,
+    member_counts: Mapping[str, int],
+) -> None:
+    """``statuses``: of every watched Region, None when a check did not complete; ``figures``:
+    the organization's, None when not read; ``member_counts``: members per status listed."""
+    values: dict[str, int] = {}
+    if statuses is not None:
+        values["RegionsNotActive"] = sum(status != ACTIVE for status in statuses)
+    if figures:
+        opted_in, enrolled = figures.figures
+        if opted_in is not None:
+            values["MemberAccountsOptedIn"] = opted_in
+        if enrolled is not None:
+            values["MemberAccountsEnrolled"] = int(enrolled)
+    _emit(namespace, values)
+    for status, count in member_counts.items():
+        if count:
+            _emit(namespace, {"MemberAccounts": count}, Status=status)
 
 
-def _emit(namespace: str, region: str, values: Mapping[str, int]) -> None:
+def _emit(namespace: str, values: Mapping[str, int], **dimensions: str) -> None:
+    """One EMF document: every value, with ``dimensions`` beside ``service``."""
     if not values:
         return
     metrics = EphemeralMetrics(namespace=namespace)
-    metrics.add_dimension(name="Region", value=region)
+    for dimension, dimension_value in dimensions.items():
+        metrics.add_dimension(name=dimension, value=dimension_value)
     for name, value in values.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     metrics.flush_metrics()
-
-
-def emit_member_counts(namespace: str, region: str, counts: Mapping[str, int]) -> None:
-    """How many organization members are in each known status (all four, zeros included)."""
-    _emit_per_status(
-        namespace, region, "MemberAccounts", {s: counts.get(s, 0) for s in KNOWN_STATUSES}
-    )
-
-
-def _one_hot(status: str) -> dict[str, int]:
-    return {known: int(known == status) for known in KNOWN_STATUSES}
-
-
-def _emit_per_status(namespace: str, region: str, name: str, values: Mapping[str, int]) -> None:
-    for status, value in values.items():
-        with single_metric(
-            name=name,
-            unit=MetricUnit.Count,
-            value=value,
-            namespace=namespace,
-            default_dimensions={"Region": region},
-        ) as metric:
-            metric.add_dimension(name="Status", value=status)

@@ -3,10 +3,11 @@ once, at the handler's edge."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from enrollment_monitor.enrollment import Outcome
+from enrollment_monitor.enrollment import Enrollment, Outcome
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class MembersSummary:
     outcome: Outcome
     members: int  # listed this check
     changed: int  # changes to report
+    counts: Mapping[str, int] = field(default_factory=dict, compare=False)  # members per status
 
     def to_dict(self) -> dict[str, Any]:
         return {"outcome": self.outcome, "members": self.members, "changed": self.changed}
@@ -26,11 +28,18 @@ class RegionResult:
     """One Region's check."""
 
     region: str
-    status: str
+    enrollment: Enrollment  # as read, with the member figures last known
     outcome: Outcome
     alerts_sent: int = 0
     opt_ins_decreased: bool = False
     members: MembersSummary | None = None  # None: members not checked here
+    # Read, recorded, every owed alert delivered, members done: False when another invocation
+    # (or the next check) completes it.
+    complete: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.enrollment.status
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {

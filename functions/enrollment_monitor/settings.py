@@ -35,6 +35,9 @@ class Settings:
     regions: tuple[str, ...]
     reminder_interval_hours: float
     track_member_accounts: bool
+    # Where the organization's members are listed (and its figures read): member enrollment is
+    # a fact of the organization, so once per check, in one Region unless the user names more.
+    member_regions: tuple[str, ...] = ()
 
     @property
     def reminder_interval(self) -> timedelta | None:
@@ -44,14 +47,17 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        function_region = env.get("AWS_REGION", "")
+        regions = _regions(env, "MONITORED_REGIONS", default=function_region)
         return cls(
             state_table_name=_required(env, "STATE_TABLE_NAME"),
-            alert_topic_arn=_topic_arn(env, "ALERT_TOPIC_ARN", env.get("AWS_REGION", "")),
+            alert_topic_arn=_topic_arn(env, "ALERT_TOPIC_ARN", function_region),
             service_name=_required(env, "POWERTOOLS_SERVICE_NAME"),
             metric_namespace=_required(env, "POWERTOOLS_METRICS_NAMESPACE"),
-            regions=_regions(env, "MONITORED_REGIONS", default=env.get("AWS_REGION", "")),
+            regions=regions,
             reminder_interval_hours=_hours(env, "REMINDER_INTERVAL_HOURS", default="24"),
             track_member_accounts=_flag(env, "TRACK_MEMBER_ACCOUNTS", default="false"),
+            member_regions=_member_regions(env, "MEMBER_LISTING_REGIONS", regions, function_region),
         )
 
 
@@ -91,6 +97,23 @@ def _regions(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]
     bad = [r for r in regions if not _REGION.match(r)]
     if bad:
         raise ConfigurationError(f"environment variable {name} has invalid Regions: {bad}")
+    return regions
+
+
+def _member_regions(
+    env: Mapping[str, str], name: str, watched: tuple[str, ...], function_region: str
+) -> tuple[str, ...]:
+    """The Regions named in ``name``, each one watched (its member alert is owed beside its
+    observation); by default the function's own Region if watched, else the first watched."""
+    if not env.get(name, "").strip():
+        return (function_region if function_region in watched else watched[0],)
+    regions = _regions(env, name, default="")
+    unwatched = [region for region in regions if region not in watched]
+    if unwatched:
+        raise ConfigurationError(
+            f"environment variable {name} names Regions that MONITORED_REGIONS does not watch: "
+            f"{unwatched}; list the members in one of {list(watched)}"
+        )
     return regions
 
 

@@ -12,7 +12,7 @@ from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError
 
-from conftest import Monitor, by_status, check_at, emitted_metrics, event
+from conftest import Monitor, check_at, emf_lines, emitted_metrics, event, heartbeats
 
 STATUSES = ["Active", "Inactive", "Pending", "Failed"]
 
@@ -254,8 +254,7 @@ def test_unknown_status_is_alerted_as_not_active(monitor: Monitor, capsys: Any) 
     assert envelope["Subject"] == (
         "Compute Optimizer enrollment Active -> Suspended (123456789012, us-east-1)"
     )
-    status_metrics = by_status(capsys.readouterr().out, "EnrollmentStatus")
-    assert status_metrics == {"Active": 0, "Inactive": 0, "Pending": 0, "Failed": 0}
+    assert heartbeats(capsys.readouterr().out) == [1.0]  # a Region not Active
 
 
 def test_access_denied_fails_naming_the_call_and_changes_nothing(monitor: Monitor) -> None:
@@ -326,7 +325,7 @@ def test_cloudtrail_event_runs_a_check(monitor: Monitor) -> None:
     assert len(monitor.alerts()) == 1
 
 
-def test_every_check_emits_the_status_one_hot_and_the_heartbeat(
+def test_a_check_emits_one_document_with_the_regions_not_active_and_the_organizations_figures(
     monitor: Monitor, capsys: Any
 ) -> None:
     monitor.aws.compute_optimizer.set_enrollment(
@@ -336,17 +335,55 @@ def test_every_check_emits_the_status_one_hot_and_the_heartbeat(
 
     monitor.check()
 
-    metrics = emitted_metrics(capsys.readouterr().out)
-    base = {"Region": "us-east-1", "service": "enrollment-monitor"}
-    assert sorted(metrics, key=str) == sorted(
-        [("EnrollmentStatus", {**base, "Status": s}, float(s == "Pending")) for s in STATUSES]
-        + [
+    output = capsys.readouterr().out
+    base = {"service": "enrollment-monitor"}
+    assert sorted(emitted_metrics(output), key=str) == sorted(
+        [
+            ("RegionsNotActive", base, 1.0),
             ("MemberAccountsOptedIn", base, 7.0),
             ("MemberAccountsEnrolled", base, 1.0),
-            ("CheckCompleted", base, 1.0),
         ],
         key=str,
     )
+    assert len(emf_lines(output)) == 1  # one document: one Powertools flush per check
+
+
+@pytest.mark.parametrize("status", ["Active", "Inactive", "Pending", "Failed", "Suspended"])
+def test_a_steady_check_emits_no_series_for_a_status_not_held(
+    monitor: Monitor, capsys: Any, status: str
+) -> None:
+    monitor.status(status)
+    monitor.check()
+    capsys.readouterr()
+
+    monitor.check()  # steady
+
+    emitted = emitted_metrics(capsys.readouterr().out)
+    assert emitted == [
+        ("RegionsNotActive", {"service": "enrollment-monitor"}, float(status != "Active"))
+    ]
+
+
+def test_the_heartbeat_counts_every_region_and_only_when_every_region_completed(
+    capsys: Any,
+) -> None:
+    regions = ("us-east-1", "eu-west-1", "ap-south-1")
+    with local_aws(regions=regions) as aws:
+        monitor = Monitor(aws)
+        for region, status in zip(regions, ["Active", "Inactive", "Failed"], strict=True):
+            monitor.status(status, region=region)
+        monitor.check()
+        assert heartbeats(capsys.readouterr().out) == [2.0]
+
+        # One Region silent among several: the others complete, the check sends no heartbeat.
+        aws.wire.fail(
+            "compute-optimizer", "GetEnrollmentStatus", "InternalError", times=9, region="eu-west-1"
+        )
+        monitor.status("Pending", region="ap-south-1")
+        with pytest.raises(MonitorError, match="eu-west-1"):
+            monitor.check()
+        assert heartbeats(capsys.readouterr().out) == []
+        assert [alert["current"]["status"] for alert in monitor.alerts()][-1] == "Pending"
 
 
 def test_each_region_is_watched_on_its_own() -> None:

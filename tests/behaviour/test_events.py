@@ -104,7 +104,7 @@ def test_the_scheduled_event_runs_a_check(
     result = deployed["handler"](event("scheduled"), LambdaContext())
 
     assert [check["outcome"] for check in result["checked"]] == ["baseline"]
-    assert ("CheckCompleted", {"Region": REGION, "service": "enrollment-monitor"}, 1.0) in (
+    assert ("RegionsNotActive", {"service": "enrollment-monitor"}, 0.0) in (
         emitted_metrics(capsys.readouterr().out)
     )
 

@@ -3,6 +3,7 @@ wire, moto for DynamoDB and SNS."""
 
 import json
 import math
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,14 +11,14 @@ import pytest
 from organization import Organization, account, transitions
 from storage import roster
 
-from devtools.local_aws import LocalAws
+from devtools.local_aws import LocalAws, local_aws
 from enrollment_monitor.alerts.message import SNS_MESSAGE_LIMIT
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.member_diff import GONE
 from enrollment_monitor.results import MembersSummary
 
-from conftest import Monitor, by_status, check_at, emitted_metrics
+from conftest import Monitor, by_status, check_at, heartbeats
 
 REGION = "us-east-1"
 WRITES = {
@@ -53,7 +54,7 @@ def test_first_check_records_every_member_silently(org: Organization, capsys: An
         account("a3"): "Pending",
     }
     counts = by_status(capsys.readouterr().out, "MemberAccounts")
-    assert counts == {"Active": 2, "Inactive": 0, "Pending": 1, "Failed": 0}
+    assert counts == {"Active": 2, "Pending": 1}  # no series for a status no member holds
 
 
 def test_steady_check_reads_the_members_and_writes_nothing(org: Organization) -> None:
@@ -195,7 +196,7 @@ def test_a_member_listed_twice_is_one_member_compared_and_counted_once(
     assert result["checked"][0]["members"] == summary
     assert org.alerts() == []
     counts = by_status(capsys.readouterr().out, "MemberAccounts")
-    assert counts == {"Active": 2, "Inactive": 0, "Pending": 1, "Failed": 0}
+    assert counts == {"Active": 2, "Pending": 1}  # no series for a status no member holds
 
 
 def test_member_alert_survives_an_sns_outage_and_is_sent_once(org: Organization) -> None:
@@ -409,8 +410,7 @@ def test_a_non_management_account_gets_a_clear_error_after_its_own_check(
     assert alert["eventType"] == "EnrollmentStatusChanged"
     assert roster(org.aws).round is None and org.remembered() == {}
     # The members step failed, so the check did not complete: no heartbeat (DESIGN, Metrics).
-    heartbeat = [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "CheckCompleted"]
-    assert heartbeat == []
+    assert heartbeats(capsys.readouterr().out) == []
 
     with pytest.raises(MonitorError, match="delegated administrator"):
         org.check()  # the next check fails the same way, without sending anything again
@@ -482,3 +482,37 @@ def test_a_long_change_list_is_cut_to_fit_one_sns_message(aws: LocalAws) -> None
     assert "Now Inactive: 3,000" in message["email"]
     (delivered,) = org.alerts()  # and a subscriber receives it
     assert delivered["changeCount"] == 3_000
+
+
+REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
+
+
+def test_the_organization_is_listed_once_per_check_whatever_the_number_of_regions() -> None:
+    with local_aws(regions=REGIONS) as aws:
+        org = Organization(aws, a1="Active", a2="Inactive")
+        for region in REGIONS:
+            org.status("Active", region=region)
+            aws.compute_optimizer.members[region] = org.listed
+
+        org.check()
+        org.member("a2", "Active")
+        org.check()
+
+        listing = "compute-optimizer:GetEnrollmentStatusesForOrganization"
+        assert aws.wire.calls[listing] == 2  # one page, once per check
+        (alert,) = org.member_alerts()
+        assert alert["region"] == "us-east-1"  # the function's own Region
+
+
+def test_a_user_who_names_several_listing_regions_gets_a_listing_in_each() -> None:
+    with local_aws(regions=REGIONS) as aws:
+        os.environ["MEMBER_LISTING_REGIONS"] = "eu-west-1,ap-south-1"
+        org = Organization(aws, a1="Active")
+        for region in REGIONS:
+            org.status("Active", region=region)
+            aws.compute_optimizer.members[region] = org.listed
+
+        result = org.check()
+
+        assert aws.wire.calls["compute-optimizer:GetEnrollmentStatusesForOrganization"] == 2
+        assert ["members" in region for region in result["checked"]] == [False, True, True]

@@ -26,15 +26,11 @@ from enrollment_monitor.alerts.render import API_TEXT_LIMIT
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError, Settings
 
-from conftest import Monitor, check_at, emitted_metrics
+from conftest import Monitor, check_at, heartbeats
 
 
 def crash() -> None:
     raise Crash
-
-
-def heartbeats(output: str) -> list[str]:
-    return [dims["Region"] for name, dims, _ in emitted_metrics(output) if name == "CheckCompleted"]
 
 
 def owe_two_alerts(monitor: Monitor) -> None:
@@ -101,7 +97,7 @@ def test_a_check_that_sets_an_item_aside_emits_no_heartbeat(monitor: Monitor, ca
 
     assert heartbeats(capsys.readouterr().out) == []  # it did not complete
     monitor.check()
-    assert heartbeats(capsys.readouterr().out) == ["us-east-1"]
+    assert heartbeats(capsys.readouterr().out) == [1.0]
 
 
 def test_an_owed_alert_ahead_of_its_observation_is_never_replaced(monitor: Monitor) -> None:
@@ -239,7 +235,7 @@ def test_a_check_that_leaves_an_alert_to_another_invocation_emits_no_heartbeat(
     first.check(cold=True)
 
     assert heartbeats(outputs[0]) == []  # the second sent nothing: the first's heartbeat counts
-    assert heartbeats(capsys.readouterr().out) == ["us-east-1"]
+    assert heartbeats(capsys.readouterr().out) == [1.0]
     assert transitions(first) == [("Active", "Inactive")]
 
 
@@ -428,7 +424,7 @@ def test_a_check_that_fails_on_dynamodb_emits_no_heartbeat(monitor: Monitor, cap
 
     assert heartbeats(capsys.readouterr().out) == []
     monitor.check()
-    assert heartbeats(capsys.readouterr().out) == ["us-east-1"]
+    assert heartbeats(capsys.readouterr().out) == [0.0]  # every Region checked, none not Active
 
 
 # 7. A failed publish is what the error names, even when giving the lease back fails too.

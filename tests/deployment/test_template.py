@@ -27,6 +27,7 @@ from conftest import emf_lines, new_sandbox
 from template import (
     ACCOUNT_ID,
     CHAT_TEMPLATE,
+    OWN_METRIC_ALARMS,
     REGION,
     STACK_NAME,
     TEMPLATE,
@@ -35,6 +36,7 @@ from template import (
     deployed_environment,
     function_environment,
     load_template,
+    own_metric_alarm,
     resources_of_type,
     table_definition,
     transformed_template,
@@ -221,6 +223,7 @@ def dashboard(
     region: str = REGION,
     stack_name: str = STACK_NAME,
 ) -> dict[str, Any]:
+    parameters = {"CreateDashboard": "true", **(parameters or {})}
     body = deployed(parameters, region, stack_name)["Resources"]["Dashboard"]["Properties"]
     parsed: dict[str, Any] = json.loads(body["DashboardBody"])
     return parsed
@@ -230,10 +233,26 @@ def dashboard_queries(stack_name: str = STACK_NAME) -> list[dict[str, Any]]:
     queries = []
     for widget in dashboard(stack_name=stack_name)["widgets"]:
         for line in widget.get("properties", {}).get("metrics", []):
+            if isinstance(line[0], str):  # [namespace, metric, dimension, value, ..., {options}]
+                names = [item for item in line if isinstance(item, str)]
+                queries.append(_metric_line(names))
             for item in line:
                 if isinstance(item, dict) and "expression" in item:
                     queries.append(parse_query(item["expression"]))
     return queries
+
+
+def _metric_line(names: list[str]) -> dict[str, Any]:
+    """A dashboard's metric line as the parts of a query: one series, every dimension fixed."""
+    namespace, metric, *pairs = names
+    filters = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    return {
+        "metric": metric,
+        "namespace": namespace,
+        "dimensions": frozenset(filters),
+        "filters": filters,
+        "group_by": set(),
+    }
 
 
 # ---------------------------------------------------------------------------- deployed on moto
@@ -428,6 +447,7 @@ def test_the_function_environment_resolves_to_the_documented_defaults() -> None:
         "POWERTOOLS_SERVICE_NAME": STACK_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": "ComputeOptimizerEnrollment",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "MEMBER_LISTING_REGIONS": "",
         "MONITORED_REGIONS": REGION,
         "REMINDER_INTERVAL_HOURS": "24",
         "TRACK_MEMBER_ACCOUNTS": "false",
@@ -769,7 +789,7 @@ def test_every_arn_and_principal_is_in_the_stacks_partition(region: str) -> None
 @pytest.mark.parametrize("region", PARTITION_REGIONS)
 def test_console_links_open_the_partitions_console(region: str) -> None:
     host = CONSOLE_HOSTS[PARTITION_REGIONS[region]]
-    outputs = deployed(region=region)["Outputs"]
+    outputs = deployed({"CreateDashboard": "true"}, region=region)["Outputs"]
     assert outputs["DashboardUrl"]["Value"].startswith(
         f"https://{host}/cloudwatch/home?region={region}#dashboards/dashboard/"
     )
@@ -980,10 +1000,11 @@ def test_each_optional_resource_has_its_condition() -> None:
             assert name in OPTIONAL_RESOURCES, f"{name} is created unconditionally"
 
 
-def test_the_optional_resources_are_off_by_default_except_the_topic_and_the_dashboard() -> None:
+def test_the_optional_resources_are_off_by_default_except_the_topic() -> None:
     defaults = resolver()
     on = {name for name, condition in OPTIONAL_RESOURCES.items() if defaults.condition(condition)}
-    assert on == {"AlertKey", "AlertKeyAlias", "AlertTopic", "AlertTopicPolicy", "Dashboard"}
+    # The dashboard (3 USD a month) is opt-in: `enrollment-monitor status` is the free view.
+    assert on == {"AlertKey", "AlertKeyAlias", "AlertTopic", "AlertTopicPolicy"}
 
 
 # ---------------------------------------------------------------------------- alarms
@@ -1001,18 +1022,17 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok(mode: str) -> None:
         assert properties["OKActions"] == [topic], name
 
 
-def test_the_heartbeat_alarm_fires_on_missing_data_within_the_metrics_insights_window() -> None:
+def test_the_heartbeat_alarm_fires_on_missing_data_for_two_periods() -> None:
     alarm = alarms()["MonitorSilentAlarm"]["Properties"]
     assert alarm["TreatMissingData"] == "breaching"
     # A check still to come in the current period is no alarm: two empty periods are.
     assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"] == 2
-    (query,) = alarm["Metrics"]
-    assert query["Period"] == {"Ref": "CheckPeriodSeconds"}
-    for period in load_template()["Parameters"]["CheckPeriodSeconds"]["AllowedValues"]:
-        assert period % 60 == 0
-        # One period of margin: evaluation periods align to the clock, not to "now".
-        window = period * (alarm["EvaluationPeriods"] + 1)
-        assert window <= METRICS_INSIGHTS_ALARM_WINDOW_SECONDS
+    assert alarm["Period"] == {"Ref": "CheckPeriodSeconds"}
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "SampleCount",
+        "LessThanThreshold",
+        1,
+    )
 
 
 def test_the_aws_metric_alarms_watch_this_stacks_function_and_queue() -> None:
@@ -1096,23 +1116,21 @@ def test_the_handler_emits_the_contracted_metrics_and_dimension_sets(
 ) -> None:
     shapes = {metric: set(sets) for metric, sets in emitted["datapoints"].items()}
     assert shapes == {
-        "EnrollmentStatus": {frozenset({"Region", "Status", "service"})},
-        "MemberAccounts": {frozenset({"Region", "Status", "service"})},
-        "MemberAccountsOptedIn": {frozenset({"Region", "service"})},
-        "MemberAccountsEnrolled": {frozenset({"Region", "service"})},
-        "CheckCompleted": {frozenset({"Region", "service"})},
+        "RegionsNotActive": {frozenset({"service"})},
+        "MemberAccounts": {frozenset({"Status", "service"})},
+        "MemberAccountsOptedIn": {frozenset({"service"})},
+        "MemberAccountsEnrolled": {frozenset({"service"})},
     }
-    for (points,) in (sets.values() for sets in emitted["datapoints"].values()):
-        for point in points:
-            assert point["Namespace"] == emitted["environment"]["POWERTOOLS_METRICS_NAMESPACE"]
-            assert point["service"] == OTHER_STACK_NAME
-    statuses = {
-        (point["Region"], point["Status"])
-        for point in emitted["datapoints"]["EnrollmentStatus"][
-            frozenset({"Region", "Status", "service"})
-        ]
-    }
-    assert statuses == {(r, s) for r in ("us-east-1", "eu-west-1") for s in KNOWN_STATUSES}
+    for sets in emitted["datapoints"].values():
+        for points in sets.values():
+            for point in points:
+                assert point["Namespace"] == emitted["environment"]["POWERTOOLS_METRICS_NAMESPACE"]
+                assert point["service"] == OTHER_STACK_NAME
+    # Organization figures once per check, not once per Region; members only in held statuses.
+    for metric in ("RegionsNotActive", "MemberAccountsOptedIn", "MemberAccountsEnrolled"):
+        assert len(emitted["datapoints"][metric][frozenset({"service"})]) == 1
+    members = emitted["datapoints"]["MemberAccounts"][frozenset({"Status", "service"})]
+    assert sorted(point["Status"] for point in members) == ["Active", "Pending"]
 
 
 def assert_query_matches_emitted(query: dict[str, Any], emitted: dict[str, Any]) -> None:
@@ -1135,37 +1153,31 @@ def assert_query_matches_emitted(query: dict[str, Any], emitted: dict[str, Any])
     assert query["group_by"] <= query["dimensions"]
 
 
-def test_the_metrics_insights_alarms_read_what_the_handler_emits(
-    emitted: dict[str, Any],
-) -> None:
-    queries = metrics_insights_queries(OTHER_STACK_NAME)
-    assert set(queries) == {"EnrollmentNotActiveAlarm", "MonitorSilentAlarm"}
-    for query in queries.values():
-        assert_query_matches_emitted(query, emitted)
-    not_active = queries["EnrollmentNotActiveAlarm"]
-    assert (not_active["metric"], not_active["stat"]) == ("EnrollmentStatus", "MIN")
-    assert not_active["filters"]["Status"] == "Active"
-    alarm = alarms()["EnrollmentNotActiveAlarm"]["Properties"]
-    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
-    heartbeat = queries["MonitorSilentAlarm"]
-    assert (heartbeat["metric"], heartbeat["stat"]) == ("CheckCompleted", "SUM")
-
-
-def test_no_alarm_reads_the_monitors_namespace_with_fixed_dimensions(
+def test_every_alarm_on_the_monitors_metrics_reads_what_the_handler_emits(
     emitted: dict[str, Any],
 ) -> None:
     namespace = emitted["environment"]["POWERTOOLS_METRICS_NAMESPACE"]
-    resolve = Resolver()
-    for name, alarm in alarms().items():
-        properties = alarm["Properties"]
-        if "MetricName" in properties:
-            assert resolve.value(properties["Namespace"]) != namespace, (
-                f"{name}: a fixed Region dimension cannot follow the Regions parameter"
-            )
+    on_own_metrics = {
+        name
+        for name, alarm in alarms().items()
+        if resolver().value(alarm["Properties"]["Namespace"]) == namespace
+    }
+    assert on_own_metrics == OWN_METRIC_ALARMS
+    for name in OWN_METRIC_ALARMS:
+        alarm = own_metric_alarm(name, OTHER_STACK_NAME)
+        query = {
+            "metric": alarm["metric"],
+            "namespace": alarm["namespace"],
+            "dimensions": frozenset(alarm["dimensions"]),
+            "filters": alarm["dimensions"],
+            "group_by": set(),
+        }
+        assert_query_matches_emitted(query, emitted)
 
 
 def test_the_dashboard_graphs_what_the_handler_emits(emitted: dict[str, Any]) -> None:
-    queries = dashboard_queries(OTHER_STACK_NAME)
+    namespace = emitted["environment"]["POWERTOOLS_METRICS_NAMESPACE"]
+    queries = [q for q in dashboard_queries(OTHER_STACK_NAME) if q["namespace"] == namespace]
     assert {query["metric"] for query in queries} == set(emitted["datapoints"]) - {
         "MemberAccountsEnrolled"
     }

@@ -72,3 +72,32 @@ def test_reminders_can_be_turned_off_and_members_on() -> None:
 
     assert settings.reminder_interval_hours == 0
     assert settings.track_member_accounts is True
+
+
+def test_members_are_listed_once_in_the_functions_own_region_by_default() -> None:
+    env = {**VALID, "MONITORED_REGIONS": "us-east-1,eu-west-1,ap-south-1"}
+
+    assert Settings.from_env(env).member_regions == ("eu-west-1",)
+
+
+def test_members_are_listed_in_the_first_watched_region_when_its_own_is_not_watched() -> None:
+    env = {**VALID, "MONITORED_REGIONS": "us-east-1,ap-south-1"}
+
+    assert Settings.from_env(env).member_regions == ("us-east-1",)
+
+
+def test_a_member_listing_region_must_be_watched() -> None:
+    env = {**VALID, "MONITORED_REGIONS": "us-east-1", "MEMBER_LISTING_REGIONS": "eu-west-1"}
+
+    with pytest.raises(ConfigurationError, match="MEMBER_LISTING_REGIONS names Regions"):
+        Settings.from_env(env)
+
+
+def test_members_may_be_listed_in_several_named_regions() -> None:
+    env = {
+        **VALID,
+        "MONITORED_REGIONS": "us-east-1,eu-west-1",
+        "MEMBER_LISTING_REGIONS": "eu-west-1, us-east-1",
+    }
+
+    assert Settings.from_env(env).member_regions == ("eu-west-1", "us-east-1")
