@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 from moto import mock_aws
@@ -36,6 +37,7 @@ from template import (
     function_environment,
     load_template,
     resources_of_type,
+    stack_arn,
     table_definition,
     transformed_template,
 )
@@ -566,17 +568,136 @@ def test_a_key_is_accepted_only_with_its_topic(parameters: dict[str, str], accep
             assert all(resolve.value(a["Assert"]) for a in rule["Assertions"]) is accepted
 
 
-def test_the_chat_channels_are_not_named_as_before_they_moved_to_their_own_stack() -> None:
-    """An update creates the nested stack's configurations before it deletes the parent's old
-    ones (named <stack>-slack and <stack>-teams): the same names would collide."""
+# What the chat API takes (botocore's model of it: the constraints the API enforces).
+CHAT_API = botocore.session.get_session().get_service_model("chatbot")
+# Each channel parameter, in both templates, and the API field it becomes.
+CHANNEL_FIELDS = {
+    "SlackWorkspaceId": ("CreateSlackChannelConfiguration", "SlackTeamId"),
+    "SlackChannelId": ("CreateSlackChannelConfiguration", "SlackChannelId"),
+    "TeamsTeamId": ("CreateMicrosoftTeamsChannelConfiguration", "TeamId"),
+    "TeamsChannelId": ("CreateMicrosoftTeamsChannelConfiguration", "ChannelId"),
+    "TeamsTenantId": ("CreateMicrosoftTeamsChannelConfiguration", "TenantId"),
+}
+CHANNELS = {
+    "SlackChannel": "CreateSlackChannelConfiguration",
+    "TeamsChannel": "CreateMicrosoftTeamsChannelConfiguration",
+}
+# CloudFormation takes stack names of up to 128 characters.
+LONGEST_STACK_NAME = "m" + "-x" * 63 + "y"
+
+
+def api_field(operation: str, field: str) -> dict[str, Any]:
+    """The pattern and lengths the chat API takes for ``field`` of ``operation``."""
+    metadata: dict[str, Any] = (
+        CHAT_API.operation_model(operation).input_shape.members[field].metadata
+    )
+    return metadata
+
+
+def api_accepts(operation: str, field: str, value: str) -> bool:
+    constraints = api_field(operation, field)
+    return constraints["min"] <= len(value) <= constraints["max"] and bool(
+        re.fullmatch(constraints["pattern"], value)
+    )
+
+
+def parameter_accepts(parameter: dict[str, Any], value: str) -> bool:
+    """Whether CloudFormation takes ``value`` for a String parameter."""
+    return len(value) <= int(parameter.get("MaxLength", len(value))) and bool(
+        re.fullmatch(parameter.get("AllowedPattern", ".*"), value)
+    )
+
+
+def chat_configuration_names(
+    monitor_stack: str,
+    parameters: dict[str, str] | None = None,
+    region: str = REGION,
+    stack_uuid: str | None = None,
+) -> dict[str, str]:
+    """The names the chat stack nested in ``monitor_stack`` gives its channels."""
+    nested = f"{monitor_stack}-ChatChannels-0123456789AB"
+    resolve = Resolver(
+        {"MonitorStackName": monitor_stack, **(parameters or {})},
+        region=region,
+        stack_name=nested,
+        path=CHAT_TEMPLATE,
+        stack_id=stack_arn(region, nested, stack_uuid),
+    )
     chat = load_template(CHAT_TEMPLATE)["Resources"]
-    names = {
-        Resolver({"MonitorStackName": STACK_NAME}, path=CHAT_TEMPLATE).value(
-            chat[channel]["Properties"]["ConfigurationName"]
-        )
-        for channel in ("SlackChannel", "TeamsChannel")
+    return {
+        channel: resolve.value(chat[channel]["Properties"]["ConfigurationName"])
+        for channel in CHANNELS
     }
-    assert names == {f"{STACK_NAME}-chat-slack", f"{STACK_NAME}-chat-teams"}
+
+
+@pytest.mark.parametrize("stack_name", ["m", STACK_NAME, LONGEST_STACK_NAME])
+def test_chat_configuration_names_fit_the_chat_api_for_any_stack_name(stack_name: str) -> None:
+    for channel, name in chat_configuration_names(stack_name).items():
+        assert api_accepts(CHANNELS[channel], "ConfigurationName", name), (channel, name)
+
+
+def test_chat_configuration_names_are_unique_per_stack_and_stable_across_updates() -> None:
+    names = chat_configuration_names(STACK_NAME)
+    assert len(set(names.values())) == 2
+    # Another stack: of the same name in another Region, or named alike up to the API's limit.
+    others = [
+        chat_configuration_names(STACK_NAME, region="eu-west-1"),
+        chat_configuration_names(LONGEST_STACK_NAME),
+        chat_configuration_names(LONGEST_STACK_NAME[:-1] + "z"),
+    ]
+    seen = [set(n.values()) for n in (names, *others)]
+    assert all(a.isdisjoint(b) for i, a in enumerate(seen) for b in seen[i + 1 :])
+    # An update with other channels, topic or logging renames nothing (a new name would be
+    # a replacement).
+    updated = {
+        "SlackChannelId": "C9876543210",
+        "TeamsChannelId": "19%3aabcdef%40thread.tacv2",
+        "AlertTopicArn": YOUR_TOPIC,
+        "LoggingLevel": "INFO",
+    }
+    assert chat_configuration_names(STACK_NAME, updated) == names
+    # Not a name this stack's channels had before (the monitor's own template named them
+    # <stack>-slack, the chat stack first <stack>-chat-slack): an update creates the new
+    # configuration before it deletes the old one, and the names must not collide.
+    earlier = {
+        f"{STACK_NAME}{infix}-{app}" for infix in ("", "-chat") for app in ("slack", "teams")
+    }
+    assert not earlier & set(names.values())
+
+
+# Values at and past the API's limits, for each channel parameter.
+CHANNEL_SAMPLES = {
+    "SlackWorkspaceId": ["T0123456789", "T" * 255, "T" * 256, "t0123456789", "T012 345"],
+    "SlackChannelId": ["C0123456789", "C" * 255, "C" * 256, "C0123-456", "#alerts"],
+    "TeamsTeamId": [
+        "0123abcd-0123-ABCD-0123-0123456789ab",
+        "0123abcd01230123012301230123456789ab",
+        "{0123abcd-0123-abcd-0123-0123456789ab}",
+    ],
+    "TeamsChannelId": [
+        "19%3a0123abc%40thread.tacv2",
+        "19%3A" + "a" * 247 + "%40",
+        "19%3A" + "a" * 248 + "%40",
+        "19:0123abc@thread.tacv2",
+        "19%3a0123 abc%40thread.tacv2",
+    ],
+    "TeamsTenantId": ["0123abcd-0123-abcd-0123-0123456789ab", "0123abcd-0123-abcd-0123-0123456789"],
+}
+
+
+@pytest.mark.parametrize("template", [TEMPLATE, CHAT_TEMPLATE], ids=["template", "chat"])
+@pytest.mark.parametrize("name", CHANNEL_FIELDS)
+def test_channel_parameters_take_exactly_what_the_chat_api_takes(template: Path, name: str) -> None:
+    operation, field = CHANNEL_FIELDS[name]
+    constraints = api_field(operation, field)
+    parameter = load_template(template)["Parameters"][name]
+    # Empty (no channel), or the API's pattern (anchored, as its reference writes it) and its
+    # maximum length: CloudFormation refuses at once what the API would refuse mid-deploy.
+    assert parameter["AllowedPattern"] == f"^$|^{constraints['pattern']}$"
+    assert parameter["MaxLength"] == constraints["max"]
+    assert parameter_accepts(parameter, "")
+    for value in CHANNEL_SAMPLES[name]:
+        assert parameter_accepts(parameter, value) is api_accepts(operation, field, value), value
 
 
 def topic_references(parameters: dict[str, str]) -> dict[str, Any]:
