@@ -562,10 +562,47 @@ def test_the_regions_parameter_takes_every_partitions_region_names(regions: str)
     ],
 )
 def test_a_key_is_accepted_only_with_its_topic(parameters: dict[str, str], accepted: bool) -> None:
-    resolve = Resolver(parameters)
+    assert (refusals(parameters) == []) is accepted
+
+
+def refusals(
+    parameters: dict[str, str], region: str = REGION, partition: str | None = None
+) -> list[str]:
+    """What CloudFormation answers when the template's Rules refuse ``parameters`` (each
+    broken assertion's description), in ``region`` or, if given, in ``partition``."""
+    resolve = Resolver(parameters, region=region)
+    if partition:
+        resolve.pseudo["AWS::Partition"] = partition
+    refused = []
     for rule in load_template()["Rules"].values():
-        if resolve.value(rule["RuleCondition"]):
-            assert all(resolve.value(a["Assert"]) for a in rule["Assertions"]) is accepted
+        if "RuleCondition" not in rule or resolve.value(rule["RuleCondition"]):
+            refused += [
+                a["AssertDescription"] for a in rule["Assertions"] if not resolve.value(a["Assert"])
+            ]
+    return refused
+
+
+SLACK = {"SlackWorkspaceId": "T0123456789", "SlackChannelId": "C0123456789"}
+TEAMS = {
+    "TeamsTeamId": "00000000-0000-0000-0000-000000000000",
+    "TeamsChannelId": "19%3a0123%40thread.tacv2",
+    "TeamsTenantId": "00000000-0000-0000-0000-000000000001",
+}
+
+
+@pytest.mark.parametrize("partition", ["aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b", "aws-eusc"])
+def test_chat_parameters_are_refused_where_aws_chatbot_is_not(partition: str) -> None:
+    """AWS Chatbot exists in the aws partition only: elsewhere a channel would fail the nested
+    chat stack mid-deploy. CloudFormation refuses it before anything is created, saying why."""
+    region = {"aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}.get(partition, REGION)
+    assert refusals({}, region, partition) == []
+    for name, value in {**SLACK, **TEAMS}.items():
+        (refusal,) = refusals({name: value}, region, partition)
+        assert "AWS Chatbot" in refusal
+        assert all(parameter in refusal for parameter in CHANNEL_FIELDS), refusal
+    for channels in (SLACK, TEAMS, {**SLACK, **TEAMS}):
+        assert len(refusals(channels, region, partition)) == 1
+        assert refusals(channels) == []
 
 
 # What the chat API takes (botocore's model of it: the constraints the API enforces).
