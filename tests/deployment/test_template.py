@@ -84,7 +84,7 @@ TOPIC_MODES = {
 # Another stack name than the default: what follows the stack name must follow it here too.
 OTHER_STACK_NAME = "billing-enrollment"
 # Actions whose resources exist in this stack, or are given to it: each must be scoped to them.
-RESOURCE_SCOPED_SERVICES = {"dynamodb", "sns", "kms", "sqs", "lambda"}
+RESOURCE_SCOPED_SERVICES = {"dynamodb", "sns", "kms", "sqs", "lambda", "logs"}
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?>")
 _QUERY = re.compile(
     r"SELECT\s+(?P<stat>\w+)\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\(\"(?P<namespace>[^\"]+)\",\s*"
@@ -998,16 +998,115 @@ def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str) -> N
         "dynamodb:BatchWriteItem",
         "sns:Publish",
         "sqs:SendMessage",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
     }
     # No key, no key grant: an unencrypted topic of your own needs none.
     if mode != "your unencrypted topic":
         expected |= {"kms:GenerateDataKey", "kms:Decrypt"}
     assert granted == expected
-    # Logs: the one managed policy SAM attaches (CreateLogGroup, CreateLogStream, PutLogEvents).
-    function_role = transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
-    assert function_role["Properties"]["ManagedPolicyArns"] == [
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-    ]
+
+
+def test_the_function_writes_logs_to_its_own_log_group_only() -> None:
+    """No AWSLambdaBasicExecutionRole (logs:CreateLogGroup, CreateLogStream and PutLogEvents on
+    every log group): the log group exists, so Lambda needs only to add streams and events to
+    it, where the function's LoggingConfig sends them."""
+    log_group = f"/aws/lambda/{OTHER_STACK_NAME}-enrollment-monitor"
+    resolve = resolver(stack_name=OTHER_STACK_NAME)
+    resolve.resources["FunctionLogGroup"] = log_group
+    created = resolve.created(transformed_template())
+    role = created["EnrollmentMonitorFunctionRole"]["Properties"]
+    assert role.get("ManagedPolicyArns", []) == []
+    (grant,) = (
+        statement
+        for policy in role["Policies"]
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+        if any(action.startswith("logs:") for action in as_list(statement["Action"]))
+    )
+    assert set(as_list(grant["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert grant["Resource"] == (
+        f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{log_group}:log-stream:*"
+    )
+    function = created["EnrollmentMonitorFunction"]["Properties"]
+    assert function["LoggingConfig"] == {"LogGroup": log_group}
+    assert created["FunctionLogGroup"]["Properties"]["LogGroupName"] == log_group
+
+
+# What a service that assumes one of the stack's roles sends as aws:SourceArn, for a resource
+# of ``account``: the function; the schedule's group (EventBridge Scheduler); the channel.
+def source_arn(service: str, account: str) -> str:
+    return {
+        "lambda.amazonaws.com": f"arn:aws:lambda:{REGION}:{account}:function:monitor-Function-0A",
+        "scheduler.amazonaws.com": f"arn:aws:scheduler:{REGION}:{account}:schedule-group/default",
+        "chatbot.amazonaws.com": (
+            f"arn:aws:chatbot::{account}:chat-configuration/slack-channel/enrollment-monitor-0a"
+        ),
+    }[service]
+
+
+def service_roles() -> dict[str, dict[str, Any]]:
+    """Every role of the stack and of its chat stack, with everything turned on."""
+    stack = deployed({**EVERYTHING_ON, **TEAMS})["Resources"]
+    chat = Resolver({"MonitorStackName": STACK_NAME}, path=CHAT_TEMPLATE).created(
+        load_template(CHAT_TEMPLATE)
+    )
+    return {
+        name: resource
+        for name, resource in {**stack, **chat}.items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
+
+
+def trust(document: dict[str, Any], service: str, account: str, arn: str) -> Verdict:
+    """Whether a trust policy lets ``service`` assume the role for the resource ``arn`` of
+    ``account``, evaluated as verify evaluates a deployed policy."""
+    context = {"aws:SourceAccount": account, "aws:SourceArn": arn}
+    request = Request(service, "sts:AssumeRole", "*", context)
+    return evaluate(json.dumps(document), request).verdict
+
+
+def test_every_service_trust_policy_lets_in_only_this_accounts_resources() -> None:
+    """Confused deputy: a service assumes a role of the stack only for this account's
+    resources (aws:SourceAccount), and the scheduler only for this account's default schedule
+    group, the schedule's (aws:SourceArn)."""
+    other = "999999999999"
+    trusted = {}
+    for name, role in service_roles().items():
+        document = role["Properties"]["AssumeRolePolicyDocument"]
+        for statement in as_list(document["Statement"]):
+            for service in as_list(statement["Principal"]["Service"]):
+                trusted[service] = document
+                mine, theirs = source_arn(service, ACCOUNT_ID), source_arn(service, other)
+                assert trust(document, service, ACCOUNT_ID, mine) is Verdict.ALLOWED, name
+                assert trust(document, service, other, theirs) is Verdict.NOT_ALLOWED, name
+    assert set(trusted) == {
+        "lambda.amazonaws.com",
+        "scheduler.amazonaws.com",
+        "chatbot.amazonaws.com",
+    }
+    scheduler = "scheduler.amazonaws.com"
+    another_group = source_arn(scheduler, ACCOUNT_ID).replace("/default", "/other")
+    assert trust(trusted[scheduler], scheduler, ACCOUNT_ID, another_group) is Verdict.NOT_ALLOWED
+
+
+def test_the_schedule_runs_in_the_group_its_role_trusts_and_may_only_invoke() -> None:
+    template = transformed_template()
+    (schedule,) = resources(template, "AWS::Scheduler::Schedule").values()
+    # No group: the default one, which the role's trust policy names.
+    assert "GroupName" not in schedule["Properties"]
+    role_arn = schedule["Properties"]["Target"]["RoleArn"]
+    assert role_arn == {"Fn::GetAtt": ["EnrollmentMonitorFunctionScheduleRole", "Arn"]}
+    role = Resolver().value(template["Resources"]["EnrollmentMonitorFunctionScheduleRole"])
+    granted = {
+        (action, statement["Resource"])
+        for policy in role["Properties"]["Policies"]
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+        for action in as_list(statement["Action"])
+    }
+    assert granted == {
+        ("lambda:InvokeFunction", "<EnrollmentMonitorFunction.Arn>"),
+        ("sqs:SendMessage", "<FailedInvocationQueue.Arn>"),
+    }
 
 
 # ---------------------------------------------------------------------------- encryption
