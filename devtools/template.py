@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,22 @@ def parameter_defaults(path: Path = TEMPLATE) -> dict[str, str]:
 _PARTITIONS = {"cn-": ("aws-cn", "amazonaws.com.cn"), "us-gov-": ("aws-us-gov", "amazonaws.com")}
 
 
+def stack_arn(region: str, stack_name: str, stack_uuid: str | None = None) -> str:
+    """A stack's id as CloudFormation gives it: its ARN, ending in a UUID of its own (by
+    default one made from the Region and the name)."""
+    partition = _partition(region)[0]
+    unique = stack_uuid or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{region}/{stack_name}"))
+    return f"arn:{partition}:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/{unique}"
+
+
+def _partition(region: str) -> tuple[str, str]:
+    """(partition, URL suffix) of a Region."""
+    return next(
+        (found for prefix, found in _PARTITIONS.items() if region.startswith(prefix)),
+        ("aws", "amazonaws.com"),
+    )
+
+
 class _NoValue:
     """What ``Ref AWS::NoValue`` resolves to: the property or list item is left out."""
 
@@ -88,7 +105,8 @@ NO_VALUE = _NoValue()
 
 class Resolver:
     """Resolves the intrinsic functions of template values for one set of parameter values,
-    in one Region (its partition follows) and for one stack name.
+    in one Region (its partition follows) and for one stack name. The stack's id, unless
+    given, is made from the Region and the name: another name is another stack.
 
     Resources resolve to the values given in ``resources`` (``Ref`` under the logical id,
     ``GetAtt`` under ``"Id.Attribute"``) or to a readable placeholder, ``<Id>`` or
@@ -103,18 +121,17 @@ class Resolver:
         region: str = REGION,
         stack_name: str = STACK_NAME,
         path: Path = TEMPLATE,
+        stack_id: str | None = None,
     ) -> None:
         self.parameters = {**parameter_defaults(path), **(parameters or {})}
         self.resources = resources or {}
-        partition, url_suffix = next(
-            (found for prefix, found in _PARTITIONS.items() if region.startswith(prefix)),
-            ("aws", "amazonaws.com"),
-        )
+        partition, url_suffix = _partition(region)
         self.pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::Partition": partition,
             "AWS::StackName": stack_name,
+            "AWS::StackId": stack_id or stack_arn(region, stack_name),
             "AWS::URLSuffix": url_suffix,
         }
         self.conditions = load_template(path).get("Conditions", {})

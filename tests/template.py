@@ -27,6 +27,7 @@ from devtools.template import (
     load_template,
     parameter_defaults,
     resources_of_type,
+    stack_arn,
     table_definition,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "load_template",
     "parameter_defaults",
     "resources_of_type",
+    "stack_arn",
     "table_definition",
     "transformed_template",
     "create_stack",

@@ -13,8 +13,15 @@ from template import Resolver, transformed_template
 # transactions put owed alerts and observations, and update the version.
 AUTHORISED_AS = {"dynamodb:TransactWriteItems": {"dynamodb:PutItem", "dynamodb:UpdateItem"}}
 # Granted for AWS services acting for the function, not called by its code: Lambda sends
-# failed invocations to the queue; SNS encrypts with the key when the function publishes.
-USED_BY_SERVICES = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
+# failed invocations to the queue and writes the function's logs; SNS encrypts with the key
+# when the function publishes.
+USED_BY_SERVICES = {
+    "sqs:SendMessage",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+}
 
 
 def granted_actions() -> set[str]:

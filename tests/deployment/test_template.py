@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 from moto import mock_aws
@@ -38,6 +39,7 @@ from template import (
     load_template,
     own_metric_alarm,
     resources_of_type,
+    stack_arn,
     table_definition,
     transformed_template,
 )
@@ -84,7 +86,7 @@ TOPIC_MODES = {
 # Another stack name than the default: what follows the stack name must follow it here too.
 OTHER_STACK_NAME = "billing-enrollment"
 # Actions whose resources exist in this stack, or are given to it: each must be scoped to them.
-RESOURCE_SCOPED_SERVICES = {"dynamodb", "sns", "kms", "sqs", "lambda"}
+RESOURCE_SCOPED_SERVICES = {"dynamodb", "sns", "kms", "sqs", "lambda", "logs"}
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?>")
 _QUERY = re.compile(
     r"SELECT\s+(?P<stat>\w+)\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\(\"(?P<namespace>[^\"]+)\",\s*"
@@ -580,23 +582,179 @@ def test_the_regions_parameter_takes_every_partitions_region_names(regions: str)
     ],
 )
 def test_a_key_is_accepted_only_with_its_topic(parameters: dict[str, str], accepted: bool) -> None:
-    resolve = Resolver(parameters)
+    assert (refusals(parameters) == []) is accepted
+
+
+def refusals(
+    parameters: dict[str, str], region: str = REGION, partition: str | None = None
+) -> list[str]:
+    """What CloudFormation answers when the template's Rules refuse ``parameters`` (each
+    broken assertion's description), in ``region`` or, if given, in ``partition``."""
+    resolve = Resolver(parameters, region=region)
+    if partition:
+        resolve.pseudo["AWS::Partition"] = partition
+    refused = []
     for rule in load_template()["Rules"].values():
-        if resolve.value(rule["RuleCondition"]):
-            assert all(resolve.value(a["Assert"]) for a in rule["Assertions"]) is accepted
+        if "RuleCondition" not in rule or resolve.value(rule["RuleCondition"]):
+            refused += [
+                a["AssertDescription"] for a in rule["Assertions"] if not resolve.value(a["Assert"])
+            ]
+    return refused
 
 
-def test_the_chat_channels_are_not_named_as_before_they_moved_to_their_own_stack() -> None:
-    """An update creates the nested stack's configurations before it deletes the parent's old
-    ones (named <stack>-slack and <stack>-teams): the same names would collide."""
+SLACK = {"SlackWorkspaceId": "T0123456789", "SlackChannelId": "C0123456789"}
+TEAMS = {
+    "TeamsTeamId": "00000000-0000-0000-0000-000000000000",
+    "TeamsChannelId": "19%3a0123%40thread.tacv2",
+    "TeamsTenantId": "00000000-0000-0000-0000-000000000001",
+}
+
+
+@pytest.mark.parametrize("partition", ["aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b", "aws-eusc"])
+def test_chat_parameters_are_refused_where_aws_chatbot_is_not(partition: str) -> None:
+    """AWS Chatbot exists in the aws partition only: elsewhere a channel would fail the nested
+    chat stack mid-deploy. CloudFormation refuses it before anything is created, saying why."""
+    region = {"aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}.get(partition, REGION)
+    assert refusals({}, region, partition) == []
+    for name, value in {**SLACK, **TEAMS}.items():
+        (refusal,) = refusals({name: value}, region, partition)
+        assert "AWS Chatbot" in refusal
+        assert all(parameter in refusal for parameter in CHANNEL_FIELDS), refusal
+    for channels in (SLACK, TEAMS, {**SLACK, **TEAMS}):
+        assert len(refusals(channels, region, partition)) == 1
+        assert refusals(channels) == []
+
+
+# What the chat API takes (botocore's model of it: the constraints the API enforces).
+CHAT_API = botocore.session.get_session().get_service_model("chatbot")
+# Each channel parameter, in both templates, and the API field it becomes.
+CHANNEL_FIELDS = {
+    "SlackWorkspaceId": ("CreateSlackChannelConfiguration", "SlackTeamId"),
+    "SlackChannelId": ("CreateSlackChannelConfiguration", "SlackChannelId"),
+    "TeamsTeamId": ("CreateMicrosoftTeamsChannelConfiguration", "TeamId"),
+    "TeamsChannelId": ("CreateMicrosoftTeamsChannelConfiguration", "ChannelId"),
+    "TeamsTenantId": ("CreateMicrosoftTeamsChannelConfiguration", "TenantId"),
+}
+CHANNELS = {
+    "SlackChannel": "CreateSlackChannelConfiguration",
+    "TeamsChannel": "CreateMicrosoftTeamsChannelConfiguration",
+}
+# CloudFormation takes stack names of up to 128 characters.
+LONGEST_STACK_NAME = "m" + "-x" * 63 + "y"
+
+
+def api_field(operation: str, field: str) -> dict[str, Any]:
+    """The pattern and lengths the chat API takes for ``field`` of ``operation``."""
+    metadata: dict[str, Any] = (
+        CHAT_API.operation_model(operation).input_shape.members[field].metadata
+    )
+    return metadata
+
+
+def api_accepts(operation: str, field: str, value: str) -> bool:
+    constraints = api_field(operation, field)
+    return constraints["min"] <= len(value) <= constraints["max"] and bool(
+        re.fullmatch(constraints["pattern"], value)
+    )
+
+
+def parameter_accepts(parameter: dict[str, Any], value: str) -> bool:
+    """Whether CloudFormation takes ``value`` for a String parameter."""
+    return len(value) <= int(parameter.get("MaxLength", len(value))) and bool(
+        re.fullmatch(parameter.get("AllowedPattern", ".*"), value)
+    )
+
+
+def chat_configuration_names(
+    monitor_stack: str,
+    parameters: dict[str, str] | None = None,
+    region: str = REGION,
+    stack_uuid: str | None = None,
+) -> dict[str, str]:
+    """The names the chat stack nested in ``monitor_stack`` gives its channels."""
+    nested = f"{monitor_stack}-ChatChannels-0123456789AB"
+    resolve = Resolver(
+        {"MonitorStackName": monitor_stack, **(parameters or {})},
+        region=region,
+        stack_name=nested,
+        path=CHAT_TEMPLATE,
+        stack_id=stack_arn(region, nested, stack_uuid),
+    )
     chat = load_template(CHAT_TEMPLATE)["Resources"]
-    names = {
-        Resolver({"MonitorStackName": STACK_NAME}, path=CHAT_TEMPLATE).value(
-            chat[channel]["Properties"]["ConfigurationName"]
-        )
-        for channel in ("SlackChannel", "TeamsChannel")
+    return {
+        channel: resolve.value(chat[channel]["Properties"]["ConfigurationName"])
+        for channel in CHANNELS
     }
-    assert names == {f"{STACK_NAME}-chat-slack", f"{STACK_NAME}-chat-teams"}
+
+
+@pytest.mark.parametrize("stack_name", ["m", STACK_NAME, LONGEST_STACK_NAME])
+def test_chat_configuration_names_fit_the_chat_api_for_any_stack_name(stack_name: str) -> None:
+    for channel, name in chat_configuration_names(stack_name).items():
+        assert api_accepts(CHANNELS[channel], "ConfigurationName", name), (channel, name)
+
+
+def test_chat_configuration_names_are_unique_per_stack_and_stable_across_updates() -> None:
+    names = chat_configuration_names(STACK_NAME)
+    assert len(set(names.values())) == 2
+    # Another stack: of the same name in another Region, or named alike up to the API's limit.
+    others = [
+        chat_configuration_names(STACK_NAME, region="eu-west-1"),
+        chat_configuration_names(LONGEST_STACK_NAME),
+        chat_configuration_names(LONGEST_STACK_NAME[:-1] + "z"),
+    ]
+    seen = [set(n.values()) for n in (names, *others)]
+    assert all(a.isdisjoint(b) for i, a in enumerate(seen) for b in seen[i + 1 :])
+    # An update with other channels, topic or logging renames nothing (a new name would be
+    # a replacement).
+    updated = {
+        "SlackChannelId": "C9876543210",
+        "TeamsChannelId": "19%3aabcdef%40thread.tacv2",
+        "AlertTopicArn": YOUR_TOPIC,
+        "LoggingLevel": "INFO",
+    }
+    assert chat_configuration_names(STACK_NAME, updated) == names
+    # Not a name this stack's channels had before (the monitor's own template named them
+    # <stack>-slack, the chat stack first <stack>-chat-slack): an update creates the new
+    # configuration before it deletes the old one, and the names must not collide.
+    earlier = {
+        f"{STACK_NAME}{infix}-{app}" for infix in ("", "-chat") for app in ("slack", "teams")
+    }
+    assert not earlier & set(names.values())
+
+
+# Values at and past the API's limits, for each channel parameter.
+CHANNEL_SAMPLES = {
+    "SlackWorkspaceId": ["T0123456789", "T" * 255, "T" * 256, "t0123456789", "T012 345"],
+    "SlackChannelId": ["C0123456789", "C" * 255, "C" * 256, "C0123-456", "#alerts"],
+    "TeamsTeamId": [
+        "0123abcd-0123-ABCD-0123-0123456789ab",
+        "0123abcd01230123012301230123456789ab",
+        "{0123abcd-0123-abcd-0123-0123456789ab}",
+    ],
+    "TeamsChannelId": [
+        "19%3a0123abc%40thread.tacv2",
+        "19%3A" + "a" * 247 + "%40",
+        "19%3A" + "a" * 248 + "%40",
+        "19:0123abc@thread.tacv2",
+        "19%3a0123 abc%40thread.tacv2",
+    ],
+    "TeamsTenantId": ["0123abcd-0123-abcd-0123-0123456789ab", "0123abcd-0123-abcd-0123-0123456789"],
+}
+
+
+@pytest.mark.parametrize("template", [TEMPLATE, CHAT_TEMPLATE], ids=["template", "chat"])
+@pytest.mark.parametrize("name", CHANNEL_FIELDS)
+def test_channel_parameters_take_exactly_what_the_chat_api_takes(template: Path, name: str) -> None:
+    operation, field = CHANNEL_FIELDS[name]
+    constraints = api_field(operation, field)
+    parameter = load_template(template)["Parameters"][name]
+    # Empty (no channel), or the API's pattern (anchored, as its reference writes it) and its
+    # maximum length: CloudFormation refuses at once what the API would refuse mid-deploy.
+    assert parameter["AllowedPattern"] == f"^$|^{constraints['pattern']}$"
+    assert parameter["MaxLength"] == constraints["max"]
+    assert parameter_accepts(parameter, "")
+    for value in CHANNEL_SAMPLES[name]:
+        assert parameter_accepts(parameter, value) is api_accepts(operation, field, value), value
 
 
 def topic_references(parameters: dict[str, str]) -> dict[str, Any]:
@@ -860,16 +1018,120 @@ def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str) -> N
         "dynamodb:BatchWriteItem",
         "sns:Publish",
         "sqs:SendMessage",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
     }
     # No key, no key grant: an unencrypted topic of your own needs none.
     if mode != "your unencrypted topic":
         expected |= {"kms:GenerateDataKey", "kms:Decrypt"}
     assert granted == expected
-    # Logs: the one managed policy SAM attaches (CreateLogGroup, CreateLogStream, PutLogEvents).
-    function_role = transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
-    assert function_role["Properties"]["ManagedPolicyArns"] == [
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-    ]
+
+
+def test_the_function_writes_logs_to_its_own_log_group_only() -> None:
+    """No AWSLambdaBasicExecutionRole (logs:CreateLogGroup, CreateLogStream and PutLogEvents on
+    every log group): the log group exists, so Lambda needs only to add streams and events to
+    it, where the function's LoggingConfig sends them."""
+    log_group = f"/aws/lambda/{OTHER_STACK_NAME}-enrollment-monitor"
+    resolve = resolver(stack_name=OTHER_STACK_NAME)
+    resolve.resources["FunctionLogGroup"] = log_group
+    created = resolve.created(transformed_template())
+    role = created["EnrollmentMonitorFunctionRole"]["Properties"]
+    assert role.get("ManagedPolicyArns", []) == []
+    (grant,) = (
+        statement
+        for policy in role["Policies"]
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+        if any(action.startswith("logs:") for action in as_list(statement["Action"]))
+    )
+    assert set(as_list(grant["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert grant["Resource"] == (
+        f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{log_group}:log-stream:*"
+    )
+    function = created["EnrollmentMonitorFunction"]["Properties"]
+    assert function["LoggingConfig"] == {"LogGroup": log_group}
+    assert created["FunctionLogGroup"]["Properties"]["LogGroupName"] == log_group
+
+
+# What a service that assumes one of the stack's roles sends as aws:SourceArn, for a resource
+# of ``account``: the function; the schedule's group (EventBridge Scheduler); the channel.
+def source_arn(service: str, account: str) -> str:
+    return {
+        "lambda.amazonaws.com": f"arn:aws:lambda:{REGION}:{account}:function:monitor-Function-0A",
+        "scheduler.amazonaws.com": f"arn:aws:scheduler:{REGION}:{account}:schedule-group/default",
+        "chatbot.amazonaws.com": (
+            f"arn:aws:chatbot::{account}:chat-configuration/slack-channel/enrollment-monitor-0a"
+        ),
+    }[service]
+
+
+def service_roles() -> dict[str, dict[str, Any]]:
+    """Every role of the stack and of its chat stack, with everything turned on."""
+    stack = deployed({**EVERYTHING_ON, **TEAMS})["Resources"]
+    chat = Resolver({"MonitorStackName": STACK_NAME}, path=CHAT_TEMPLATE).created(
+        load_template(CHAT_TEMPLATE)
+    )
+    return {
+        name: resource
+        for name, resource in {**stack, **chat}.items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
+
+
+def trust(document: dict[str, Any], service: str, account: str, arn: str) -> Verdict:
+    """Whether a trust policy lets ``service`` assume the role for the resource ``arn`` of
+    ``account``, evaluated as verify evaluates a deployed policy."""
+    context = {"aws:SourceAccount": account, "aws:SourceArn": arn}
+    request = Request(service, "sts:AssumeRole", "*", context)
+    return evaluate(json.dumps(document), request).verdict
+
+
+def test_every_service_trust_policy_lets_in_only_this_accounts_resources() -> None:
+    """Confused deputy: a service assumes a role of the stack only for this account's
+    resources (aws:SourceAccount), and the scheduler only for this account's default schedule
+    group, the schedule's (aws:SourceArn)."""
+    other = "999999999999"
+    trusted = {}
+    for name, role in service_roles().items():
+        document = role["Properties"]["AssumeRolePolicyDocument"]
+        for statement in as_list(document["Statement"]):
+            for service in as_list(statement["Principal"]["Service"]):
+                trusted[service] = document
+                if service == "lambda.amazonaws.com":
+                    # The execution role: iam:PassRole keeps it in this account, and a source
+                    # condition Lambda might not meet would stop every check (template.yaml).
+                    assert "Condition" not in statement, name
+                    continue
+                mine, theirs = source_arn(service, ACCOUNT_ID), source_arn(service, other)
+                assert trust(document, service, ACCOUNT_ID, mine) is Verdict.ALLOWED, name
+                assert trust(document, service, other, theirs) is Verdict.NOT_ALLOWED, name
+    assert set(trusted) == {
+        "lambda.amazonaws.com",
+        "scheduler.amazonaws.com",
+        "chatbot.amazonaws.com",
+    }
+    scheduler = "scheduler.amazonaws.com"
+    another_group = source_arn(scheduler, ACCOUNT_ID).replace("/default", "/other")
+    assert trust(trusted[scheduler], scheduler, ACCOUNT_ID, another_group) is Verdict.NOT_ALLOWED
+
+
+def test_the_schedule_runs_in_the_group_its_role_trusts_and_may_only_invoke() -> None:
+    template = transformed_template()
+    (schedule,) = resources(template, "AWS::Scheduler::Schedule").values()
+    # No group: the default one, which the role's trust policy names.
+    assert "GroupName" not in schedule["Properties"]
+    role_arn = schedule["Properties"]["Target"]["RoleArn"]
+    assert role_arn == {"Fn::GetAtt": ["EnrollmentMonitorFunctionScheduleRole", "Arn"]}
+    role = Resolver().value(template["Resources"]["EnrollmentMonitorFunctionScheduleRole"])
+    granted = {
+        (action, statement["Resource"])
+        for policy in role["Properties"]["Policies"]
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+        for action in as_list(statement["Action"])
+    }
+    assert granted == {
+        ("lambda:InvokeFunction", "<EnrollmentMonitorFunction.Arn>"),
+        ("sqs:SendMessage", "<FailedInvocationQueue.Arn>"),
+    }
 
 
 # ---------------------------------------------------------------------------- encryption
