@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from typing import Any
@@ -38,8 +39,12 @@ class WireTap:
         self.published: list[dict[str, Any]] = []
         self._after: dict[str, Callable[[], object]] = {}
         self.sequence: list[str] = []  # every call, in order
-        self._at: dict[int, str] = {}
-        self._current = 0
+        # Every call of each thread, in order: the monitor checks its Regions in threads named
+        # "check <Region>", so a fault can hit the same call of one Region's check every time.
+        self.by_thread: defaultdict[str, list[str]] = defaultdict(list)
+        self._at: dict[tuple[str, int], str] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()  # this thread's current call, as keys of ``_at``
         self._handlers = [
             ("before-parameter-build", self._remember_arguments),
             ("before-call", self._count),
@@ -62,10 +67,12 @@ class WireTap:
         faults = [(code, http_status, extra)] * times
         self._faults[f"{service}:{operation}:{region}"].extend(faults)
 
-    def at_call(self, number: int, fault: str) -> None:
-        """The ``number``-th call from now (1 is the next) meets ``fault``, one of FAULTS."""
+    def at_call(self, number: int, fault: str, thread: str = "") -> None:
+        """The ``number``-th call from now (1 is the next) meets ``fault``, one of FAULTS; with
+        ``thread``, the ``number``-th call that thread makes from now."""
         assert fault in FAULTS, fault
-        self._at[len(self.sequence) + number] = fault
+        done = len(self.by_thread[thread]) if thread else len(self.sequence)
+        self._at[thread, done + number] = fault
 
     def once_after(self, call: str, action: Callable[[], object]) -> None:
         """Runs ``action`` once, right after the next ``service:Operation`` call completes: a
@@ -94,9 +101,25 @@ class WireTap:
             raise AssertionError(f"once_after hooks never ran: no call to {unfired}")
 
     def _count(self, model: Any, **_: Any) -> None:
-        self.calls[_call_name(model)] += 1
-        self.sequence.append(_call_name(model))
-        self._current = len(self.sequence)
+        name, thread = _call_name(model), threading.current_thread().name
+        with self._lock:
+            self.calls[name] += 1
+            self.sequence.append(name)
+            self.by_thread[thread].append(name)
+            self._local.current = (("", len(self.sequence)), (thread, len(self.by_thread[thread])))
+            self._local.name = name
+
+    def _sent_fault(self) -> str | None:
+        """The fault ``at_call`` set for this thread's current call, as it is sent: a lost
+        reply strikes once (the retry goes through), an error every attempt, a crash after."""
+        with self._lock:
+            for key in getattr(self._local, "current", ()):
+                fault = self._at.get(key)
+                if fault == "reply lost":
+                    del self._at[key]
+                if fault in ("reply lost", "error"):
+                    return fault
+        return None
 
     def _remember_arguments(self, params: Any, context: dict[str, Any], **_: Any) -> None:
         context["tapped_arguments"] = dict(params)
@@ -104,24 +127,30 @@ class WireTap:
     def _run_after(self, model: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
         if _call_name(model) == "sns:Publish" and "MessageId" in parsed:
             self.published.append(context["tapped_arguments"])
-        if self._at.get(self._current) == "crash":
-            del self._at[self._current]
+        if self._crash_here():
             raise Crash
         action = self._after.pop(_call_name(model), None)
         if action:
             action()
 
+    def _crash_here(self) -> bool:
+        with self._lock:
+            for key in getattr(self._local, "current", ()):
+                if self._at.get(key) == "crash":
+                    del self._at[key]
+                    return True
+        return False
+
     def _fault(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
-        numbered = self._at.get(self._current)
+        numbered = self._sent_fault()
         if numbered == "reply lost":
-            del self._at[self._current]
             _answer_behind(self, request, **kwargs)  # applied by moto or the fake...
             raise ReadTimeoutError(endpoint_url=request.url)  # ...and the reply never comes
         if numbered == "error":
             return self._error(request, "InternalFailure", 500)
         service, region = request.url.split("://", 1)[1].split(".")[:2]
         # REST protocols (Lambda's, say) name the operation in neither header nor body.
-        operation = _operation(request) or self.sequence[-1].split(":", 1)[1]
+        operation = _operation(request) or self._local.name.split(":", 1)[1]
         faults = self._faults.get(f"{service}:{operation}:{region}") or self._faults.get(
             f"{service}:{operation}:"
         )

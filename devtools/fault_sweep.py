@@ -29,13 +29,22 @@ RECOVERY_CHECKS = 3
 
 @dataclass(frozen=True)
 class Scenario:
-    """A baseline, then one check that sees changes: the one the faults hit."""
+    """A baseline, then one check that sees changes: the one the faults hit. With several
+    Regions each is checked in its own thread, and the faults hit the calls of one of them."""
 
     name: str
     members: bool
+    regions: tuple[str, ...] = (REGION,)
+
+    @property
+    def threads(self) -> tuple[str, ...]:
+        """The threads whose calls the faults hit ("": the invocation's own): the first
+        Region's, which lists the members, and the second's; a third runs alike beside them."""
+        return tuple(f"check {r}" for r in self.regions[:2]) if len(self.regions) > 1 else ("",)
 
     def before(self, aws: LocalAws) -> None:
-        aws.compute_optimizer.set_enrollment(REGION, "Active")
+        for region in self.regions:
+            aws.compute_optimizer.set_enrollment(region, "Active")
         if self.members:
             os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws restores the environment
             aws.compute_optimizer.members[REGION] = [
@@ -43,7 +52,8 @@ class Scenario:
             ]
 
     def change(self, aws: LocalAws) -> None:
-        aws.compute_optimizer.set_enrollment(REGION, "Inactive")
+        for region in self.regions:
+            aws.compute_optimizer.set_enrollment(region, "Inactive")
         if self.members:
             aws.compute_optimizer.members[REGION] = [
                 {"accountId": MEMBERS[0], "status": "Inactive"},
@@ -53,23 +63,28 @@ class Scenario:
 
     def expected(self) -> dict[str, list[tuple[str | None, str | None]]]:
         transitions: dict[str, list[tuple[str | None, str | None]]] = {
-            "account": [("Active", "Inactive")]
+            f"account {region}": [("Active", "Inactive")] for region in self.regions
         }
         if self.members:
             transitions |= {MEMBERS[0]: [("Active", "Inactive")], MEMBERS[2]: [("Active", None)]}
         return transitions
 
 
-SCENARIOS = (Scenario("account", members=False), Scenario("account and members", members=True))
+SCENARIOS = (
+    Scenario("account", members=False),
+    Scenario("account and members", members=True),
+    Scenario("3 Regions, members", members=True, regions=(REGION, "eu-west-1", "ap-south-1")),
+)
 
 
 @dataclass(frozen=True)
 class Point:
     scenario: Scenario
-    number: int  # the N-th AWS call of the faulty check
+    number: int  # the N-th AWS call of the faulty check (of ``thread``)
     call: str
     fault: str
     after: str  # the call before it
+    thread: str = ""  # whose calls are counted: "" the invocation's, or "check <Region>"
 
     @property
     def may_duplicate(self) -> bool:
@@ -105,29 +120,31 @@ class Outcome:
 
 
 def points(scenario: Scenario) -> list[Point]:
-    """Every AWS call of the faulty check, from a fault-free run, with each fault."""
-    with local_aws() as aws:
+    """Every AWS call of the faulty check, thread by thread, from a fault-free run, with each
+    fault."""
+    with local_aws(scenario.regions) as aws:
         scenario.before(aws)
         check_at(aws, 0)
         scenario.change(aws)
         aws.wire.sequence.clear()
+        aws.wire.by_thread.clear()
         check_at(aws, 1)
-        calls = list(aws.wire.sequence)
+        calls = {t: aws.wire.by_thread[t] if t else aws.wire.sequence for t in scenario.threads}
     return [
-        Point(scenario, number, call, fault, calls[number - 2] if number > 1 else "")
-        for number, call in enumerate(calls, start=1)
+        Point(scenario, number, call, fault, made[number - 2] if number > 1 else "", thread)
+        for thread, made in calls.items()
+        for number, call in enumerate(made, start=1)
         for fault in FAULTS
     ]
 
 
 def run(point: Point) -> Outcome:
-    with local_aws() as aws:
+    with local_aws(point.scenario.regions) as aws:
         point.scenario.before(aws)
         check_at(aws, 0)
         point.scenario.change(aws)
         aws.deliveries()
-        aws.wire.sequence.clear()
-        aws.wire.at_call(point.number, point.fault)
+        aws.wire.at_call(point.number, point.fault, point.thread)
         check, output = "completed", io.StringIO()
         try:
             with contextlib.redirect_stdout(output):
@@ -137,14 +154,17 @@ def run(point: Point) -> Outcome:
         except Exception:  # noqa: BLE001 - the invocation failed, as Lambda would record it
             check = "failed"
         aws.wire.heal()
-        heartbeat, left_owed = '"RegionsNotActive"' in output.getvalue(), _owed(aws)
+        heartbeat, left_owed = (
+            '"RegionsNotActive"' in output.getvalue(),
+            _owed(aws, point.scenario.regions),
+        )
         for later in range(RECOVERY_CHECKS):
             check_at(aws, 2 + later)  # minutes apart: a crashed check's lease has ended
         transitions, duplicates = delivered(aws)
     return Outcome(point, check, heartbeat, left_owed, transitions, duplicates)
 
 
-def _owed(aws: LocalAws) -> int:
+def _owed(aws: LocalAws, regions: tuple[str, ...]) -> int:
     import boto3
 
     from enrollment_monitor.enrollment import AccountRegion
@@ -152,9 +172,9 @@ def _owed(aws: LocalAws) -> int:
     from enrollment_monitor.store.table import Table
 
     table = Table(boto3.client("dynamodb", region_name=REGION), aws.table_name)
-    where = AccountRegion(LambdaContext().invoked_function_arn.split(":")[4], REGION)
-    stored = Observations(table).load(where).stored
-    return len(stored.owed) if stored else 0
+    account = LambdaContext().invoked_function_arn.split(":")[4]
+    loaded = [Observations(table).load(AccountRegion(account, r)).stored for r in regions]
+    return sum(len(stored.owed) for stored in loaded if stored)
 
 
 def check_at(aws: LocalAws, minute: int) -> dict[str, Any]:
@@ -178,7 +198,7 @@ def delivered(aws: LocalAws) -> tuple[dict[str, list[tuple[str | None, str | Non
                 seen = delivered.setdefault(change["accountId"], [])
                 seen.append((change["previous"], change["current"]))
         else:
-            seen = delivered.setdefault("account", [])
+            seen = delivered.setdefault(f"account {alert['region']}", [])
             seen.append(((alert["previous"] or {}).get("status"), alert["current"]["status"]))
     return delivered, sum(n - 1 for n in messages.values())
 

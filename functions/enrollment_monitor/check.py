@@ -11,6 +11,7 @@ the heartbeat among them only when every Region's check completed.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -105,6 +106,9 @@ def _each_region(invocation: Invocation) -> list[RegionResult | Exception]:
 
 def _check_one(invocation: Invocation, region: str) -> RegionResult | Exception:
     """One Region's check; its failure, logged with the Region, is returned, not raised."""
+    thread = threading.current_thread()
+    if thread is not threading.main_thread():
+        thread.name = f"check {region}"  # in thread dumps, and for the tests' fault sweep
     logger.thread_safe_append_keys(region=region)
     try:
         return check_region(invocation, AccountRegion(invocation.account_id, region))
