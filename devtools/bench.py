@@ -600,7 +600,9 @@ def _print(results: dict, runs: int) -> None:
         f"{importtime['session_at_import']}, connections opened 0 (a connect would have failed), "
         f"aws_xray_sdk / pydantic / fastjsonschema imported: {importtime['unneeded_imported']}"
     )
-    metrics = _emitted(cold["first_check_output"])
+    from devtools import emf
+
+    metrics = sorted({str(metric) for metric in emf.metrics(cold["first_check_output"])})
     coldstart = any(m.startswith("ColdStart") for m in metrics)
     print(
         f"metrics of a cold-start check: {len(metrics)} name+dimension combinations "
@@ -619,22 +621,6 @@ def _print(results: dict, runs: int) -> None:
 def _kib(size: tuple[int, int, int]) -> str:
     zipped, unzipped, files = size
     return f"{zipped / 1024:.0f} KiB ({unzipped / 1024:.0f} KiB unzipped, {files} files)"
-
-
-def _emitted(output: str) -> list[str]:
-    import json
-
-    found = []
-    for line in output.splitlines():
-        if not (line.startswith("{") and '"_aws"' in line):
-            continue
-        document = json.loads(line)
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            for dimensions in directive["Dimensions"]:
-                values = ", ".join(f"{d}={document[d]}" for d in dimensions)
-                for metric in directive["Metrics"]:
-                    found.append(f"{metric['Name']} {{{values}}}")
-    return sorted(set(found))
 
 
 if __name__ == "__main__":
