@@ -61,7 +61,8 @@ def _child(kind: str, out: str) -> None:
         import enrollment_monitor.app as app
     else:
         import boto3
-        from botocore.config import Config
+
+        from enrollment_monitor.clients import CLIENT_CONFIG as config
     imported = time.perf_counter_ns()
 
     with _Stage() as (aws, event, context):
@@ -70,7 +71,6 @@ def _child(kind: str, out: str) -> None:
         if kind == "handler":
             result = app.lambda_handler(event, context)
         else:
-            config = Config(retries={"mode": "standard", "total_max_attempts": 4})
             compute_optimizer = boto3.client("compute-optimizer", region_name=REGION, config=config)
             dynamodb = boto3.client("dynamodb", region_name=REGION, config=config)
             result = _bare_calls(compute_optimizer, dynamodb, aws.table_name)
@@ -145,10 +145,10 @@ def _warm() -> dict:
     import statistics
 
     import boto3
-    from botocore.config import Config
 
     import enrollment_monitor.app as app
     from devtools.local_aws import LambdaContext, local_aws
+    from enrollment_monitor.clients import CLIENT_CONFIG as config
 
     report: dict = {}
     event = _event("scheduled")
@@ -160,7 +160,6 @@ def _warm() -> dict:
             return app.lambda_handler(event, context)
 
         report["requests"] = {"first check (silent baseline)": _calls(aws, check)}
-        config = Config(retries={"mode": "standard", "total_max_attempts": 4})
         session = boto3.Session(region_name=REGION)
         compute_optimizer = session.client("compute-optimizer", config=config)
         dynamodb = session.client("dynamodb", config=config)

@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 
 # Standard mode retries throttling and 5xx with backoff; other errors surface at once.
-_CONFIG = Config(
+CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 4},
     connect_timeout=5,
     read_timeout=15,
@@ -39,12 +39,14 @@ class AwsClients:
 
     def single_attempt(self, service: str, region: str, read_timeout: int) -> Any:
         """A client that never retries a call: for a call that must not be applied twice."""
-        config = _CONFIG.merge(
+        config = CLIENT_CONFIG.merge(
             Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=read_timeout)
         )
         return self._client(service, region, config)
 
-    def _client(self, service: str, region: str | None = None, config: Config = _CONFIG) -> Any:
+    def _client(
+        self, service: str, region: str | None = None, config: Config = CLIENT_CONFIG
+    ) -> Any:
         if self._session is None:
             return boto3.client(service, region_name=region, config=config)
         return self._session.client(service, region_name=region, config=config)
