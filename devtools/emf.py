@@ -1,8 +1,8 @@
 """The embedded metric format (EMF) lines a handler writes to stdout, read back as CloudWatch
 Logs reads them: one metric series per metric and dimension set.
 
-The one parser of the tests, ``make demo``, ``make bench`` and the Lambda stand-in. Standard
-library only: a benchmark's cold-start child imports it without timing anything else.
+The one parser of the tests, ``make demo``, ``make bench`` and the Lambda stand-in
+(devtools/local_lambda.py).
 """
 
 from __future__ import annotations
