@@ -37,9 +37,8 @@ from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
 
-REGION = "us-east-1"
-# The Lambda's source root, importable as in Lambda and in pytest (``make bench`` sets no path).
-FUNCTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "functions")
+from devtools.bench_process import FUNCTIONS, REGION
+
 WRITES = ("BatchWriteItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
 COLUMNS = ("members", "run", "time s", "in moto s", "rest s", "peak MiB", "held MiB", "writes")
 
@@ -48,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,50000")
     arguments = parser.parse_args(argv)
+    # The Lambda's source root, importable as in Lambda and in pytest (``make bench`` sets no path).
     if FUNCTIONS not in sys.path:
         sys.path.insert(0, FUNCTIONS)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")

@@ -10,6 +10,7 @@ import os
 import textwrap
 from typing import Any
 
+from devtools import emf
 from devtools.local_aws import LambdaContext, LocalAws, local_aws
 
 # (what Compute Optimizer answers, members opted in, whether SNS is down, the event) for each
@@ -93,15 +94,9 @@ def _outcome(result: dict[str, Any]) -> str:
 
 def _print_metrics(output: str) -> None:
     values: dict[str, float] = {}
-    for line in output.splitlines():
-        if '"_aws"' not in line:
-            continue
-        document = json.loads(line)
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            for metric in directive["Metrics"]:
-                name = metric["Name"]
-                label = f"{name}{{{document['Status']}}}" if "Status" in document else name
-                values[label] = document[name][0]
+    for metric in emf.metrics(output):
+        status = metric.dimensions.get("Status")
+        values[f"{metric.name}{{{status}}}" if status else metric.name] = metric.value
     if values:
         shown = "  ".join(f"{label}={value:g}" for label, value in values.items())
         print(textwrap.fill(shown, 96, initial_indent="   metrics   ", subsequent_indent=" " * 13))

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from devtools import local_aws
+from devtools import emf, local_aws
 from devtools.fake_compute_optimizer import AnswersOnTheWire, response
 
 
@@ -114,27 +114,19 @@ def _publish_metrics(region: str, function: str, output: str, error: Exception |
     """What CloudWatch Logs makes of the embedded metric format lines, and what Lambda counts."""
     cloudwatch = boto3.client("cloudwatch", region_name=region)
     now = datetime.now(UTC)
-    for line in output.splitlines():
-        if not (line.startswith("{") and '"_aws"' in line):
-            continue
-        document = json.loads(line)
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            for dimension_set in directive["Dimensions"]:
-                cloudwatch.put_metric_data(
-                    Namespace=directive["Namespace"],
-                    MetricData=[
-                        {
-                            "MetricName": metric["Name"],
-                            "Dimensions": [
-                                {"Name": name, "Value": document[name]} for name in dimension_set
-                            ],
-                            # Powertools writes a list when a metric was added twice.
-                            "Values": [float(v) for v in _as_list(document[metric["Name"]])],
-                            "Timestamp": now,
-                        }
-                        for metric in directive["Metrics"]
-                    ],
-                )
+    for metric in emf.metrics(output):
+        named = [{"Name": name, "Value": value} for name, value in metric.dimensions.items()]
+        cloudwatch.put_metric_data(
+            Namespace=metric.namespace,
+            MetricData=[
+                {
+                    "MetricName": metric.name,
+                    "Dimensions": named,
+                    "Values": [float(value) for value in metric.values],
+                    "Timestamp": now,
+                }
+            ],
+        )
     dimensions = [{"Name": "FunctionName", "Value": function}]
     cloudwatch.put_metric_data(
         Namespace="AWS/Lambda",
@@ -148,7 +140,3 @@ def _publish_metrics(region: str, function: str, output: str, error: Exception |
             },
         ],
     )
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]

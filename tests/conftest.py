@@ -13,6 +13,7 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+from devtools import emf  # noqa: E402
 from devtools.local_aws import LambdaContext, LocalAws, local_aws  # noqa: E402
 from devtools.local_lambda import fresh_handler_module  # noqa: E402
 from enrollment_monitor.check import run  # noqa: E402
@@ -70,27 +71,9 @@ def monitor(aws: LocalAws) -> Monitor:
     return Monitor(aws)
 
 
-def emf_lines(output: str) -> list[dict[str, Any]]:
-    """The embedded metric format documents among the lines written to stdout."""
-    documents = []
-    for line in output.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            documents.append(json.loads(line))
-    return documents
-
-
 def emitted_metrics(output: str) -> list[tuple[str, dict[str, str], float]]:
     """(metric name, dimensions, value) for every metric in the EMF output."""
-    metrics = []
-    for document in emf_lines(output):
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            (dimension_names,) = directive["Dimensions"]
-            dimensions = {name: document[name] for name in dimension_names}
-            for metric in directive["Metrics"]:
-                value = document[metric["Name"]]
-                value = value[0] if isinstance(value, list) else value
-                metrics.append((metric["Name"], dimensions, value))
-    return metrics
+    return [(metric.name, metric.dimensions, metric.value) for metric in emf.metrics(output)]
 
 
 def heartbeats(output: str) -> list[float]:

@@ -12,7 +12,7 @@ from botocore.config import Config
 # Standard mode retries throttling, 5xx and timeouts with backoff; other errors surface at once.
 # A call that hangs is cut after 3 x (3 + 10) s plus backoff, about 45 s: well inside the
 # function's timeout (60 s), so a Region that hangs fails on its own while the others complete.
-_CONFIG = Config(
+CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=3,
     read_timeout=10,
@@ -45,12 +45,14 @@ class AwsClients:
 
     def single_attempt(self, service: str, region: str, read_timeout: int) -> Any:
         """A client that never retries a call: for a call that must not be applied twice."""
-        config = _CONFIG.merge(
+        config = CLIENT_CONFIG.merge(
             Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=read_timeout)
         )
         return self._client(service, region, config)
 
-    def _client(self, service: str, region: str | None = None, config: Config = _CONFIG) -> Any:
+    def _client(
+        self, service: str, region: str | None = None, config: Config = CLIENT_CONFIG
+    ) -> Any:
         if self._session is None:
             return boto3.client(service, region_name=region, config=config)
         return self._session.client(service, region_name=region, config=config)

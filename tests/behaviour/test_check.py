@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 from storage import nothing_stored, owed, stored
 
+from devtools import emf
 from devtools.local_aws import local_aws
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError
 
-from conftest import Monitor, check_at, emf_lines, emitted_metrics, event, heartbeats
+from conftest import Monitor, check_at, emitted_metrics, event, heartbeats
 
 STATUSES = ["Active", "Inactive", "Pending", "Failed"]
 
@@ -345,7 +346,7 @@ def test_a_check_emits_one_document_with_the_regions_not_active_and_the_organiza
         ],
         key=str,
     )
-    assert len(emf_lines(output)) == 1  # one document: one Powertools flush per check
+    assert len(emf.documents(output)) == 1  # one document: one Powertools flush per check
 
 
 @pytest.mark.parametrize("status", ["Active", "Inactive", "Pending", "Failed", "Suspended"])

@@ -19,12 +19,13 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from moto import mock_aws
 
+from devtools import emf
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.local_aws import LambdaContext
 from enrollment_monitor.alerts.render import CONSOLE_HOSTS
 from enrollment_monitor.verify.policy import Request, Verdict, evaluate
 
-from conftest import emf_lines, new_sandbox
+from conftest import new_sandbox
 from template import (
     ACCOUNT_ID,
     CHAT_TEMPLATE,
@@ -1363,13 +1364,9 @@ def emitted() -> dict[str, Any]:
     datapoints: dict[str, dict[frozenset[str], list[dict[str, Any]]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    for document in emf_lines(capture.getvalue()):
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            for dimension_set in directive["Dimensions"]:
-                for metric in directive["Metrics"]:
-                    point = {name: document[name] for name in dimension_set}
-                    point["Namespace"] = directive["Namespace"]
-                    datapoints[metric["Name"]][frozenset(dimension_set)].append(point)
+    for metric in emf.metrics(capture.getvalue()):
+        point = {**metric.dimensions, "Namespace": metric.namespace}
+        datapoints[metric.name][frozenset(metric.dimensions)].append(point)
     return {"datapoints": datapoints, "environment": environment}
 
 

@@ -1,0 +1,87 @@
+"""AWS requests per check, counted by the wire tap, in each situation a check meets (the
+cold-start check is counted by devtools/bench_cold.py); and the log output of a check.
+
+    python -m devtools.bench_requests OUT    (the counts and outputs to OUT)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from devtools import bench_table
+from devtools.bench_process import REGION, calls, captured, event, run_child, write
+
+_MODULE = "devtools.bench_requests"  # the child
+# A steady check reads the enrollment and the last observation: two requests, no write.
+TARGET = 2
+_FLOOR = 2  # the floor's two calls (devtools/bench_floor.py)
+
+
+def measure() -> dict:
+    """``requests``: {situation: {"service:Operation": count}}, in the order they ran;
+    ``steady_output`` and ``change_output``: what two of those checks wrote to stdout."""
+    return run_child(_MODULE, [])[0]
+
+
+def rows(requests: dict[str, dict[str, int]]) -> list[bench_table.Row]:
+    found = []
+    for scenario, made in requests.items():
+        label, total = f"AWS requests: {scenario}", sum(made.values())
+        if scenario.startswith("steady"):
+            verdict = "ok" if total <= TARGET else "OVER"
+            found.append((label, str(total), str(_FLOOR), "", str(TARGET), verdict))
+        else:
+            found.append(bench_table.info(label, str(total)))
+    return found
+
+
+def details(requests: dict[str, dict[str, int]]) -> list[str]:
+    """Each situation's requests by operation."""
+    return [
+        f"  {scenario}: " + ", ".join(f"{k} x{v}" for k, v in sorted(made.items()))
+        for scenario, made in requests.items()
+    ]
+
+
+def log_note(measured: dict) -> str:
+    steady, change = measured["steady_output"], measured["change_output"]
+    return (
+        "log output per check, without Lambda's own START/END/REPORT lines: steady state "
+        f"{len(steady.encode())} bytes in {len(steady.splitlines())} lines, on a change "
+        f"{len(change.encode())} bytes in {len(change.splitlines())} lines"
+    )
+
+
+def _child() -> dict:
+    import enrollment_monitor.app as app
+    from devtools.local_aws import LambdaContext, local_aws
+
+    scheduled = event("scheduled")
+    context = LambdaContext()
+
+    def check() -> object:
+        return app.lambda_handler(scheduled, context)
+
+    requests: dict[str, dict[str, int]] = {}
+    with local_aws() as aws:
+        aws.compute_optimizer.set_enrollment(REGION, "Active")
+        requests["first check (silent baseline)"] = calls(aws, check)
+        requests["steady state (status unchanged)"], steady_output = captured(aws, check)
+        aws.compute_optimizer.set_enrollment(REGION, "Inactive", "opted out")
+        changed = "on a change (Active -> Inactive, alert sent)"
+        requests[changed], change_output = captured(aws, check)
+        requests["next check (still Inactive, no reminder due)"] = calls(aws, check)
+        requests["test notification"] = calls(
+            aws, lambda: app.lambda_handler(event("test-notification"), context)
+        )
+        delivered = len(aws.deliveries())
+    return {
+        "requests": requests,
+        "steady_output": steady_output,
+        "change_output": change_output,
+        "alerts_delivered": delivered,
+    }
+
+
+if __name__ == "__main__":
+    write(sys.argv[1], _child())
