@@ -22,6 +22,8 @@ class Crash(BaseException):
 # attempt answers a server error; or the first attempt is applied and its reply lost (botocore
 # sees a read timeout and retries).
 FAULTS = ("crash", "error", "reply lost")
+# What ``fail`` answers for an endpoint that hangs: the read timeout, without the wait.
+HANG = "hang"
 
 
 class WireTap:
@@ -38,6 +40,7 @@ class WireTap:
         )
         self.published: list[dict[str, Any]] = []
         self._after: dict[str, Callable[[], object]] = {}
+        self._during: dict[str, Callable[[], object]] = {}
         self.sequence: list[str] = []  # every call, in order
         # Every call of each thread, in order: the monitor checks its Regions in threads named
         # "check <Region>", so a fault can hit the same call of one Region's check every time.
@@ -63,7 +66,8 @@ class WireTap:
         extra: dict[str, Any] | None = None,
     ) -> None:
         """The next ``times`` sends (retries count) of ``operation`` answer ``code``; with
-        ``region``, only those sent to that Region; ``extra`` adds fields to a JSON error."""
+        ``region``, only those sent to that Region; ``extra`` adds fields to a JSON error.
+        ``code`` HANG: no answer comes, until the client's read timeout cuts the send."""
         faults = [(code, http_status, extra)] * times
         self._faults[f"{service}:{operation}:{region}"].extend(faults)
 
@@ -78,6 +82,10 @@ class WireTap:
         """Runs ``action`` once, right after the next ``service:Operation`` call completes: a
         deterministic interleaving of two invocations."""
         self._after[call] = action
+
+    def during(self, call: str, action: Callable[[], object]) -> None:
+        """Runs ``action`` as each ``service:Operation`` call is sent, in the calling thread."""
+        self._during[call] = action
 
     def disarm(self) -> None:
         """Drops the once_after hooks not yet run, for a test where a point may be skipped."""
@@ -142,6 +150,9 @@ class WireTap:
         return False
 
     def _fault(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+        action = self._during.get(getattr(self._local, "name", ""))
+        if action:
+            action()
         numbered = self._sent_fault()
         if numbered == "reply lost":
             _answer_behind(self, request, **kwargs)  # applied by moto or the fake...
@@ -157,6 +168,8 @@ class WireTap:
         if not faults:
             return None
         code, status, extra = faults.popleft()
+        if code == HANG:
+            raise ReadTimeoutError(endpoint_url=request.url)
         return self._error(request, code, status, extra)
 
     def _error(

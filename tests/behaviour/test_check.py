@@ -1,6 +1,7 @@
 """The scheduled check end to end: Compute Optimizer on the wire, moto for DynamoDB and SNS."""
 
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -8,7 +9,10 @@ import pytest
 from storage import nothing_stored, owed, stored
 
 from devtools import emf
+from devtools.aws_requests import HANG
 from devtools.local_aws import local_aws
+from devtools.template import load_template
+from enrollment_monitor.clients import CLIENT_CONFIG
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError
@@ -457,3 +461,48 @@ def test_racing_invocations_send_one_reminder(aws: Any) -> None:
 
     (reminder,) = aws.deliveries()
     assert reminder["Message"]["eventType"] == "EnrollmentReminder"
+
+
+def test_a_region_that_hangs_is_cut_by_its_timeouts_and_fails_alone() -> None:
+    regions = ("us-east-1", "eu-west-1", "ap-south-1")
+    with local_aws(regions=regions) as aws:
+        monitor = Monitor(aws)
+        for region in regions:
+            monitor.status("Active", region=region)
+        monitor.check()
+        for region in regions:
+            monitor.status("Inactive", region=region)
+        aws.wire.fail("compute-optimizer", "GetEnrollmentStatus", HANG, times=9, region="eu-west-1")
+
+        with pytest.raises(
+            MonitorError, match="GetEnrollmentStatus in eu-west-1 failed: ReadTimeout"
+        ):
+            monitor.check()
+
+        assert sorted(alert["region"] for alert in monitor.alerts()) == ["ap-south-1", "us-east-1"]
+        assert aws.compute_optimizer.calls_of("GetEnrollmentStatus") >= 5  # 3 Regions, then 2
+
+
+def test_every_call_is_cut_well_inside_the_functions_shortest_timeout() -> None:
+    attempts = CLIENT_CONFIG.retries["total_max_attempts"]
+    longest = attempts * (CLIENT_CONFIG.connect_timeout + CLIENT_CONFIG.read_timeout)
+    shortest_timeout = min(
+        entry["Seconds"] for entry in load_template()["Mappings"]["FunctionTimeout"].values()
+    )
+    # The standard retry mode's backoff adds at most 20 s per retry; in practice a few seconds.
+    assert longest + 2 * 5 < shortest_timeout
+
+
+def test_regions_never_wait_for_each_other() -> None:
+    regions = ("us-east-1", "eu-west-1", "ap-south-1")
+    with local_aws(regions=regions) as aws:
+        monitor = Monitor(aws)
+        for region in regions:
+            monitor.status("Active", region=region)
+        # Each read waits until all three are in flight: one after another, they never are.
+        all_reading = threading.Barrier(len(regions), timeout=30)
+        aws.wire.during("compute-optimizer:GetEnrollmentStatus", all_reading.wait)
+
+        result = monitor.check()
+
+        assert [r["region"] for r in result["checked"]] == list(regions)  # reported in order
