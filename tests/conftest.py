@@ -6,6 +6,8 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollmen
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 import json  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
@@ -58,6 +60,16 @@ class Monitor:
     def alerts(self) -> list[dict[str, Any]]:
         """The machine documents the topic's SQS subscriber received since the last call."""
         return [delivery["Message"] for delivery in self.aws.deliveries()]
+
+
+@contextmanager
+def watching(regions: tuple[str, ...], status: str = "Active") -> Iterator[Monitor]:
+    """A monitor of several Regions, each in ``status``."""
+    with local_aws(regions=regions) as aws:
+        monitor = Monitor(aws)
+        for region in regions:
+            monitor.status(status, region=region)
+        yield monitor
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from devtools.local_aws import local_aws
 from enrollment_monitor.errors import MonitorError
 
-from conftest import Monitor, emitted_metrics
+from conftest import emitted_metrics, watching
 from template import own_metric_alarm
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
@@ -40,13 +39,10 @@ def alarm_state(alarm: dict[str, Any], output: str) -> str:
 def test_the_alarms_fire_status_by_status_and_for_one_silent_region_among_several(
     status: str, silent: str | None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with local_aws(regions=REGIONS) as aws:
-        monitor = Monitor(aws)
-        for region in REGIONS:
-            monitor.status("Active", region=region)
+    with watching(REGIONS) as monitor:
         monitor.status(status, region="ap-south-1")
         if silent:
-            aws.wire.fail(
+            monitor.aws.wire.fail(
                 "compute-optimizer", "GetEnrollmentStatus", "InternalError", times=9, region=silent
             )
         capsys.readouterr()
