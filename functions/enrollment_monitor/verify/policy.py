@@ -5,6 +5,9 @@ Verify knows the request a CloudWatch alarm makes: its principal, action, resour
 condition keys a service principal sends (``aws:SourceAccount``, ``aws:SourceArn``,
 ``aws:SecureTransport`` ...). A condition on any other key is a question verify cannot answer:
 the verdict is then ``UNKNOWN``, never a pass.
+
+A policy is parsed once (``Policy.parse``) into typed statements; a document of a shape IAM
+does not write raises ValueError there.
 """
 
 from __future__ import annotations
@@ -41,6 +44,153 @@ class Evaluation:
     why: str  # the statement (its Sid or its position) and, when unknown, the key
 
 
+@dataclass(frozen=True)
+class Principals:
+    """A statement's Principal (or NotPrincipal), as far as it can name a service principal."""
+
+    everyone: bool = False
+    services: frozenset[str] = frozenset()
+    negated: bool = False
+
+    def name(self, service: str) -> bool:
+        return (self.everyone or service in self.services) != self.negated
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """A statement's Action or Resource (or its Not... form)."""
+
+    patterns: tuple[str, ...] = ()
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Condition:
+    operator: str  # as written: StringNotEqualsIfExists, ForAnyValue:StringLike ...
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Statement:
+    name: str  # its Sid, or its position
+    effect: str
+    principals: Principals
+    actions: Patterns
+    resources: Patterns
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class Policy:
+    statements: tuple[Statement, ...] = ()
+
+    @classmethod
+    def parse(cls, document: str | None) -> Policy:
+        """The policy of a JSON document; no document is a policy with no statement."""
+        if not document:
+            return cls()
+        parsed = _mapping(json.loads(document), "a policy")
+        listed = parsed.get("Statement", [])
+        statements = listed if isinstance(listed, list) else [listed]
+        return cls(tuple(_statement(s, number) for number, s in enumerate(statements, start=1)))
+
+    def evaluate(self, request: Request) -> Evaluation:
+        outcomes: dict[str, list[tuple[bool | None, str]]] = {"Allow": [], "Deny": []}
+        for statement in self.statements:
+            if statement.effect in outcomes and _applies_to(statement, request):
+                met, unknown_key = _conditions_met(statement.conditions, request)
+                why = statement.name
+                if unknown_key is not None:
+                    why = f"{why} (condition on {unknown_key})"
+                outcomes[statement.effect].append((met, why))
+        # An explicit Deny wins, then a Deny verify cannot rule out, then an Allow.
+        for effect, held, verdict in (
+            ("Deny", True, Verdict.DENIED),
+            ("Deny", None, Verdict.UNKNOWN),
+            ("Allow", True, Verdict.ALLOWED),
+            ("Allow", None, Verdict.UNKNOWN),
+        ):
+            for met, why in outcomes[effect]:
+                if met is held:
+                    return Evaluation(verdict, why)
+        return Evaluation(Verdict.NOT_ALLOWED, "no statement allows it")
+
+    def evaluate_all(self, requests: Iterable[Request]) -> Evaluation:
+        """The first evaluation that does not allow, else the last (all allowed)."""
+        evaluation = Evaluation(Verdict.NOT_ALLOWED, "no request to evaluate")
+        for request in requests:
+            evaluation = self.evaluate(request)
+            if evaluation.verdict is not Verdict.ALLOWED:
+                return evaluation
+        return evaluation
+
+
+def evaluate(document: str | None, request: Request) -> Evaluation:
+    return Policy.parse(document).evaluate(request)
+
+
+def evaluate_all(document: str | None, requests: Iterable[Request]) -> Evaluation:
+    return Policy.parse(document).evaluate_all(requests)
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def _statement(statement: Any, number: int) -> Statement:
+    statement = _mapping(statement, "a statement")
+    conditions = _mapping(statement.get("Condition", {}), "a Condition")
+    return Statement(
+        name=str(statement.get("Sid") or f"statement {number}"),
+        effect=str(statement.get("Effect")),
+        principals=_principals(statement),
+        actions=_patterns(statement, "Action"),
+        # A key policy may leave Resource out: the key itself.
+        resources=_patterns(statement, "Resource", absent=("*",)),
+        conditions=tuple(
+            Condition(str(operator), str(key), _strings(values))
+            for operator, tests in conditions.items()
+            for key, values in _mapping(tests, f"the {operator} condition").items()
+        ),
+    )
+
+
+def _principals(statement: Mapping[str, Any]) -> Principals:
+    negated = "Principal" not in statement and "NotPrincipal" in statement
+    principal = statement.get("NotPrincipal" if negated else "Principal")
+    if principal == "*":
+        return Principals(everyone=True, negated=negated)
+    if not isinstance(principal, dict):
+        return Principals(negated=negated)  # none, or one that cannot be a service principal
+    return Principals(
+        everyone="*" in _strings(principal.get("AWS")),
+        services=frozenset(_strings(principal.get("Service"))),
+        negated=negated,
+    )
+
+
+def _patterns(statement: Mapping[str, Any], key: str, absent: tuple[str, ...] = ()) -> Patterns:
+    if key in statement:
+        return Patterns(_strings(statement[key]))
+    if f"Not{key}" in statement:
+        return Patterns(_strings(statement[f"Not{key}"]), negated=True)
+    return Patterns(absent)
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not a JSON object: {json.dumps(value)[:200]}")
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A policy value (one, or a list) as text; JSON's true and false as IAM writes them."""
+    listed = [] if value is None else value if isinstance(value, list) else [value]
+    return tuple(json.dumps(v) if isinstance(v, bool) else str(v) for v in listed)
+
+
+# ------------------------------------------------------------------------------ evaluation
+
 # Keys a service principal's request carries or, as listed here, never carries.
 ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"})
 _NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
@@ -51,85 +201,28 @@ _OPERATORS: dict[str, Callable[[str, str], bool]] = {
     # IAM treats ArnEquals as ArnLike: both match each of an ARN's six parts on its own.
     "ArnEquals": lambda value, pattern: arn_like(pattern, value),
     "ArnLike": lambda value, pattern: arn_like(pattern, value),
-    "Bool": lambda value, pattern: value.lower() == str(pattern).lower(),
+    "Bool": lambda value, pattern: value.lower() == pattern.lower(),
 }
 
 
-def evaluate(policy: str | None, request: Request) -> Evaluation:
-    statements = _statements(policy)
-    outcomes: dict[str, list[tuple[bool | None, str]]] = {"Allow": [], "Deny": []}
-    for number, statement in enumerate(statements, start=1):
-        if statement.get("Effect") in outcomes and _applies_to(statement, request):
-            name = statement.get("Sid") or f"statement {number}"
-            met, unknown_key = _conditions_met(statement.get("Condition", {}), request)
-            why = name if unknown_key is None else f"{name} (condition on {unknown_key})"
-            outcomes[statement["Effect"]].append((met, why))
-    # An explicit Deny wins, then a Deny verify cannot rule out, then an Allow.
-    for effect, held, verdict in (
-        ("Deny", True, Verdict.DENIED),
-        ("Deny", None, Verdict.UNKNOWN),
-        ("Allow", True, Verdict.ALLOWED),
-        ("Allow", None, Verdict.UNKNOWN),
-    ):
-        for met, why in outcomes[effect]:
-            if met is held:
-                return Evaluation(verdict, why)
-    return Evaluation(Verdict.NOT_ALLOWED, "no statement allows it")
-
-
-def evaluate_all(policy: str | None, requests: Iterable[Request]) -> Evaluation:
-    """The first evaluation that does not allow, else the last (all allowed)."""
-    evaluation = Evaluation(Verdict.NOT_ALLOWED, "no request to evaluate")
-    for request in requests:
-        evaluation = evaluate(policy, request)
-        if evaluation.verdict is not Verdict.ALLOWED:
-            return evaluation
-    return evaluation
-
-
-def _statements(policy: str | None) -> list[Mapping[str, Any]]:
-    if not policy:
-        return []
-    statements = json.loads(policy).get("Statement", [])
-    return statements if isinstance(statements, list) else [statements]
-
-
-def _applies_to(statement: Mapping[str, Any], request: Request) -> bool:
+def _applies_to(statement: Statement, request: Request) -> bool:
     return (
-        _matches(statement, "Principal", "NotPrincipal", _names_service, request.service)
-        and _matches(statement, "Action", "NotAction", _matches_action, request.action)
-        and _matches(statement, "Resource", "NotResource", _matches_arn, request.resource)
+        statement.principals.name(request.service)
+        and _matched(statement.actions, _matches_action, request.action)
+        and _matched(statement.resources, _matches_arn, request.resource)
     )
 
 
-def _matches(
-    statement: Mapping[str, Any],
-    key: str,
-    negated: str,
-    test: Callable[[Any, str], bool],
-    value: str,
-) -> bool:
-    if key in statement:
-        return test(statement[key], value)
-    if negated in statement:
-        return not test(statement[negated], value)
-    return key == "Resource"  # key policies may leave Resource out: the key itself
+def _matched(element: Patterns, test: Callable[[str, str], bool], value: str) -> bool:
+    return any(test(pattern, value) for pattern in element.patterns) != element.negated
 
 
-def _names_service(principal: Any, service: str) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
-        return False
-    return service in _as_list(principal.get("Service")) or "*" in _as_list(principal.get("AWS"))
+def _matches_action(pattern: str, action: str) -> bool:
+    return glob(pattern.lower(), action.lower())
 
 
-def _matches_action(patterns: Any, action: str) -> bool:
-    return any(glob(str(p).lower(), action.lower()) for p in _as_list(patterns))
-
-
-def _matches_arn(patterns: Any, arn: str) -> bool:
-    return any(str(p) == "*" or arn_like(str(p), arn) for p in _as_list(patterns))
+def _matches_arn(pattern: str, arn: str) -> bool:
+    return pattern == "*" or arn_like(pattern, arn)
 
 
 def glob(pattern: str, value: str) -> bool:
@@ -148,22 +241,22 @@ def arn_like(pattern: str, arn: str) -> bool:
 
 
 def _conditions_met(
-    conditions: Mapping[str, Mapping[str, Any]], request: Request
+    conditions: Iterable[Condition], request: Request
 ) -> tuple[bool | None, str | None]:
     """True when every condition holds, False when one fails, None when one depends on a key
     verify does not know (that key is returned too)."""
     unknown = None
-    for operator, tests in conditions.items():
-        for key, patterns in tests.items():
-            held = _condition(operator, key, _as_list(patterns), request)
-            if held is False:
-                return False, None
-            if held is None:
-                unknown = key
+    for condition in conditions:
+        held = _condition(condition, request)
+        if held is False:
+            return False, None
+        if held is None:
+            unknown = condition.key
     return (True, None) if unknown is None else (None, unknown)
 
 
-def _condition(operator: str, key: str, patterns: list[Any], request: Request) -> bool | None:
+def _condition(condition: Condition, request: Request) -> bool | None:
+    operator, key, patterns = condition.operator, condition.key, condition.values
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
     negated = base in _NEGATED
@@ -172,7 +265,7 @@ def _condition(operator: str, key: str, patterns: list[Any], request: Request) -
     if base == "Null":
         if value is None and key.lower() not in ABSENT_FOR_SERVICES:
             return None
-        return any(str(p).lower() == str(value is None).lower() for p in patterns)
+        return any(pattern.lower() == str(value is None).lower() for pattern in patterns)
     if compare is None or ":" in operator:  # ForAnyValue:..., numeric, date, IP operators
         return None
     if value is None:
@@ -180,11 +273,5 @@ def _condition(operator: str, key: str, patterns: list[Any], request: Request) -
             return None
         # IAM: a missing key fails a positive operator and satisfies a negated one.
         return if_exists or negated
-    matched = any(compare(value, str(pattern)) for pattern in patterns)
+    matched = any(compare(value, pattern) for pattern in patterns)
     return not matched if negated else matched
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
