@@ -382,6 +382,50 @@ def test_arn_conditions_match_as_iam_does(pattern: str, verdict: Verdict) -> Non
         assert evaluate(document, PUBLISH).verdict is verdict
 
 
+# IAM documents ARN patterns of six parts. A shorter one may match no ARN, or match as if its
+# missing parts were * (as IAM reads a short Resource), or as a StringLike pattern would.
+MAY_MATCH_THE_ALARMS = ["*", "arn:*", "arn:aws:cloudwatch:*", "arn:aws:*:us-east-1", "arn:aws"]
+
+
+@pytest.mark.parametrize("pattern", MAY_MATCH_THE_ALARMS)
+@pytest.mark.parametrize("operator", ["ArnLike", "ArnEquals"])
+def test_a_deny_on_a_short_arn_pattern_that_may_match_never_passes(
+    operator: str, pattern: str
+) -> None:
+    deny = statement("Deny", Principal="*", Condition={operator: {"aws:SourceArn": pattern}})
+
+    assert evaluate(policy(statement(), deny), PUBLISH).verdict is Verdict.UNKNOWN
+    allow = statement(Condition={operator: {"aws:SourceArn": pattern}})
+    assert evaluate(policy(allow), PUBLISH).verdict is Verdict.UNKNOWN
+
+
+@pytest.mark.parametrize("pattern", ["arn:aws:sns:*", "arn:aws-cn:*", "arn:aws:sns"])
+def test_a_short_arn_pattern_no_reading_matches_still_decides(pattern: str) -> None:
+    deny = statement("Deny", Principal="*", Condition={"ArnLike": {"aws:SourceArn": pattern}})
+
+    assert evaluate(policy(statement(), deny), PUBLISH).verdict is Verdict.ALLOWED
+    allow = statement(Condition={"ArnLike": {"aws:SourceArn": pattern}})
+    assert evaluate(policy(allow), PUBLISH).verdict is Verdict.NOT_ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("resource", "denied", "not_denied"),
+    [
+        ("arn:aws:sns:*", Verdict.UNKNOWN, Verdict.UNKNOWN),
+        ("arn:aws:*", Verdict.UNKNOWN, Verdict.UNKNOWN),
+        # No reading names the topic: a Deny on it does not apply, one on all but it does.
+        ("arn:aws:cloudwatch:*", Verdict.ALLOWED, Verdict.DENIED),
+    ],
+)
+def test_a_deny_on_a_short_resource_pattern_never_passes(
+    resource: str, denied: Verdict, not_denied: Verdict
+) -> None:
+    deny = statement("Deny", Principal="*", Resource=resource)
+    assert evaluate(policy(statement(), deny), PUBLISH).verdict is denied
+    all_but = without("Resource", NotResource=resource)
+    assert evaluate(policy(statement(), all_but), PUBLISH).verdict is not_denied
+
+
 def test_the_topic_policy_sns_writes_by_default_lets_the_alarms_in() -> None:
     default = policy(
         {

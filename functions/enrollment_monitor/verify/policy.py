@@ -98,11 +98,9 @@ class Policy:
     def evaluate(self, request: Request) -> Evaluation:
         outcomes: dict[str, list[tuple[bool | None, str]]] = {"Allow": [], "Deny": []}
         for statement in self.statements:
-            if statement.effect in outcomes and _applies_to(statement, request):
-                met, unknown_key = _conditions_met(statement.conditions, request)
-                why = statement.name
-                if unknown_key is not None:
-                    why = f"{why} (condition on {unknown_key})"
+            if statement.effect in outcomes:
+                met, unknown = _holds(statement, request)
+                why = statement.name if unknown is None else f"{statement.name} ({unknown})"
                 outcomes[statement.effect].append((met, why))
         # An explicit Deny wins, then a Deny verify cannot rule out, then an Allow.
         for effect, held, verdict in (
@@ -194,50 +192,121 @@ def _strings(value: Any) -> tuple[str, ...]:
 # Keys a service principal's request carries or, as listed here, never carries.
 ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"})
 _NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
-_OPERATORS: dict[str, Callable[[str, str], bool]] = {
-    "StringEquals": lambda value, pattern: value == pattern,
-    "StringEqualsIgnoreCase": lambda value, pattern: value.lower() == pattern.lower(),
-    "StringLike": lambda value, pattern: glob(pattern, value),
-    # IAM treats ArnEquals as ArnLike: both match each of an ARN's six parts on its own.
-    "ArnEquals": lambda value, pattern: arn_like(pattern, value),
-    "ArnLike": lambda value, pattern: arn_like(pattern, value),
-    "Bool": lambda value, pattern: value.lower() == pattern.lower(),
-}
+_WILDCARD = re.compile(r"[*?]")
 
 
-def _applies_to(statement: Statement, request: Request) -> bool:
-    return (
-        statement.principals.name(request.service)
-        and _matched(statement.actions, _matches_action, request.action)
-        and _matched(statement.resources, _matches_arn, request.resource)
+@dataclass(frozen=True)
+class _Piece:
+    """A run of a pattern: literal text, or one of IAM's wildcards (``*`` any run of
+    characters, ``?`` one; nothing else is special)."""
+
+    text: str
+    wildcard: bool = False
+
+
+def _pieces(pattern: str) -> list[_Piece]:
+    pieces, start = [], 0
+    for wildcard in _WILDCARD.finditer(pattern):
+        pieces += [_Piece(pattern[start : wildcard.start()]), _Piece(wildcard[0], wildcard=True)]
+        start = wildcard.end()
+    return [*pieces, _Piece(pattern[start:])]
+
+
+def _text(pieces: list[_Piece]) -> str:
+    """The pattern as text, for the operators that have no wildcards."""
+    return "".join(piece.text for piece in pieces)
+
+
+def _like(pieces: list[_Piece], value: str) -> bool:
+    regex = "".join(
+        (".*" if piece.text == "*" else ".") if piece.wildcard else re.escape(piece.text)
+        for piece in pieces
     )
-
-
-def _matched(element: Patterns, test: Callable[[str, str], bool], value: str) -> bool:
-    return any(test(pattern, value) for pattern in element.patterns) != element.negated
-
-
-def _matches_action(pattern: str, action: str) -> bool:
-    return glob(pattern.lower(), action.lower())
-
-
-def _matches_arn(pattern: str, arn: str) -> bool:
-    return pattern == "*" or arn_like(pattern, arn)
-
-
-def glob(pattern: str, value: str) -> bool:
-    """IAM's wildcards: ``*`` any run of characters, ``?`` one; nothing else is special."""
-    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
 
-def arn_like(pattern: str, arn: str) -> bool:
-    """An ARN pattern matched as IAM does: part by part, so no wildcard crosses a colon
-    before the resource part."""
-    patterns, parts = pattern.split(":", 5), arn.split(":", 5)
-    return len(patterns) == len(parts) == 6 and all(
-        glob(p, v) for p, v in zip(patterns, parts, strict=True)
+def _arn_like(pieces: list[_Piece], arn: str) -> bool | None:
+    """An ARN pattern matched as IAM does: each of the six colon-separated parts on its own, so
+    no wildcard crosses a colon before the resource part. IAM documents no shorter pattern:
+    it may match nothing, or match as if its missing parts were ``*`` (as IAM is reported to
+    read a short Resource with a wildcard), or match as a StringLike pattern. None unless all
+    three readings agree."""
+    values = arn.split(":", 5)
+    if len(values) < 6:
+        return False
+    parts = _arn_parts(pieces)
+    if len(parts) == 6:
+        return all(_like(part, value) for part, value in zip(parts, values, strict=True))
+    padded = parts + [[_Piece("*", wildcard=True)]] * (6 - len(parts))
+    readings = {
+        False,
+        all(_like(part, value) for part, value in zip(padded, values, strict=True)),
+        _like(pieces, arn),
+    }
+    return readings.pop() if len(readings) == 1 else None
+
+
+def _arn_parts(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """The pattern's parts, split at its first five literal colons."""
+    parts: list[list[_Piece]] = [[]]
+    for piece in pieces:
+        if piece.wildcard:
+            parts[-1].append(piece)
+            continue
+        texts = piece.text.split(":", max(0, 6 - len(parts)))
+        parts[-1].append(_Piece(texts[0]))
+        parts += [[_Piece(text)] for text in texts[1:]]
+    return parts
+
+
+_OPERATORS: dict[str, Callable[[str, list[_Piece]], bool | None]] = {
+    "StringEquals": lambda value, pieces: value == _text(pieces),
+    "StringEqualsIgnoreCase": lambda value, pieces: value.lower() == _text(pieces).lower(),
+    "StringLike": lambda value, pieces: _like(pieces, value),
+    # IAM treats ArnEquals as ArnLike: both match each of an ARN's six parts on its own.
+    "ArnEquals": lambda value, pieces: _arn_like(pieces, value),
+    "ArnLike": lambda value, pieces: _arn_like(pieces, value),
+    "Bool": lambda value, pieces: value.lower() == _text(pieces).lower(),
+}
+
+
+def _any(results: Iterable[bool | None]) -> bool | None:
+    """Whether any holds: True if one does, False if none can, None if verify cannot tell."""
+    found: bool | None = False
+    for result in results:
+        if result:
+            return True
+        if result is None:
+            found = None
+    return found
+
+
+def _negated(result: bool | None, negated: bool) -> bool | None:
+    return result if result is None or not negated else not result
+
+
+def _holds(statement: Statement, request: Request) -> tuple[bool | None, str | None]:
+    """Whether the statement applies to the request (None: verify cannot tell, with what it
+    cannot tell)."""
+    action = _listed(
+        statement.actions, lambda pattern: _like(_pieces(pattern.lower()), request.action.lower())
     )
+    resource = _listed(
+        statement.resources,
+        lambda pattern: pattern == "*" or _arn_like(_pieces(pattern), request.resource),
+    )
+    met, unknown = _conditions_met(statement.conditions, request)
+    if not statement.principals.name(request.service) or False in (action, resource, met):
+        return False, None
+    if resource is None:
+        element = "NotResource" if statement.resources.negated else "Resource"
+        return None, f"{element} {', '.join(statement.resources.patterns)}"
+    return met, unknown
+
+
+def _listed(element: Patterns, matches: Callable[[str], bool | None]) -> bool | None:
+    """Whether one of the element's patterns matches (its Not... form: none does)."""
+    return _negated(_any(matches(pattern) for pattern in element.patterns), element.negated)
 
 
 def _conditions_met(
@@ -251,7 +320,7 @@ def _conditions_met(
         if held is False:
             return False, None
         if held is None:
-            unknown = condition.key
+            unknown = f"condition on {condition.key}"
     return (True, None) if unknown is None else (None, unknown)
 
 
@@ -273,5 +342,4 @@ def _condition(condition: Condition, request: Request) -> bool | None:
             return None
         # IAM: a missing key fails a positive operator and satisfies a negated one.
         return if_exists or negated
-    matched = any(compare(value, pattern) for pattern in patterns)
-    return not matched if negated else matched
+    return _negated(_any(compare(value, _pieces(pattern)) for pattern in patterns), negated)
