@@ -12,9 +12,11 @@ from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, 
 from enrollment_monitor.verify.model import Query, Stack
 from enrollment_monitor.verify.policy import Policy, Request, Verdict, evaluate, evaluate_all
 from enrollment_monitor.verify.verdicts import (
+    alarm_requests,
     judge_alarm,
     judge_chat,
     judge_key,
+    judge_key_policy,
     judge_metric,
     judge_notifications,
     judge_stack,
@@ -424,6 +426,93 @@ def test_a_deny_on_a_short_resource_pattern_never_passes(
     assert evaluate(policy(statement(), deny), PUBLISH).verdict is denied
     all_but = without("Resource", NotResource=resource)
     assert evaluate(policy(statement(), all_but), PUBLISH).verdict is not_denied
+
+
+# The requests verify makes for the stack's alarms; aws:ResourceAccount is the topic's account.
+PUBLISHES = alarm_requests(STACK, "sns:Publish", TOPIC)
+
+
+@pytest.mark.parametrize(
+    ("condition", "verdict"),
+    [
+        # Denies that apply to every alarm, written with variables IAM resolves.
+        ({"StringEquals": {"aws:SourceAccount": "${aws:SourceAccount}"}}, Verdict.DENIED),
+        ({"StringEquals": {"aws:SourceAccount": "${aws:ResourceAccount}"}}, Verdict.DENIED),
+        ({"StringLike": {"aws:SourceArn": "arn:*:${aws:SourceOwner}:alarm:*"}}, Verdict.DENIED),
+        (
+            {"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:*:${aws:ResourceAccount}:alarm:*"}},
+            Verdict.DENIED,
+        ),
+        ({"Bool": {"aws:SecureTransport": "${aws:PrincipalIsAWSService}"}}, Verdict.DENIED),
+        # A default stands in for a key the request never carries.
+        (
+            {"StringEquals": {"aws:SourceAccount": "${aws:username, '123456789012'}"}},
+            Verdict.DENIED,
+        ),
+        # The confused-deputy guard: it does not apply to this account's alarms.
+        ({"StringNotEquals": {"aws:SourceAccount": "${aws:ResourceAccount}"}}, Verdict.ALLOWED),
+        ({"StringNotEquals": {"aws:SourceAccount": "${aws:sourceaccount}"}}, Verdict.ALLOWED),
+        # A variable verify cannot resolve decides nothing.
+        ({"StringEquals": {"aws:SourceAccount": "${aws:PrincipalOrgID}"}}, Verdict.UNKNOWN),
+        ({"StringEquals": {"aws:SourceAccount": "${aws:username}"}}, Verdict.UNKNOWN),
+        ({"StringEquals": {"aws:SourceAccount": "${ aws:SourceAccount }"}}, Verdict.UNKNOWN),
+        ({"ArnLike": {"aws:SourceArn": "${aws:SourceArn}"}}, Verdict.UNKNOWN),
+        # ${*}, ${?} and ${$} are the characters themselves, never wildcards or variables.
+        ({"StringNotLike": {"aws:SourceArn": "${*}"}}, Verdict.DENIED),
+        ({"StringNotLike": {"aws:SourceArn": "arn:aws:cloudwatch:${?}*"}}, Verdict.DENIED),
+        ({"StringEquals": {"aws:SourceAccount": "${$}{aws:SourceAccount}"}}, Verdict.ALLOWED),
+    ],
+)
+def test_policy_variables_are_resolved_for_the_requests_the_alarms_make(
+    condition: dict[str, Any], verdict: Verdict
+) -> None:
+    deny = statement("Deny", Principal="*", Condition=condition)
+    assert Policy.parse(policy(statement(), deny)).evaluate_all(PUBLISHES).verdict is verdict
+
+
+def test_a_policy_older_than_2012_10_17_has_no_variables() -> None:
+    deny = statement(
+        "Deny",
+        Principal="*",
+        Condition={"StringEquals": {"aws:SourceAccount": "${aws:SourceAccount}"}},
+    )
+    for version in ({"Version": "2008-10-17"}, {}):
+        legacy = json.dumps({**version, "Statement": [statement(), deny]})
+        assert Policy.parse(legacy).evaluate_all(PUBLISHES).verdict is Verdict.ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("resource", "verdict"),
+    [
+        # In Resource, IAM takes a variable only after the fifth colon.
+        ("arn:aws:sns:us-east-1:${aws:ResourceAccount}:alerts", Verdict.UNKNOWN),
+        ("arn:aws:sns:us-east-1:${aws:ResourceAccount}:*", Verdict.UNKNOWN),
+        ("arn:aws:sns:us-east-1:123456789012:${aws:PrincipalOrgID}", Verdict.UNKNOWN),
+        ("arn:aws:sns:us-east-1:123456789012:al${?}rts", Verdict.ALLOWED),
+        ("arn:aws:sns:us-east-1:123456789012:${aws:SourceOwner}", Verdict.ALLOWED),
+    ],
+)
+def test_a_deny_on_a_resource_with_variables_never_passes(resource: str, verdict: Verdict) -> None:
+    deny = statement("Deny", Principal="*", Resource=resource)
+    assert Policy.parse(policy(statement(), deny)).evaluate_all(PUBLISHES).verdict is verdict
+
+
+def test_a_key_policy_may_name_the_topic_and_account_with_variables() -> None:
+    key = Key(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k")
+    topic = "arn:${aws:PrincipalServiceName}:sns:us-east-1:${aws:ResourceAccount}:alerts"
+    granted = statement(
+        Action=["kms:Decrypt", "kms:GenerateDataKey*"],
+        Resource="*",
+        Condition={
+            "StringEquals": {"aws:SourceAccount": "${aws:ResourceAccount}"},
+            "StringLike": {
+                "kms:EncryptionContext:aws:sns:topicArn": "arn:*:sns:*:${aws:SourceAccount}:alerts"
+            },
+        },
+    )
+    assert judge_key_policy(STACK, key, Policy.parse(policy(granted))).passed
+    other = {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic}}
+    assert not judge_key_policy(STACK, key, Policy.parse(policy(statement(Condition=other)))).passed
 
 
 def test_the_topic_policy_sns_writes_by_default_lets_the_alarms_in() -> None:

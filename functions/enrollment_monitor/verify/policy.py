@@ -3,8 +3,8 @@ one request, evaluated as IAM does for the parts verify can know.
 
 Verify knows the request a CloudWatch alarm makes: its principal, action, resource and the
 condition keys a service principal sends (``aws:SourceAccount``, ``aws:SourceArn``,
-``aws:SecureTransport`` ...). A condition on any other key is a question verify cannot answer:
-the verdict is then ``UNKNOWN``, never a pass.
+``aws:SecureTransport`` ...). A condition on any other key, or a policy variable naming one, is
+a question verify cannot answer: the verdict is then ``UNKNOWN``, never a pass.
 
 A policy is parsed once (``Policy.parse``) into typed statements; a document of a shape IAM
 does not write raises ValueError there.
@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+# Keys a service principal's request carries or, as listed here, never carries.
+ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"})
 
 
 class Verdict(Enum):
@@ -36,6 +39,10 @@ class Request:
 
     def value(self, key: str) -> str | None:
         return {k.lower(): v for k, v in self.context.items()}.get(key.lower())
+
+    def lacks(self, key: str) -> bool:
+        """Whether the request is known not to carry ``key`` (not only not known to)."""
+        return self.value(key) is None and key.lower() in ABSENT_FOR_SERVICES
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,12 @@ class Statement:
 @dataclass(frozen=True)
 class Policy:
     statements: tuple[Statement, ...] = ()
+    version: str | None = None
+
+    @property
+    def variables(self) -> bool:
+        """IAM reads ``${...}`` as literal text in a policy of an older language version."""
+        return self.version == "2012-10-17"
 
     @classmethod
     def parse(cls, document: str | None) -> Policy:
@@ -93,13 +106,16 @@ class Policy:
         parsed = _mapping(json.loads(document), "a policy")
         listed = parsed.get("Statement", [])
         statements = listed if isinstance(listed, list) else [listed]
-        return cls(tuple(_statement(s, number) for number, s in enumerate(statements, start=1)))
+        return cls(
+            tuple(_statement(s, number) for number, s in enumerate(statements, start=1)),
+            parsed.get("Version"),
+        )
 
     def evaluate(self, request: Request) -> Evaluation:
         outcomes: dict[str, list[tuple[bool | None, str]]] = {"Allow": [], "Deny": []}
         for statement in self.statements:
             if statement.effect in outcomes:
-                met, unknown = _holds(statement, request)
+                met, unknown = _holds(statement, request, self.variables)
                 why = statement.name if unknown is None else f"{statement.name} ({unknown})"
                 outcomes[statement.effect].append((met, why))
         # An explicit Deny wins, then a Deny verify cannot rule out, then an Allow.
@@ -189,19 +205,21 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------------ evaluation
 
-# Keys a service principal's request carries or, as listed here, never carries.
-ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"})
 _NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
 _WILDCARD = re.compile(r"[*?]")
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# ${key, 'default'}: the default when the request does not carry the key.
+_DEFAULT = re.compile(r"(?P<key>[^\s,']+), '(?P<default>[^']*)'")
 
 
 @dataclass(frozen=True)
 class _Piece:
-    """A run of a pattern: literal text, or one of IAM's wildcards (``*`` any run of
-    characters, ``?`` one; nothing else is special)."""
+    """A run of a pattern: literal text, one of IAM's wildcards (``*`` any run of characters,
+    ``?`` one; nothing else is special), or what a policy variable resolved to."""
 
     text: str
     wildcard: bool = False
+    resolved: bool = False
 
 
 def _pieces(pattern: str) -> list[_Piece]:
@@ -210,6 +228,32 @@ def _pieces(pattern: str) -> list[_Piece]:
         pieces += [_Piece(pattern[start : wildcard.start()]), _Piece(wildcard[0], wildcard=True)]
         start = wildcard.end()
     return [*pieces, _Piece(pattern[start:])]
+
+
+def _resolved(pattern: str, request: Request, variables: bool) -> list[_Piece] | None:
+    """``pattern`` with its policy variables replaced, once, by the request's values (None: one
+    names a value verify does not know)."""
+    if not variables:
+        return _pieces(pattern)
+    pieces, start = [], 0
+    for variable in _VARIABLE.finditer(pattern):
+        value = _variable(variable[1], request)
+        if value is None:
+            return None
+        pieces += [*_pieces(pattern[start : variable.start()]), _Piece(value, resolved=True)]
+        start = variable.end()
+    return [*pieces, *_pieces(pattern[start:])]
+
+
+def _variable(name: str, request: Request) -> str | None:
+    if name in ("*", "?", "$"):  # ${*}, ${?}, ${$}: the character itself
+        return name
+    default = _DEFAULT.fullmatch(name)
+    key = default["key"] if default else name
+    value = request.value(key)
+    if value is None and default and request.lacks(key):
+        return default["default"]
+    return value
 
 
 def _text(pieces: list[_Piece]) -> str:
@@ -225,16 +269,22 @@ def _like(pieces: list[_Piece], value: str) -> bool:
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
 
-def _arn_like(pieces: list[_Piece], arn: str) -> bool | None:
+def _arn_like(pieces: list[_Piece], arn: str, resource: bool = False) -> bool | None:
     """An ARN pattern matched as IAM does: each of the six colon-separated parts on its own, so
     no wildcard crosses a colon before the resource part. IAM documents no shorter pattern:
     it may match nothing, or match as if its missing parts were ``*`` (as IAM is reported to
     read a short Resource with a wildcard), or match as a StringLike pattern. None unless all
-    three readings agree."""
+    three readings agree.
+
+    A variable before the resource part: in Resource, IAM takes none there; in a condition,
+    one whose value has a colon leaves the parts unclear. Both are None."""
     values = arn.split(":", 5)
     if len(values) < 6:
         return False
     parts = _arn_parts(pieces)
+    resolved = [piece.text for part in parts[:5] for piece in part if piece.resolved]
+    if resolved and (resource or any(":" in text for text in resolved)):
+        return None
     if len(parts) == 6:
         return all(_like(part, value) for part, value in zip(parts, values, strict=True))
     padded = parts + [[_Piece("*", wildcard=True)]] * (6 - len(parts))
@@ -247,10 +297,10 @@ def _arn_like(pieces: list[_Piece], arn: str) -> bool | None:
 
 
 def _arn_parts(pieces: list[_Piece]) -> list[list[_Piece]]:
-    """The pattern's parts, split at its first five literal colons."""
+    """The pattern's parts, split at its first five colons written in it."""
     parts: list[list[_Piece]] = [[]]
     for piece in pieces:
-        if piece.wildcard:
+        if piece.wildcard or piece.resolved:
             parts[-1].append(piece)
             continue
         texts = piece.text.split(":", max(0, 6 - len(parts)))
@@ -285,17 +335,18 @@ def _negated(result: bool | None, negated: bool) -> bool | None:
     return result if result is None or not negated else not result
 
 
-def _holds(statement: Statement, request: Request) -> tuple[bool | None, str | None]:
+def _holds(
+    statement: Statement, request: Request, variables: bool
+) -> tuple[bool | None, str | None]:
     """Whether the statement applies to the request (None: verify cannot tell, with what it
     cannot tell)."""
     action = _listed(
         statement.actions, lambda pattern: _like(_pieces(pattern.lower()), request.action.lower())
     )
     resource = _listed(
-        statement.resources,
-        lambda pattern: pattern == "*" or _arn_like(_pieces(pattern), request.resource),
+        statement.resources, lambda pattern: _names_resource(pattern, request, variables)
     )
-    met, unknown = _conditions_met(statement.conditions, request)
+    met, unknown = _conditions_met(statement.conditions, request, variables)
     if not statement.principals.name(request.service) or False in (action, resource, met):
         return False, None
     if resource is None:
@@ -304,19 +355,26 @@ def _holds(statement: Statement, request: Request) -> tuple[bool | None, str | N
     return met, unknown
 
 
+def _names_resource(pattern: str, request: Request, variables: bool) -> bool | None:
+    if pattern == "*":
+        return True
+    pieces = _resolved(pattern, request, variables)
+    return None if pieces is None else _arn_like(pieces, request.resource, resource=True)
+
+
 def _listed(element: Patterns, matches: Callable[[str], bool | None]) -> bool | None:
     """Whether one of the element's patterns matches (its Not... form: none does)."""
     return _negated(_any(matches(pattern) for pattern in element.patterns), element.negated)
 
 
 def _conditions_met(
-    conditions: Iterable[Condition], request: Request
+    conditions: Iterable[Condition], request: Request, variables: bool
 ) -> tuple[bool | None, str | None]:
     """True when every condition holds, False when one fails, None when one depends on a key
     verify does not know (that key is returned too)."""
     unknown = None
     for condition in conditions:
-        held = _condition(condition, request)
+        held = _condition(condition, request, variables)
         if held is False:
             return False, None
         if held is None:
@@ -324,7 +382,7 @@ def _conditions_met(
     return (True, None) if unknown is None else (None, unknown)
 
 
-def _condition(condition: Condition, request: Request) -> bool | None:
+def _condition(condition: Condition, request: Request, variables: bool) -> bool | None:
     operator, key, patterns = condition.operator, condition.key, condition.values
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
@@ -332,14 +390,18 @@ def _condition(condition: Condition, request: Request) -> bool | None:
     compare = _OPERATORS.get(base.replace("Not", "", 1) if negated else base)
     value = request.value(key)
     if base == "Null":
-        if value is None and key.lower() not in ABSENT_FOR_SERVICES:
+        if value is None and not request.lacks(key):
             return None
         return any(pattern.lower() == str(value is None).lower() for pattern in patterns)
     if compare is None or ":" in operator:  # ForAnyValue:..., numeric, date, IP operators
         return None
     if value is None:
-        if key.lower() not in ABSENT_FOR_SERVICES:
+        if not request.lacks(key):
             return None
         # IAM: a missing key fails a positive operator and satisfies a negated one.
         return if_exists or negated
-    return _negated(_any(compare(value, _pieces(pattern)) for pattern in patterns), negated)
+    matched = _any(
+        None if pieces is None else compare(value, pieces)
+        for pieces in (_resolved(pattern, request, variables) for pattern in patterns)
+    )
+    return _negated(matched, negated)

@@ -205,7 +205,7 @@ def alarm_requests(
 ) -> list[Request]:
     """The requests CloudWatch makes for each alarm of the stack, with the condition keys
     they carry (``aws:SourceOwner`` is the older name of ``aws:SourceAccount``, which the
-    topic policy SNS writes by default still uses)."""
+    topic policy SNS writes by default still uses; ``resource`` is an ARN)."""
     return [
         Request(
             service=CLOUDWATCH,
@@ -215,6 +215,7 @@ def alarm_requests(
                 "aws:SourceAccount": stack.account,
                 "aws:SourceOwner": stack.account,
                 "aws:SourceArn": alarm,
+                "aws:ResourceAccount": resource.split(":")[4],
                 "aws:SecureTransport": "true",
                 "aws:PrincipalServiceName": CLOUDWATCH,
                 "aws:PrincipalIsAWSService": "true",
