@@ -274,16 +274,13 @@ def _arn_like(pieces: list[_Piece], arn: str, resource: bool = False) -> bool | 
     no wildcard crosses a colon before the resource part. IAM documents no shorter pattern:
     it may match nothing, or match as if its missing parts were ``*`` (as IAM is reported to
     read a short Resource with a wildcard), or match as a StringLike pattern. None unless all
-    three readings agree.
-
-    A variable before the resource part: in Resource, IAM takes none there; in a condition,
-    one whose value has a colon leaves the parts unclear. Both are None."""
+    three readings agree. In a Resource, IAM takes no variable before the resource part:
+    None too."""
     values = arn.split(":", 5)
     if len(values) < 6:
         return False
     parts = _arn_parts(pieces)
-    resolved = [piece.text for part in parts[:5] for piece in part if piece.resolved]
-    if resolved and (resource or any(":" in text for text in resolved)):
+    if resource and any(piece.resolved for part in parts[:5] for piece in part):
         return None
     if len(parts) == 6:
         return all(_like(part, value) for part, value in zip(parts, values, strict=True))
