@@ -411,6 +411,32 @@ def test_a_short_arn_pattern_no_reading_matches_still_decides(pattern: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("pattern", "verdict"),
+    [
+        # An ARN operator on a key whose value is no ARN: IAM documents no reading either.
+        ("*", Verdict.UNKNOWN),
+        ("1234*", Verdict.UNKNOWN),
+        ("arn:*", Verdict.ALLOWED),  # no reading matches 123456789012
+        ("arn:aws:cloudwatch:*:*:*", Verdict.ALLOWED),
+    ],
+)
+def test_a_deny_with_an_arn_operator_on_a_value_that_is_no_arn_never_passes(
+    pattern: str, verdict: Verdict
+) -> None:
+    deny = statement("Deny", Principal="*", Condition={"ArnLike": {"aws:SourceAccount": pattern}})
+    assert evaluate(policy(statement(), deny), PUBLISH).verdict is verdict
+
+
+def test_string_not_equals_ignore_case_is_read_not_left_unknown() -> None:
+    guard = {"StringNotEqualsIgnoreCase": {"aws:SourceAccount": "999999999999"}}
+    deny = statement("Deny", Principal="*", Condition=guard)
+    assert evaluate(policy(statement(), deny), PUBLISH).verdict is Verdict.DENIED
+    guard = {"StringNotEqualsIgnoreCase": {"aws:SourceArn": ALARM.upper()}}
+    deny = statement("Deny", Principal="*", Condition=guard)
+    assert evaluate(policy(statement(), deny), PUBLISH).verdict is Verdict.ALLOWED
+
+
+@pytest.mark.parametrize(
     ("resource", "denied", "not_denied"),
     [
         ("arn:aws:sns:*", Verdict.UNKNOWN, Verdict.UNKNOWN),

@@ -205,7 +205,13 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------------ evaluation
 
-_NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
+_NEGATED = (
+    "StringNotEquals",
+    "StringNotEqualsIgnoreCase",
+    "StringNotLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+)
 _WILDCARD = re.compile(r"[*?]")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # ${key, 'default'}: the default when the request does not carry the key.
@@ -271,26 +277,27 @@ def _like(pieces: list[_Piece], value: str) -> bool:
 
 def _arn_like(pieces: list[_Piece], arn: str, resource: bool = False) -> bool | None:
     """An ARN pattern matched as IAM does: each of the six colon-separated parts on its own, so
-    no wildcard crosses a colon before the resource part. IAM documents no shorter pattern:
-    it may match nothing, or match as if its missing parts were ``*`` (as IAM is reported to
-    read a short Resource with a wildcard), or match as a StringLike pattern. None unless all
-    three readings agree. In a Resource, IAM takes no variable before the resource part:
-    None too."""
+    no wildcard crosses a colon before the resource part.
+
+    IAM documents neither a shorter pattern nor a value that is no ARN. Either may match
+    nothing, or match as a StringLike pattern; a short pattern may also match as if its
+    missing parts were ``*`` (as IAM is reported to read a short Resource with a wildcard).
+    None unless every reading agrees. In a Resource, IAM takes no variable before the
+    resource part: None too."""
     values = arn.split(":", 5)
-    if len(values) < 6:
-        return False
     parts = _arn_parts(pieces)
     if resource and any(piece.resolved for part in parts[:5] for piece in part):
         return None
-    if len(parts) == 6:
-        return all(_like(part, value) for part, value in zip(parts, values, strict=True))
-    padded = parts + [[_Piece("*", wildcard=True)]] * (6 - len(parts))
-    readings = {
-        False,
-        all(_like(part, value) for part, value in zip(padded, values, strict=True)),
-        _like(pieces, arn),
-    }
+    if len(parts) == len(values) == 6:
+        return _parts_like(parts, values)
+    readings = {False, _like(pieces, arn)}
+    if len(values) == 6:
+        readings.add(_parts_like(parts + [[_Piece("*", wildcard=True)]] * (6 - len(parts)), values))
     return readings.pop() if len(readings) == 1 else None
+
+
+def _parts_like(parts: list[list[_Piece]], values: list[str]) -> bool:
+    return all(_like(part, value) for part, value in zip(parts, values, strict=True))
 
 
 def _arn_parts(pieces: list[_Piece]) -> list[list[_Piece]]:
