@@ -18,25 +18,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from test_verify_verdicts import ACCOUNT, CLOUDWATCH, STACK, TOPIC
+
 from enrollment_monitor.verify.facts import Key
-from enrollment_monitor.verify.model import Stack
 from enrollment_monitor.verify.policy import Policy, Request, Verdict
 from enrollment_monitor.verify.verdicts import alarm_requests, judge_key_policy, judge_topic_policy
 
 SEED = 20260417
 POLICIES = 300  # of each kind: topic and key
-CLOUDWATCH = "cloudwatch.amazonaws.com"
-ACCOUNT = "123456789012"
-TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
-ALARMS = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:team"
-STACK = Stack(
-    "team",
-    "us-east-1",
-    "CREATE_COMPLETE",
-    outputs={"FunctionName": "team-fn", "AlertTopicArn": TOPIC},
-    stack_id=f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/team/1",
-)
+ALARMS = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{STACK.name}"
 # What a service principal's request never carries; any other key it does not carry may or
 # may not be there.
 NEVER_CARRIED = {"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"}
@@ -46,8 +37,8 @@ ALLOWED, DENIED, NOT_ALLOWED = "allowed", "denied", "not allowed"
 
 
 class Unknowns:
-    """Answers each question IAM's documentation leaves open with the next of ``answers``,
-    counting the questions asked."""
+    """Answers each open question (may the request carry this key? which reading of an
+    undocumented pattern does IAM take?) with the next of ``answers``, counting them."""
 
     def __init__(self, answers: tuple[bool, ...] = ()) -> None:
         self.answers, self.asked = answers, 0
