@@ -48,7 +48,7 @@ class Request:
 @dataclass(frozen=True)
 class Evaluation:
     verdict: Verdict
-    why: str  # the statement (its Sid or its position) and, when unknown, the key
+    why: str  # the statement (its Sid or its position) and, when unknown, what verify cannot tell
 
 
 @dataclass(frozen=True)
