@@ -20,7 +20,7 @@ from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.compute_optimizer import read_enrollment, read_members
 from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, iso
 from enrollment_monitor.errors import MonitorError
-from enrollment_monitor.verify import checklist
+from enrollment_monitor.verify import checklist, report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +110,7 @@ def _verify(arguments: argparse.Namespace) -> int:
     except MonitorError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    render = checklist.as_json if arguments.json else checklist.as_text
+    render = report.as_json if arguments.json else report.as_text
     print(render(stack, lines))
     return 0 if all(line.passed for line in lines) else 1
 

@@ -29,7 +29,7 @@ from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.local_lambda import LocalLambda
 from enrollment_monitor.cli import main
 from enrollment_monitor.clients import AwsClients
-from enrollment_monitor.verify import checklist, verdicts
+from enrollment_monitor.verify import checklist, model
 
 from template import (
     REGION,
@@ -47,7 +47,7 @@ CHECKS = {
     "invocations",
     "metric CheckCompleted",
     "metric EnrollmentStatus",
-    *(f"alarm {suffix}" for suffix in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS)),
+    *(f"alarm {suffix}" for suffix in (model.ENROLLMENT_ALARM, *model.HEALTH_ALARMS)),
     "alarm notifications",
     "subscriptions",
     "chat",
@@ -85,7 +85,7 @@ class Deployed:
     def set_alarms(self, state: str, **overrides: str) -> None:
         """What CloudWatch would evaluate the stack's alarms to."""
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        for suffix in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS):
+        for suffix in (model.ENROLLMENT_ALARM, *model.HEALTH_ALARMS):
             cloudwatch.set_alarm_state(
                 AlarmName=f"{STACK}-{suffix}",
                 StateValue=overrides.get(suffix.replace("-", "_"), state),
@@ -208,7 +208,7 @@ def test_a_working_stack_passes_every_check(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deployed.healthy()
-    for suffix in verdicts.ALARMS:  # each alarm's OK notification, as CloudWatch records it
+    for suffix in model.ALARMS:  # each alarm's OK notification, as CloudWatch records it
         deployed.history.delivered(f"{STACK}-{suffix}", deployed.topic)
 
     assert main(["verify", "--stack", STACK]) == 0
@@ -451,7 +451,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
             "invocations",
             "metric CheckCompleted",
             "metric EnrollmentStatus",
-            *(f"alarm {s}" for s in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS)),
+            *(f"alarm {s}" for s in (model.ENROLLMENT_ALARM, *model.HEALTH_ALARMS)),
         },
         "schedule is enabled",
     ),
@@ -710,7 +710,7 @@ def test_verify_looks_for_the_alarms_the_template_names() -> None:
         for alarm in resources_of_type("AWS::CloudWatch::Alarm").values()
     }
     assert named == {
-        f"{STACK}-{suffix}" for suffix in (verdicts.ENROLLMENT_ALARM, *verdicts.HEALTH_ALARMS)
+        f"{STACK}-{suffix}" for suffix in (model.ENROLLMENT_ALARM, *model.HEALTH_ALARMS)
     }
 
 

@@ -3,8 +3,11 @@ one request, evaluated as IAM does for the parts verify can know.
 
 Verify knows the request a CloudWatch alarm makes: its principal, action, resource and the
 condition keys a service principal sends (``aws:SourceAccount``, ``aws:SourceArn``,
-``aws:SecureTransport`` ...). A condition on any other key is a question verify cannot answer:
-the verdict is then ``UNKNOWN``, never a pass.
+``aws:SecureTransport`` ...). A condition on any other key, or a policy variable naming one, is
+a question verify cannot answer: the verdict is then ``UNKNOWN``, never a pass.
+
+A policy is parsed once (``Policy.parse``) into typed statements; a document of a shape IAM
+does not write raises ValueError there.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+# Keys a service principal's request carries or, as listed here, never carries.
+ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"})
 
 
 class Verdict(Enum):
@@ -34,157 +40,372 @@ class Request:
     def value(self, key: str) -> str | None:
         return {k.lower(): v for k, v in self.context.items()}.get(key.lower())
 
+    def lacks(self, key: str) -> bool:
+        """Whether the request is known not to carry ``key`` (not only not known to)."""
+        return self.value(key) is None and key.lower() in ABSENT_FOR_SERVICES
+
 
 @dataclass(frozen=True)
 class Evaluation:
     verdict: Verdict
-    why: str  # the statement (its Sid or its position) and, when unknown, the key
+    why: str  # the statement (its Sid or its position) and, when unknown, what verify cannot tell
 
 
-# Keys a service principal's request carries or, as listed here, never carries.
-ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"})
-_NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
-_OPERATORS: dict[str, Callable[[str, str], bool]] = {
-    "StringEquals": lambda value, pattern: value == pattern,
-    "StringEqualsIgnoreCase": lambda value, pattern: value.lower() == pattern.lower(),
-    "StringLike": lambda value, pattern: glob(pattern, value),
-    # IAM treats ArnEquals as ArnLike: both match each of an ARN's six parts on its own.
-    "ArnEquals": lambda value, pattern: arn_like(pattern, value),
-    "ArnLike": lambda value, pattern: arn_like(pattern, value),
-    "Bool": lambda value, pattern: value.lower() == str(pattern).lower(),
-}
+@dataclass(frozen=True)
+class Principals:
+    """A statement's Principal (or NotPrincipal), as far as it can name a service principal."""
+
+    everyone: bool = False
+    services: frozenset[str] = frozenset()
+    negated: bool = False
+
+    def name(self, service: str) -> bool:
+        return (self.everyone or service in self.services) != self.negated
 
 
-def evaluate(policy: str | None, request: Request) -> Evaluation:
-    statements = _statements(policy)
-    outcomes: dict[str, list[tuple[bool | None, str]]] = {"Allow": [], "Deny": []}
-    for number, statement in enumerate(statements, start=1):
-        if statement.get("Effect") in outcomes and _applies_to(statement, request):
-            name = statement.get("Sid") or f"statement {number}"
-            met, unknown_key = _conditions_met(statement.get("Condition", {}), request)
-            why = name if unknown_key is None else f"{name} (condition on {unknown_key})"
-            outcomes[statement["Effect"]].append((met, why))
-    # An explicit Deny wins, then a Deny verify cannot rule out, then an Allow.
-    for effect, held, verdict in (
-        ("Deny", True, Verdict.DENIED),
-        ("Deny", None, Verdict.UNKNOWN),
-        ("Allow", True, Verdict.ALLOWED),
-        ("Allow", None, Verdict.UNKNOWN),
-    ):
-        for met, why in outcomes[effect]:
-            if met is held:
-                return Evaluation(verdict, why)
-    return Evaluation(Verdict.NOT_ALLOWED, "no statement allows it")
+@dataclass(frozen=True)
+class Patterns:
+    """A statement's Action or Resource (or its Not... form)."""
+
+    patterns: tuple[str, ...] = ()
+    negated: bool = False
 
 
-def evaluate_all(policy: str | None, requests: Iterable[Request]) -> Evaluation:
-    """The first evaluation that does not allow, else the last (all allowed)."""
-    evaluation = Evaluation(Verdict.NOT_ALLOWED, "no request to evaluate")
-    for request in requests:
-        evaluation = evaluate(policy, request)
-        if evaluation.verdict is not Verdict.ALLOWED:
-            return evaluation
-    return evaluation
+@dataclass(frozen=True)
+class Condition:
+    operator: str  # as written: StringNotEqualsIfExists, ForAnyValue:StringLike ...
+    key: str
+    values: tuple[str, ...]
 
 
-def _statements(policy: str | None) -> list[Mapping[str, Any]]:
-    if not policy:
-        return []
-    statements = json.loads(policy).get("Statement", [])
-    return statements if isinstance(statements, list) else [statements]
+@dataclass(frozen=True)
+class Statement:
+    name: str  # its Sid, or its position
+    effect: str
+    principals: Principals
+    actions: Patterns
+    resources: Patterns
+    conditions: tuple[Condition, ...] = ()
 
 
-def _applies_to(statement: Mapping[str, Any], request: Request) -> bool:
-    return (
-        _matches(statement, "Principal", "NotPrincipal", _names_service, request.service)
-        and _matches(statement, "Action", "NotAction", _matches_action, request.action)
-        and _matches(statement, "Resource", "NotResource", _matches_arn, request.resource)
+@dataclass(frozen=True)
+class Policy:
+    statements: tuple[Statement, ...] = ()
+    version: str | None = None
+
+    @property
+    def variables(self) -> bool:
+        """IAM reads ``${...}`` as literal text in a policy of an older language version."""
+        return self.version == "2012-10-17"
+
+    @classmethod
+    def parse(cls, document: str | None) -> Policy:
+        """The policy of a JSON document; no document is a policy with no statement."""
+        if not document:
+            return cls()
+        parsed = _mapping(json.loads(document), "a policy")
+        listed = parsed.get("Statement", [])
+        statements = listed if isinstance(listed, list) else [listed]
+        return cls(
+            tuple(_statement(s, number) for number, s in enumerate(statements, start=1)),
+            parsed.get("Version"),
+        )
+
+    def evaluate(self, request: Request) -> Evaluation:
+        outcomes: dict[str, list[tuple[bool | None, str]]] = {"Allow": [], "Deny": []}
+        for statement in self.statements:
+            if statement.effect in outcomes:
+                met, unknown = _holds(statement, request, self.variables)
+                why = statement.name if unknown is None else f"{statement.name} ({unknown})"
+                outcomes[statement.effect].append((met, why))
+        # An explicit Deny wins, then a Deny verify cannot rule out, then an Allow.
+        for effect, held, verdict in (
+            ("Deny", True, Verdict.DENIED),
+            ("Deny", None, Verdict.UNKNOWN),
+            ("Allow", True, Verdict.ALLOWED),
+            ("Allow", None, Verdict.UNKNOWN),
+        ):
+            for met, why in outcomes[effect]:
+                if met is held:
+                    return Evaluation(verdict, why)
+        return Evaluation(Verdict.NOT_ALLOWED, "no statement allows it")
+
+    def evaluate_all(self, requests: Iterable[Request]) -> Evaluation:
+        """The first evaluation that does not allow, else the last (all allowed)."""
+        evaluation = Evaluation(Verdict.NOT_ALLOWED, "no request to evaluate")
+        for request in requests:
+            evaluation = self.evaluate(request)
+            if evaluation.verdict is not Verdict.ALLOWED:
+                return evaluation
+        return evaluation
+
+
+def evaluate(document: str | None, request: Request) -> Evaluation:
+    return Policy.parse(document).evaluate(request)
+
+
+def evaluate_all(document: str | None, requests: Iterable[Request]) -> Evaluation:
+    return Policy.parse(document).evaluate_all(requests)
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def _statement(statement: Any, number: int) -> Statement:
+    statement = _mapping(statement, "a statement")
+    conditions = _mapping(statement.get("Condition", {}), "a Condition")
+    return Statement(
+        name=str(statement.get("Sid") or f"statement {number}"),
+        effect=str(statement.get("Effect")),
+        principals=_principals(statement),
+        actions=_patterns(statement, "Action"),
+        # A key policy may leave Resource out: the key itself.
+        resources=_patterns(statement, "Resource", absent=("*",)),
+        conditions=tuple(
+            Condition(str(operator), str(key), _strings(values))
+            for operator, tests in conditions.items()
+            for key, values in _mapping(tests, f"the {operator} condition").items()
+        ),
     )
 
 
-def _matches(
-    statement: Mapping[str, Any],
-    key: str,
-    negated: str,
-    test: Callable[[Any, str], bool],
-    value: str,
-) -> bool:
-    if key in statement:
-        return test(statement[key], value)
-    if negated in statement:
-        return not test(statement[negated], value)
-    return key == "Resource"  # key policies may leave Resource out: the key itself
-
-
-def _names_service(principal: Any, service: str) -> bool:
+def _principals(statement: Mapping[str, Any]) -> Principals:
+    negated = "Principal" not in statement and "NotPrincipal" in statement
+    principal = statement.get("NotPrincipal" if negated else "Principal")
     if principal == "*":
-        return True
+        return Principals(everyone=True, negated=negated)
     if not isinstance(principal, dict):
-        return False
-    return service in _as_list(principal.get("Service")) or "*" in _as_list(principal.get("AWS"))
+        return Principals(negated=negated)  # none, or one that cannot be a service principal
+    return Principals(
+        everyone="*" in _strings(principal.get("AWS")),
+        services=frozenset(_strings(principal.get("Service"))),
+        negated=negated,
+    )
 
 
-def _matches_action(patterns: Any, action: str) -> bool:
-    return any(glob(str(p).lower(), action.lower()) for p in _as_list(patterns))
+def _patterns(statement: Mapping[str, Any], key: str, absent: tuple[str, ...] = ()) -> Patterns:
+    if key in statement:
+        return Patterns(_strings(statement[key]))
+    if f"Not{key}" in statement:
+        return Patterns(_strings(statement[f"Not{key}"]), negated=True)
+    return Patterns(absent)
 
 
-def _matches_arn(patterns: Any, arn: str) -> bool:
-    return any(str(p) == "*" or arn_like(str(p), arn) for p in _as_list(patterns))
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not a JSON object: {json.dumps(value)[:200]}")
+    return value
 
 
-def glob(pattern: str, value: str) -> bool:
-    """IAM's wildcards: ``*`` any run of characters, ``?`` one; nothing else is special."""
-    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+def _strings(value: Any) -> tuple[str, ...]:
+    """A policy value (one, or a list) as text; JSON's true and false as IAM writes them."""
+    listed = [] if value is None else value if isinstance(value, list) else [value]
+    return tuple(json.dumps(v) if isinstance(v, bool) else str(v) for v in listed)
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+_NEGATED = (
+    "StringNotEquals",
+    "StringNotEqualsIgnoreCase",
+    "StringNotLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+)
+_WILDCARD = re.compile(r"[*?]")
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# ${key, 'default'}: the default when the request does not carry the key.
+_DEFAULT = re.compile(r"(?P<key>[^\s,']+), '(?P<default>[^']*)'")
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A run of a pattern: literal text, one of IAM's wildcards (``*`` any run of characters,
+    ``?`` one; nothing else is special), or what a policy variable resolved to."""
+
+    text: str
+    wildcard: bool = False
+    resolved: bool = False
+
+
+def _pieces(pattern: str) -> list[_Piece]:
+    pieces, start = [], 0
+    for wildcard in _WILDCARD.finditer(pattern):
+        pieces += [_Piece(pattern[start : wildcard.start()]), _Piece(wildcard[0], wildcard=True)]
+        start = wildcard.end()
+    return [*pieces, _Piece(pattern[start:])]
+
+
+def _resolved(pattern: str, request: Request, variables: bool) -> list[_Piece] | None:
+    """``pattern`` with its policy variables replaced, once, by the request's values (None: one
+    names a value verify does not know)."""
+    if not variables:
+        return _pieces(pattern)
+    pieces, start = [], 0
+    for variable in _VARIABLE.finditer(pattern):
+        value = _variable(variable[1], request)
+        if value is None:
+            return None
+        pieces += [*_pieces(pattern[start : variable.start()]), _Piece(value, resolved=True)]
+        start = variable.end()
+    return [*pieces, *_pieces(pattern[start:])]
+
+
+def _variable(name: str, request: Request) -> str | None:
+    if name in ("*", "?", "$"):  # ${*}, ${?}, ${$}: the character itself
+        return name
+    default = _DEFAULT.fullmatch(name)
+    key = default["key"] if default else name
+    value = request.value(key)
+    if value is None and default and request.lacks(key):
+        return default["default"]
+    return value
+
+
+def _text(pieces: list[_Piece]) -> str:
+    """The pattern as text, for the operators that have no wildcards."""
+    return "".join(piece.text for piece in pieces)
+
+
+def _like(pieces: list[_Piece], value: str) -> bool:
+    regex = "".join(
+        (".*" if piece.text == "*" else ".") if piece.wildcard else re.escape(piece.text)
+        for piece in pieces
+    )
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
 
-def arn_like(pattern: str, arn: str) -> bool:
-    """An ARN pattern matched as IAM does: part by part, so no wildcard crosses a colon
-    before the resource part."""
-    patterns, parts = pattern.split(":", 5), arn.split(":", 5)
-    return len(patterns) == len(parts) == 6 and all(
-        glob(p, v) for p, v in zip(patterns, parts, strict=True)
+def _arn_like(pieces: list[_Piece], arn: str, resource: bool = False) -> bool | None:
+    """An ARN pattern matched as IAM does: each of the six colon-separated parts on its own, so
+    no wildcard crosses a colon before the resource part.
+
+    IAM documents neither a shorter pattern nor a value that is no ARN. Either may match
+    nothing, or match as a StringLike pattern; a short pattern may also match as if its
+    missing parts were ``*`` (as IAM is reported to read a short Resource with a wildcard).
+    None unless every reading agrees. In a Resource, IAM takes no variable before the
+    resource part: None too."""
+    values = arn.split(":", 5)
+    parts = _arn_parts(pieces)
+    if resource and any(piece.resolved for part in parts[:5] for piece in part):
+        return None
+    if len(parts) == len(values) == 6:
+        return _parts_like(parts, values)
+    readings = {False, _like(pieces, arn)}
+    if len(values) == 6:
+        readings.add(_parts_like(parts + [[_Piece("*", wildcard=True)]] * (6 - len(parts)), values))
+    return readings.pop() if len(readings) == 1 else None
+
+
+def _parts_like(parts: list[list[_Piece]], values: list[str]) -> bool:
+    return all(_like(part, value) for part, value in zip(parts, values, strict=True))
+
+
+def _arn_parts(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """The pattern's parts, split at its first five colons written in it."""
+    parts: list[list[_Piece]] = [[]]
+    for piece in pieces:
+        if piece.wildcard or piece.resolved:
+            parts[-1].append(piece)
+            continue
+        texts = piece.text.split(":", max(0, 6 - len(parts)))
+        parts[-1].append(_Piece(texts[0]))
+        parts += [[_Piece(text)] for text in texts[1:]]
+    return parts
+
+
+_OPERATORS: dict[str, Callable[[str, list[_Piece]], bool | None]] = {
+    "StringEquals": lambda value, pieces: value == _text(pieces),
+    "StringEqualsIgnoreCase": lambda value, pieces: value.lower() == _text(pieces).lower(),
+    "StringLike": lambda value, pieces: _like(pieces, value),
+    # IAM treats ArnEquals as ArnLike: both match each of an ARN's six parts on its own.
+    "ArnEquals": lambda value, pieces: _arn_like(pieces, value),
+    "ArnLike": lambda value, pieces: _arn_like(pieces, value),
+    "Bool": lambda value, pieces: value.lower() == _text(pieces).lower(),
+}
+
+
+def _any(results: Iterable[bool | None]) -> bool | None:
+    """Whether any holds: True if one does, False if none can, None if verify cannot tell."""
+    found: bool | None = False
+    for result in results:
+        if result:
+            return True
+        if result is None:
+            found = None
+    return found
+
+
+def _negated(result: bool | None, negated: bool) -> bool | None:
+    return result if result is None or not negated else not result
+
+
+def _holds(
+    statement: Statement, request: Request, variables: bool
+) -> tuple[bool | None, str | None]:
+    """Whether the statement applies to the request (None: verify cannot tell, with what it
+    cannot tell)."""
+    action = _listed(
+        statement.actions, lambda pattern: _like(_pieces(pattern.lower()), request.action.lower())
     )
+    resource = _listed(
+        statement.resources, lambda pattern: _names_resource(pattern, request, variables)
+    )
+    met, unknown = _conditions_met(statement.conditions, request, variables)
+    if not statement.principals.name(request.service) or False in (action, resource, met):
+        return False, None
+    if resource is None:
+        element = "NotResource" if statement.resources.negated else "Resource"
+        return None, f"{element} {', '.join(statement.resources.patterns)}"
+    return met, unknown
+
+
+def _names_resource(pattern: str, request: Request, variables: bool) -> bool | None:
+    if pattern == "*":
+        return True
+    pieces = _resolved(pattern, request, variables)
+    return None if pieces is None else _arn_like(pieces, request.resource, resource=True)
+
+
+def _listed(element: Patterns, matches: Callable[[str], bool | None]) -> bool | None:
+    """Whether one of the element's patterns matches (its Not... form: none does)."""
+    return _negated(_any(matches(pattern) for pattern in element.patterns), element.negated)
 
 
 def _conditions_met(
-    conditions: Mapping[str, Mapping[str, Any]], request: Request
+    conditions: Iterable[Condition], request: Request, variables: bool
 ) -> tuple[bool | None, str | None]:
     """True when every condition holds, False when one fails, None when one depends on a key
     verify does not know (that key is returned too)."""
     unknown = None
-    for operator, tests in conditions.items():
-        for key, patterns in tests.items():
-            held = _condition(operator, key, _as_list(patterns), request)
-            if held is False:
-                return False, None
-            if held is None:
-                unknown = key
+    for condition in conditions:
+        held = _condition(condition, request, variables)
+        if held is False:
+            return False, None
+        if held is None:
+            unknown = f"condition on {condition.key}"
     return (True, None) if unknown is None else (None, unknown)
 
 
-def _condition(operator: str, key: str, patterns: list[Any], request: Request) -> bool | None:
+def _condition(condition: Condition, request: Request, variables: bool) -> bool | None:
+    operator, key, patterns = condition.operator, condition.key, condition.values
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
     negated = base in _NEGATED
     compare = _OPERATORS.get(base.replace("Not", "", 1) if negated else base)
     value = request.value(key)
     if base == "Null":
-        if value is None and key.lower() not in ABSENT_FOR_SERVICES:
+        if value is None and not request.lacks(key):
             return None
-        return any(str(p).lower() == str(value is None).lower() for p in patterns)
+        return any(pattern.lower() == str(value is None).lower() for pattern in patterns)
     if compare is None or ":" in operator:  # ForAnyValue:..., numeric, date, IP operators
         return None
     if value is None:
-        if key.lower() not in ABSENT_FOR_SERVICES:
+        if not request.lacks(key):
             return None
         # IAM: a missing key fails a positive operator and satisfies a negated one.
         return if_exists or negated
-    matched = any(compare(value, str(pattern)) for pattern in patterns)
-    return not matched if negated else matched
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+    matched = _any(
+        None if pieces is None else compare(value, pieces)
+        for pieces in (_resolved(pattern, request, variables) for pattern in patterns)
+    )
+    return _negated(matched, negated)

@@ -1,203 +1,35 @@
-"""What each line of ``enrollment-monitor verify``'s checklist says, decided from facts alone:
-the stack's description, its alarms, subscriptions, policies' evaluations. Pure functions, so
-every verdict is tested without AWS; ``checklist`` gathers the facts."""
+"""What each line of ``enrollment-monitor verify``'s checklist says, decided from typed facts
+alone (``facts``): pure functions, so every verdict is tested without AWS."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
 
-from enrollment_monitor.errors import AwsCallError, MonitorError
-from enrollment_monitor.verify.policy import Evaluation, Verdict
+from enrollment_monitor.errors import AwsCallError
+from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, Reply, Subscription
+from enrollment_monitor.verify.model import (
+    CLOUDWATCH,
+    ENROLLMENT_ALARM,
+    NOTIFICATION_DAYS,
+    Line,
+    Query,
+    Stack,
+    Window,
+    failed,
+    passed,
+)
+from enrollment_monitor.verify.policy import Evaluation, Policy, Request, Verdict
 
-# The template names its alarms after the stack. The first watches enrollment (its ALARM is
-# the monitor working); an ALARM on the others means the monitor is broken.
-ENROLLMENT_ALARM = "enrollment-not-active"
-HEALTH_ALARMS = ("monitor-silent", "function-errors", "failed-invocations")
-ALARMS = (ENROLLMENT_ALARM, *HEALTH_ALARMS)
-# The alarms on the monitor's own metrics (Metrics Insights queries), and the metric each reads.
-METRIC_ALARMS = {ENROLLMENT_ALARM: "EnrollmentStatus", "monitor-silent": "CheckCompleted"}
-COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
-# How far back the alarms' own notifications are read: CloudWatch keeps 30 days of history.
-NOTIFICATION_DAYS = 14
-DEFAULT_PERIOD_SECONDS = 3600
-CLOUDWATCH = "cloudwatch.amazonaws.com"
 # What a key policy must let CloudWatch alarms do to publish to a topic encrypted with it.
 KEY_GRANT = f"the service principal {CLOUDWATCH} kms:Decrypt and kms:GenerateDataKey*"
-CHATBOT_ENDPOINT = "chatbot.amazonaws.com"
-CHAT_PARAMETERS = {
-    "Slack": ("SlackWorkspaceId", "SlackChannelId"),
-    "Microsoft Teams": ("TeamsTeamId", "TeamsChannelId", "TeamsTenantId"),
-}
 DRIFT_FIX = (
     "it was changed outside CloudFormation: revert the drift (CloudFormation drift detection "
     "shows it), then verify again"
 )
-_QUERY = re.compile(
-    r"SELECT\s+\w+\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\(\s*\"(?P<namespace>[^\"]+)\"\s*,"
-    r"(?P<dimensions>[^)]*)\)(?:\s+WHERE\s+(?P<where>.*?))?(?:\s+GROUP\s+BY\s+.*)?$",
-    re.IGNORECASE,
-)
-_CONDITION = re.compile(r"^(\w+)\s*=\s*'([^']*)'$")
-
-
-class NotAMonitorStack(MonitorError):
-    def __init__(self, stack: str, region: str, missing: list[str]) -> None:
-        super().__init__(
-            f"stack {stack} in {region} has no {' or '.join(missing)} output: is it an "
-            "enrollment-monitor stack, deployed completely?"
-        )
-
-
-class StackNotFound(MonitorError):
-    def __init__(self, stack: str, region: str) -> None:
-        super().__init__(
-            f"no stack named {stack} in {region}: check --stack and --region "
-            "(`aws cloudformation list-stacks` lists them)"
-        )
-
-
-class IncompleteMetricData(MonitorError):
-    """GetMetricData answered, but not with all the data: no data is not "no data points"."""
-
-
-@dataclass(frozen=True)
-class Line:
-    check: str
-    passed: bool
-    found: str
-    fix: str | None = None
-
-
-def passed(check: str, found: str) -> Line:
-    return Line(check, True, found)
-
-
-def failed(check: str, found: str, fix: str) -> Line:
-    return Line(check, False, found, fix)
-
-
-@dataclass(frozen=True)
-class Stack:
-    name: str
-    region: str
-    status: str
-    reason: str | None = None
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    outputs: Mapping[str, str] = field(default_factory=dict)
-    stack_id: str = "arn:aws:cloudformation:::stack/"  # its ARN: partition and account
-
-    @property
-    def partition(self) -> str:
-        return self.stack_id.split(":")[1]
-
-    @property
-    def account(self) -> str:
-        return self.stack_id.split(":")[4]
-
-    @property
-    def period(self) -> int:
-        """The alarms' period: "the last two periods" is what the alarms themselves read."""
-        value = self.parameters.get("CheckPeriodSeconds", "")
-        return int(value) if value.isdigit() else DEFAULT_PERIOD_SECONDS
-
-    @property
-    def function(self) -> str:
-        return self.outputs["FunctionName"]
-
-    @property
-    def topic(self) -> str:
-        return self.outputs["AlertTopicArn"]
-
-    @property
-    def brings_its_own_topic(self) -> bool:
-        return bool(self.parameters.get("AlertTopicArn"))
-
-    def alarm_name(self, suffix: str) -> str:
-        return f"{self.name}-{suffix}"
-
-    @property
-    def alarm_names(self) -> list[str]:
-        return [self.alarm_name(suffix) for suffix in ALARMS]
-
-    @property
-    def missing_outputs(self) -> list[str]:
-        """The outputs verify needs that the stack lacks (all of them after a failed create)."""
-        return [key for key in ("FunctionName", "AlertTopicArn") if key not in self.outputs]
-
-    def chat_channels(self) -> list[str]:
-        """The chat apps the stack's parameters configure a channel for."""
-        return [
-            app
-            for app, names in CHAT_PARAMETERS.items()
-            if all(self.parameters.get(name) for name in names)
-        ]
-
-
-@dataclass(frozen=True)
-class Query:
-    """A Metrics Insights alarm query of the form the template writes."""
-
-    metric: str
-    namespace: str
-    dimensions: tuple[str, ...]
-    filters: Mapping[str, str]
-
-    @classmethod
-    def parse(cls, expression: str) -> Query | None:
-        match = _QUERY.match(" ".join(expression.split()))
-        if not match:
-            return None
-        filters = {}
-        for condition in re.split(r"\s+AND\s+", match["where"] or "", flags=re.IGNORECASE):
-            if not condition.strip():
-                continue
-            parsed = _CONDITION.match(condition.strip())
-            if not parsed:
-                return None
-            filters[parsed[1]] = parsed[2]
-        dimensions = tuple(d.strip() for d in match["dimensions"].split(",") if d.strip())
-        return cls(match["metric"], match["namespace"], dimensions, filters)
-
-    def dimensions_in(self, region: str) -> dict[str, str] | None:
-        """The one dimension set this query reads for ``region``; None if it cannot tell."""
-        values = {
-            name: self.filters.get(name) or (region if name == "Region" else "")
-            for name in self.dimensions
-        }
-        return values if all(values.values()) else None
-
-
-@dataclass(frozen=True)
-class Window:
-    """The last two alarm periods, ending at the next whole minute (CloudWatch's resolution)
-    so that a data point of this very minute counts."""
-
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def of(cls, now: datetime, period: int) -> Window:
-        end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        return cls(end - timedelta(seconds=2 * period), end)
-
-    @property
-    def seconds(self) -> int:
-        return int((self.end - self.start).total_seconds())
-
-    def __str__(self) -> str:
-        return f"in the last {self.seconds // 60} min"
-
-
-# ------------------------------------------------------------------------------ verdicts
 
 
 def judge_stack(stack: Stack) -> Line:
-    if stack.status in COMPLETE:
+    if stack.complete:
         return passed("stack", f"{stack.name} is {stack.status}")
     if stack.status == "REVIEW_IN_PROGRESS":
         fix = "a change set waits for you: execute it (or delete it), then verify again"
@@ -231,44 +63,42 @@ def judge_invocations(
     return passed("invocations", f"{invocations:g} invocations of {function} {window}, none failed")
 
 
-def judge_alarm(stack: Stack, suffix: str, alarm: Mapping[str, Any] | None) -> Line:
+def judge_alarm(stack: Stack, suffix: str, alarm: Alarm | None) -> Line:
     name = stack.alarm_name(suffix)
     check = f"alarm {suffix}"
     if alarm is None:
         return failed(check, f"{name} does not exist", DRIFT_FIX)
-    state, reason = alarm["StateValue"], alarm.get("StateReason", "")
-    if not alarm.get("ActionsEnabled", True):
+    if not alarm.actions_enabled:
         return failed(
             check,
             f"{name} has its actions disabled: it notifies no one",
             f"aws cloudwatch enable-alarm-actions --alarm-names {name}",
         )
-    actions = set(alarm.get("AlarmActions", [])) & set(alarm.get("OKActions", []))
-    if stack.topic not in actions:
+    if stack.topic not in alarm.alarm_actions & alarm.ok_actions:
         return failed(check, f"{name} does not notify {stack.topic}", DRIFT_FIX)
-    if state == "INSUFFICIENT_DATA":
+    if alarm.state == "INSUFFICIENT_DATA":
         return failed(
             check,
             f"{name} is INSUFFICIENT_DATA: it has not evaluated a check yet",
             "wait for the next scheduled check (two periods for a new stack), then verify again",
         )
-    if state == "ALARM" and suffix != ENROLLMENT_ALARM:
-        return failed(check, f"{name} is ALARM: {reason}", "fix what its reason says")
-    return passed(check, f"{name} is {state}")
+    if alarm.state == "ALARM" and suffix != ENROLLMENT_ALARM:
+        return failed(check, f"{name} is ALARM: {alarm.reason}", "fix what its reason says")
+    return passed(check, f"{name} is {alarm.state}")
 
 
-def judge_notifications(latest: Mapping[str, Mapping[str, Any] | None]) -> Line:
-    """``latest``: each alarm's newest Action item about the topic since the alarm was last
+def judge_notifications(latest: Mapping[str, Notification | None]) -> Line:
+    """``latest``: each alarm's newest notification to the topic since the alarm was last
     configured (None: none in the window). What CloudWatch itself says of publishing to the
     topic: the proof the policies work."""
     check = "alarm notifications"
-    failures = {name: item for name, item in latest.items() if item and _action_failed(item)}
+    failures = {name: item for name, item in latest.items() if item and item.failed}
     if failures:
         name, item = next(iter(failures.items()))
         others = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
         return failed(
             check,
-            f"the last notification of {name} failed{others}: {item.get('HistorySummary', '')}",
+            f"the last notification of {name} failed{others}: {item.summary}",
             "CloudWatch could not publish to the topic: fix what the topic policy and key "
             "policy lines say (README: Bring your own topic), then prove it: aws cloudwatch "
             f"set-alarm-state --alarm-name {name} --state-value ALARM --state-reason verify",
@@ -279,25 +109,15 @@ def judge_notifications(latest: Mapping[str, Mapping[str, Any] | None]) -> Line:
     return passed(check, f"CloudWatch published the last notification of {len(delivered)} alarm(s)")
 
 
-def names_topic(item: Mapping[str, Any], topic: str) -> bool:
-    """Whether a history item is about ``topic`` (not about a topic whose name extends it)."""
-    said = f"{item.get('HistorySummary', '')} {item.get('HistoryData', '')}"
-    return re.search(re.escape(topic) + r"(?![\w-])", said) is not None
-
-
-def _action_failed(item: Mapping[str, Any]) -> bool:
-    try:
-        state = json.loads(item.get("HistoryData") or "{}").get("actionState")
-    except (ValueError, AttributeError):
-        state = None
-    return state == "Failed" or str(item.get("HistorySummary", "")).startswith("Failed")
+def judge_metric_without_alarm(metric: str, alarm: str) -> Line:
+    return failed(f"metric {metric}", f"cannot tell: {alarm} does not exist", DRIFT_FIX)
 
 
 def judge_metric(
     metric: str,
     alarm: str,
     query: Query | None,
-    environment: Mapping[str, str],
+    function: Function,
     with_data: Mapping[str, bool],
 ) -> Line:
     """``with_data``: for each Region the function checks, whether the alarm's dimension set
@@ -305,10 +125,7 @@ def judge_metric(
     check = f"metric {metric}"
     if query is None or query.metric != metric:
         return failed(check, f"{alarm} does not read {metric} as the template writes it", DRIFT_FIX)
-    emitted = {
-        "namespace": environment.get("POWERTOOLS_METRICS_NAMESPACE", ""),
-        "service": environment.get("POWERTOOLS_SERVICE_NAME", ""),
-    }
+    emitted = {"namespace": function.namespace, "service": function.service}
     read = {"namespace": query.namespace, "service": query.filters.get("service", "")}
     if read != emitted:
         return failed(
@@ -330,21 +147,10 @@ def judge_metric(
     return passed(check, f"data points in {', '.join(sorted(with_data))}, as {alarm} reads them")
 
 
-def confirmed(subscription: Mapping[str, str]) -> bool:
-    """SNS shows ``PendingConfirmation`` (or ``Deleted``) instead of an unconfirmed
-    subscription's ARN."""
-    return subscription["SubscriptionArn"].startswith("arn:")
-
-
-def is_chatbot(subscription: Mapping[str, str]) -> bool:
-    return CHATBOT_ENDPOINT in subscription.get("Endpoint", "")
-
-
-def judge_subscriptions(stack: Stack, subscriptions: Sequence[Mapping[str, str]]) -> Line:
+def judge_subscriptions(stack: Stack, subscriptions: Sequence[Subscription]) -> Line:
     email = stack.parameters.get("NotificationEmail", "")
     emailed = any(
-        s["Protocol"] == "email" and s.get("Endpoint", "").lower() == email.lower()
-        for s in subscriptions
+        s.protocol == "email" and s.endpoint.lower() == email.lower() for s in subscriptions
     )
     if email and not emailed:
         return failed(
@@ -359,9 +165,9 @@ def judge_subscriptions(stack: Stack, subscriptions: Sequence[Mapping[str, str]]
             "the topic has no subscription: alerts reach no one",
             "set NotificationEmail or a chat channel and deploy, or subscribe an endpoint",
         )
-    unconfirmed = [s for s in subscriptions if not confirmed(s)]
+    unconfirmed = [s for s in subscriptions if not s.confirmed]
     if unconfirmed:
-        listed = ", ".join(f"{_endpoint(s)} ({s['SubscriptionArn']})" for s in unconfirmed)
+        listed = ", ".join(f"{_endpoint(s)} ({s.arn})" for s in unconfirmed)
         return failed(
             "subscriptions",
             f"not confirmed: {listed}",
@@ -373,18 +179,18 @@ def judge_subscriptions(stack: Stack, subscriptions: Sequence[Mapping[str, str]]
     return passed("subscriptions", f"{len(subscriptions)} confirmed: {described}")
 
 
-def _endpoint(subscription: Mapping[str, str]) -> str:
-    if is_chatbot(subscription):
+def _endpoint(subscription: Subscription) -> str:
+    if subscription.chatbot:
         return "AWS Chatbot"
-    return f"{subscription['Protocol']} {subscription.get('Endpoint', '')}".strip()
+    return f"{subscription.protocol} {subscription.endpoint}".strip()
 
 
-def judge_chat(stack: Stack, subscriptions: Sequence[Mapping[str, str]]) -> Line:
+def judge_chat(stack: Stack, subscriptions: Sequence[Subscription]) -> Line:
     configured = stack.chat_channels()
     if not configured:
         return passed("chat", "no Slack or Teams channel configured")
     # Each channel configuration subscribes to the topic on its own.
-    attached = [s for s in subscriptions if is_chatbot(s) and confirmed(s)]
+    attached = [s for s in subscriptions if s.chatbot and s.confirmed]
     if len(attached) < len(configured):
         return failed(
             "chat",
@@ -394,66 +200,100 @@ def judge_chat(stack: Stack, subscriptions: Sequence[Mapping[str, str]]) -> Line
     return passed("chat", f"{' and '.join(configured)} channel(s) subscribed through AWS Chatbot")
 
 
-def judge_topic_policy(stack: Stack, evaluation: Evaluation) -> Line:
-    topic_region = stack.topic.split(":")[3]
-    if topic_region != stack.region:
+def alarm_requests(
+    stack: Stack, action: str, resource: str, context: Mapping[str, str] | None = None
+) -> list[Request]:
+    """The requests CloudWatch makes for each alarm of the stack, with the condition keys
+    they carry (``aws:SourceOwner`` is the older name of ``aws:SourceAccount``, which the
+    topic policy SNS writes by default still uses; ``resource`` is an ARN)."""
+    return [
+        Request(
+            service=CLOUDWATCH,
+            action=action,
+            resource=resource,
+            context={
+                "aws:SourceAccount": stack.account,
+                "aws:SourceOwner": stack.account,
+                "aws:SourceArn": alarm,
+                "aws:ResourceAccount": resource.split(":")[4],
+                "aws:SecureTransport": "true",
+                "aws:PrincipalServiceName": CLOUDWATCH,
+                "aws:PrincipalIsAWSService": "true",
+                **(context or {}),
+            },
+        )
+        for alarm in stack.alarm_arns
+    ]
+
+
+def judge_topic_policy(stack: Stack, policy: Policy) -> Line:
+    if stack.topic_region != stack.region:
         return failed(
             "topic policy",
-            f"the topic is in {topic_region} and the alarms in {stack.region}: CloudWatch "
+            f"the topic is in {stack.topic_region} and the alarms in {stack.region}: CloudWatch "
             "notifies topics of its own Region only",
             f"give AlertTopicArn a topic in {stack.region}",
         )
     return _judge_policy(
         "topic policy",
-        evaluation,
+        policy.evaluate_all(alarm_requests(stack, "sns:Publish", stack.topic)),
         "lets this stack's alarms publish",
         f"allow the service principal {CLOUDWATCH} sns:Publish on the topic, with "
         "aws:SourceAccount = this account (README: Bring your own topic)",
     )
 
 
-def judge_key(stack: Stack, metadata: Mapping[str, Any]) -> Line | None:
+def judge_unencrypted_topic() -> Line:
+    return passed("key policy", "the topic is not encrypted with a KMS key")
+
+
+def judge_key(stack: Stack, key: Key) -> Line | None:
     """What is wrong with the topic's key whatever its policy says, if anything. Of another
     account's key, verify knows only the ARN: no manager, no state."""
-    arn = metadata["Arn"]
-    if metadata.get("KeyManager") == "AWS":
+    if key.manager == "AWS":
         return failed(
             "key policy",
-            f"the topic is encrypted with an AWS managed key ({arn}), which CloudWatch cannot "
-            "use: alarm notifications are dropped",
+            f"the topic is encrypted with an AWS managed key ({key.arn}), which CloudWatch "
+            "cannot use: alarm notifications are dropped",
             f"encrypt the topic with a customer managed key whose policy allows {KEY_GRANT}",
         )
-    if "KeyState" in metadata and metadata["KeyState"] != "Enabled":
+    if key.state is not None and key.state != "Enabled":
         return failed(
             "key policy",
-            f"{arn} is {metadata['KeyState']}: nothing can publish to the topic",
+            f"{key.arn} is {key.state}: nothing can publish to the topic",
             "enable the key (or cancel its deletion)",
         )
     granted = stack.parameters.get("AlertTopicKmsKeyArn", "")
-    if stack.brings_its_own_topic and granted != arn:
+    if stack.brings_its_own_topic and granted != key.arn:
         return failed(
             "key policy",
-            f"the topic's key is {arn}, but the function is granted "
+            f"the topic's key is {key.arn}, but the function is granted "
             f"{granted or 'no key'} (AlertTopicKmsKeyArn): its alerts cannot be published",
-            f"deploy with AlertTopicKmsKeyArn={arn}",
+            f"deploy with AlertTopicKmsKeyArn={key.arn}",
         )
-    owner = arn.split(":")[4]
-    if owner != stack.account:
+    if key.account != stack.account:
         # GetKeyPolicy works in the key's own account only.
         return failed(
             "key policy",
-            f"{arn} belongs to account {owner}: verify cannot read its policy",
+            f"{key.arn} belongs to account {key.account}: verify cannot read its policy",
             f"ask that account to check that the key policy allows {KEY_GRANT}, with "
             "aws:SourceAccount = this account",
         )
     return None
 
 
-def judge_key_policy(arn: str, evaluation: Evaluation) -> Line:
+def judge_key_policy(stack: Stack, key: Key, policy: Policy) -> Line:
+    # SNS asks KMS for the alarms with the topic in the encryption context.
+    context = {"kms:EncryptionContext:aws:sns:topicArn": stack.topic}
+    requests = [
+        request
+        for action in ("kms:Decrypt", "kms:GenerateDataKey")
+        for request in alarm_requests(stack, action, key.arn, context)
+    ]
     return _judge_policy(
         "key policy",
-        evaluation,
-        f"{arn} lets this stack's alarms encrypt",
+        policy.evaluate_all(requests),
+        f"{key.arn} lets this stack's alarms encrypt",
         f"allow {KEY_GRANT} in the key policy (README: Bring your own topic)",
     )
 
@@ -471,17 +311,11 @@ def _judge_policy(check: str, evaluation: Evaluation, allowed: str, fix: str) ->
     return failed(check, f"CloudWatch alarms are {evaluation.verdict.value}: {evaluation.why}", fix)
 
 
-def judge_test_notification(function: str, log_group: str, reply: Mapping[str, Any]) -> Line:
-    if reply.get("FunctionError"):
-        error = reply.get("Payload")
-        said = (
-            f"{error.get('errorType')}: {error.get('errorMessage')}"
-            if isinstance(error, dict)
-            else str(error)
-        )
+def judge_test_notification(function: str, log_group: str, reply: Reply) -> Line:
+    if reply.error is not None:
         return failed(
             "test notification",
-            f"{function} failed: {said}",
+            f"{function} failed: {reply.error}",
             f"read its log: aws logs tail {log_group} --since 10m",
         )
     return passed(
