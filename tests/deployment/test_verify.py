@@ -45,8 +45,7 @@ REGIONS = ("us-east-1", "eu-west-1")
 CHECKS = {
     "stack",
     "invocations",
-    "metric CheckCompleted",
-    "metric EnrollmentStatus",
+    "metric RegionsNotActive",
     *(f"alarm {suffix}" for suffix in (model.ENROLLMENT_ALARM, *model.HEALTH_ALARMS)),
     "alarm notifications",
     "subscriptions",
@@ -220,7 +219,7 @@ def test_a_working_stack_passes_every_check(
     assert text.rstrip().endswith("all checks passed")
     code, lines = verify_json(capsys)
     assert code == 0 and set(lines) == CHECKS and not failing(lines)
-    assert "data points in eu-west-1, us-east-1" in lines["metric CheckCompleted"]["found"]
+    assert "checks completed in us-east-1, eu-west-1" in lines["metric RegionsNotActive"]["found"]
     assert "email ops@example.com" in lines["subscriptions"]["found"]
     assert "last notification of 4 alarm(s)" in lines["alarm notifications"]["found"]
 
@@ -336,7 +335,6 @@ def _alarm_reads_another_service(deployed: Deployed) -> None:
     deployed.healthy()
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     (alarm,) = cloudwatch.describe_alarms(AlarmNames=[f"{STACK}-monitor-silent"])["MetricAlarms"]
-    query = alarm["Metrics"][0]["Expression"].replace(f"'{STACK}'", "'enrollment-monitor'")
     cloudwatch.put_metric_alarm(
         **{
             key: alarm[key]
@@ -347,9 +345,13 @@ def _alarm_reads_another_service(deployed: Deployed) -> None:
                 "EvaluationPeriods",
                 "AlarmActions",
                 "OKActions",
+                "Namespace",
+                "MetricName",
+                "Statistic",
+                "Period",
             )
         },
-        Metrics=[{**alarm["Metrics"][0], "Expression": query}],
+        Dimensions=[{"Name": "service", "Value": "enrollment-monitor"}],
     )
     deployed.set_alarms("OK")
 
@@ -449,8 +451,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
         _fresh_stack,
         {
             "invocations",
-            "metric CheckCompleted",
-            "metric EnrollmentStatus",
+            "metric RegionsNotActive",
             *(f"alarm {s}" for s in (model.ENROLLMENT_ALARM, *model.HEALTH_ALARMS)),
         },
         "schedule is enabled",
@@ -459,8 +460,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
         _function_fails,
         {
             "invocations",
-            "metric CheckCompleted",
-            "metric EnrollmentStatus",
+            "metric RegionsNotActive",
             "alarm function-errors",
         },
         "aws logs tail /aws/lambda/",
@@ -471,18 +471,18 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     "key disabled": (_key_disabled, {"key policy"}, "enable the key"),
     "alarm deleted": (
         _alarm_deleted,
-        {"alarm monitor-silent", "metric CheckCompleted"},
+        {"alarm monitor-silent", "metric RegionsNotActive"},
         "outside CloudFormation",
     ),
     "alarm reads another service": (
         _alarm_reads_another_service,
-        {"metric CheckCompleted"},
+        {"metric RegionsNotActive"},
         "one template",
     ),
     "region never checked": (
         _one_region_never_checked,
-        {"invocations", "metric CheckCompleted", "metric EnrollmentStatus"},
-        "in eu-west-1",
+        {"invocations", "metric RegionsNotActive"},
+        "no check completed in every watched Region",
     ),
     "key policy unreadable": (_key_policy_unreadable, {"key policy"}, "kms:GetKeyPolicy"),
     "email unsubscribed": (_email_unsubscribed, {"subscriptions"}, "aws sns subscribe"),
@@ -493,7 +493,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     ),
     "function configuration denied": (
         _function_configuration_denied,
-        {"metric CheckCompleted", "metric EnrollmentStatus"},
+        {"metric RegionsNotActive"},
         "lambda:GetFunctionConfiguration",
     ),
     "alarm notification failed": (
@@ -508,12 +508,12 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     ),
     "metric data partial": (
         _metric_data_partial,
-        {"invocations", "metric CheckCompleted", "metric EnrollmentStatus"},
+        {"invocations", "metric RegionsNotActive"},
         "PartialData",
     ),
     "no region checked": (
         _no_region_checked,
-        {"metric CheckCompleted", "metric EnrollmentStatus"},
+        {"metric RegionsNotActive"},
         "MONITORED_REGIONS is empty",
     ),
 }

@@ -4,7 +4,7 @@ the only tests that need boto3's shapes."""
 import json
 
 from enrollment_monitor.verify.facts import Alarm, Function, Notification, Reply, Subscription
-from enrollment_monitor.verify.model import Query
+from enrollment_monitor.verify.model import Series
 from enrollment_monitor.verify.verdicts import judge_test_notification
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
@@ -51,19 +51,21 @@ def test_a_subscription_is_confirmed_once_sns_shows_its_arn() -> None:
     assert Subscription.from_api({"SubscriptionArn": "Deleted", "Protocol": "sqs"}).endpoint == ""
 
 
-def test_an_alarm_carries_its_one_query_parsed() -> None:
-    expression = 'SELECT SUM(CheckCompleted) FROM SCHEMA("Ns", Region, service)'
+def test_an_alarm_carries_the_one_series_it_watches() -> None:
     described = {
         "StateValue": "OK",
-        "Metrics": [{"Id": "q", "Expression": expression}],
+        "Namespace": "Ns",
+        "MetricName": "RegionsNotActive",
+        "Dimensions": [{"Name": "service", "Value": "team"}],
         "AlarmActions": [TOPIC],
     }
 
     alarm = Alarm.from_api(described)
 
-    assert alarm.query == Query.parse(expression) and alarm.alarm_actions == {TOPIC}
-    two = {**described, "Metrics": [*described["Metrics"], {"Id": "r", "Expression": "x"}]}
-    assert Alarm.from_api(two).query is None
+    assert alarm.series == Series("Ns", "RegionsNotActive", {"service": "team"})
+    assert alarm.alarm_actions == {TOPIC}
+    query = {"StateValue": "OK", "Metrics": [{"Id": "q", "Expression": "SELECT 1"}]}
+    assert Alarm.from_api(query).series is None
 
 
 def test_the_function_configuration_gives_what_its_metrics_carry() -> None:

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, Reply, Subscription
-from enrollment_monitor.verify.model import Query, Stack
+from enrollment_monitor.verify.model import Series, Stack
 from enrollment_monitor.verify.policy import Policy, Request, Verdict, evaluate, evaluate_all
 from enrollment_monitor.verify.verdicts import (
     alarm_requests,
     judge_alarm,
     judge_chat,
+    judge_heartbeat,
     judge_key,
     judge_key_policy,
-    judge_metric,
     judge_notifications,
     judge_stack,
     judge_subscriptions,
@@ -222,23 +222,21 @@ def test_the_enrollment_alarm_in_alarm_is_the_monitor_working() -> None:
     assert not judge_alarm(STACK, "enrollment-not-active", None).passed
 
 
-def test_a_metric_line_needs_data_in_every_region_under_the_emitted_service() -> None:
-    query = Query.parse(
-        "SELECT SUM(CheckCompleted) FROM SCHEMA(\"Ns\", Region, service) WHERE service = 'team'"
-    )
-    function = Function(namespace="Ns", service="team")
-    every = {"us-east-1": True, "eu-west-1": True}
+def test_the_heartbeat_line_needs_both_alarms_on_the_emitted_series_and_its_data() -> None:
+    function = Function(namespace="Ns", service="team", regions=("us-east-1", "eu-west-1"))
+    emitted = Series("Ns", "RegionsNotActive", {"service": "team"})
+    both = {"a": emitted, "b": emitted}
 
-    assert judge_metric("CheckCompleted", "a", query, function, every).passed
-    assert not judge_metric(
-        "CheckCompleted", "a", query, function, {**every, "eu-west-1": False}
-    ).passed
-    assert not judge_metric("CheckCompleted", "a", query, function, {}).passed
-    other = replace(function, service="enrollment-monitor")
-    assert not judge_metric("CheckCompleted", "a", query, other, every).passed
-    namespace = replace(function, namespace="Other")
-    assert not judge_metric("CheckCompleted", "a", query, namespace, every).passed
-    assert not judge_metric("EnrollmentStatus", "a", query, function, every).passed
+    line = judge_heartbeat("RegionsNotActive", both, function, has_data=True)
+    assert line.passed and "checks completed in us-east-1, eu-west-1" in line.found
+    assert not judge_heartbeat("RegionsNotActive", both, function, has_data=False).passed
+    assert not judge_heartbeat("RegionsNotActive", {**both, "b": None}, function, True).passed
+    elsewhere = Series("Ns", "RegionsNotActive", {"service": "enrollment-monitor"})
+    assert not judge_heartbeat("RegionsNotActive", {**both, "b": elsewhere}, function, True).passed
+    other = replace(emitted, namespace="Other")
+    assert not judge_heartbeat("RegionsNotActive", {**both, "a": other}, function, True).passed
+    none_watched = replace(function, regions=())
+    assert not judge_heartbeat("RegionsNotActive", both, none_watched, True).passed
 
 
 def test_an_aws_managed_key_fails_however_it_is_named() -> None:
@@ -305,22 +303,6 @@ def test_a_failed_test_notification_shows_the_error_and_where_to_read_more() -> 
     line = judge_test_notification("fn", "/aws/lambda/team-enrollment-monitor", reply)
     assert line.found == "fn failed: CheckFailed: sns:Publish failed"
     assert line.fix == "read its log: aws logs tail /aws/lambda/team-enrollment-monitor --since 10m"
-
-
-def test_the_alarm_query_gives_the_dimension_set_of_each_region() -> None:
-    query = Query.parse(
-        """SELECT MIN(EnrollmentStatus) FROM SCHEMA("Ns", Region, Status, service)
-        WHERE Status = 'Active' AND service = 'team'"""
-    )
-    assert query is not None and query.namespace == "Ns"
-    assert query.dimensions_in("eu-west-1") == {
-        "Region": "eu-west-1",
-        "Status": "Active",
-        "service": "team",
-    }
-    unfiltered = Query.parse('SELECT SUM(CheckCompleted) FROM SCHEMA("Ns", Region, Status)')
-    assert unfiltered is not None and unfiltered.dimensions_in("eu-west-1") is None
-    assert Query.parse("SELECT SUM(x) FROM y WHERE service LIKE 'a%'") is None
 
 
 def test_a_failed_alarm_notification_fails_the_line_whichever_field_says_so() -> None:

@@ -17,10 +17,12 @@ from enrollment_monitor.verify import verdicts
 from enrollment_monitor.verify.facts import Facts, read_stack
 from enrollment_monitor.verify.model import (
     ALARMS,
-    METRIC_ALARMS,
+    HEARTBEAT,
+    HEARTBEAT_ALARMS,
     UNREADABLE,
     IncompleteMetricData,
     Line,
+    Series,
     Stack,
     failed,
 )
@@ -34,10 +36,7 @@ class Checklist:
     def lines(self, send_test: bool) -> list[Line]:
         checks: dict[str, Callable[[], Line]] = {
             "invocations": self.invocations,
-            **{
-                f"metric {metric}": partial(self.metric, alarm, metric)
-                for alarm, metric in METRIC_ALARMS.items()
-            },
+            f"metric {HEARTBEAT}": self.heartbeat,
             **{f"alarm {suffix}": partial(self.alarm, suffix) for suffix in ALARMS},
             "alarm notifications": self.notifications,
             "subscriptions": lambda: verdicts.judge_subscriptions(
@@ -63,16 +62,13 @@ class Checklist:
             self.stack.function, self.facts.log_group, self.facts.window, *figures
         )
 
-    def metric(self, alarm_suffix: str, metric: str) -> Line:
-        name = self.stack.alarm_name(alarm_suffix)
-        alarm = self.facts.alarms.get(name)
-        if alarm is None:
-            return verdicts.judge_metric_without_alarm(metric, name)
+    def heartbeat(self) -> Line:
+        names = [self.stack.alarm_name(suffix) for suffix in HEARTBEAT_ALARMS]
+        watched = {n: a.series if (a := self.facts.alarms.get(n)) else None for n in names}
         function = self.facts.function
-        with_data = {
-            region: self.facts.has_data(alarm.query, region) for region in function.regions
-        }
-        return verdicts.judge_metric(metric, name, alarm.query, function, with_data)
+        emitted = Series(function.namespace, HEARTBEAT, {"service": function.service})
+        has_data = bool(function.regions) and self.facts.has_data(emitted)
+        return verdicts.judge_heartbeat(HEARTBEAT, watched, function, has_data)
 
     def alarm(self, suffix: str) -> Line:
         alarm = self.facts.alarms.get(self.stack.alarm_name(suffix))

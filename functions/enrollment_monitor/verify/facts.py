@@ -21,7 +21,7 @@ from enrollment_monitor.verify.model import (
     UNREADABLE,
     IncompleteMetricData,
     NotAMonitorStack,
-    Query,
+    Series,
     Stack,
     StackNotFound,
     Window,
@@ -63,11 +63,10 @@ class Alarm:
     alarm_actions: frozenset[str] = frozenset()
     ok_actions: frozenset[str] = frozenset()
     configured_at: datetime | None = None
-    query: Query | None = None  # its one query, if of the form the template writes
+    series: Series | None = None  # the one series it watches; None: a query or a metric math
 
     @classmethod
     def from_api(cls, alarm: Mapping[str, Any]) -> Alarm:
-        expressions = [metric.get("Expression", "") for metric in alarm.get("Metrics", [])]
         configured = alarm.get("AlarmConfigurationUpdatedTimestamp")
         return cls(
             state=alarm["StateValue"],
@@ -76,8 +75,16 @@ class Alarm:
             alarm_actions=frozenset(alarm.get("AlarmActions", [])),
             ok_actions=frozenset(alarm.get("OKActions", [])),
             configured_at=configured if isinstance(configured, datetime) else None,
-            query=Query.parse(expressions[0]) if len(expressions) == 1 else None,
+            series=_watched(alarm),
         )
+
+
+def _watched(alarm: Mapping[str, Any]) -> Series | None:
+    """The one series a metric alarm watches (None for an alarm on a query or metric math)."""
+    if "MetricName" not in alarm:
+        return None
+    dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+    return Series(alarm["Namespace"], alarm["MetricName"], dimensions)
 
 
 @dataclass(frozen=True)
@@ -306,12 +313,11 @@ class Facts:
             )
         return float(sum(result.get("Values", [])))
 
-    def has_data(self, query: Query | None, region: str) -> bool:
-        """Whether the one dimension set ``query`` reads in ``region`` has data in the window."""
-        dimensions = query.dimensions_in(region) if query else None
-        if query is None or dimensions is None:
-            return False
-        return bool(self.statistic(query.namespace, query.metric, dimensions, "SampleCount"))
+    def has_data(self, series: Series) -> bool:
+        """Whether ``series`` has data in the window."""
+        return bool(
+            self.statistic(series.namespace, series.metric, series.dimensions, "SampleCount")
+        )
 
     @property
     def _topic_attributes(self) -> Mapping[str, str]:

@@ -1,9 +1,8 @@
-"""What ``enrollment-monitor verify`` talks about: the stack, the alarms' queries and window,
-the lines of its checklist and the errors that stop it. Plain values: no AWS here."""
+"""What ``enrollment-monitor verify`` talks about: the stack, the series the alarms watch, the
+window, the lines of its checklist and the errors that stop it. Plain values: no AWS here."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,8 +14,10 @@ from enrollment_monitor.errors import MonitorError
 ENROLLMENT_ALARM = "enrollment-not-active"
 HEALTH_ALARMS = ("monitor-silent", "function-errors", "failed-invocations")
 ALARMS = (ENROLLMENT_ALARM, *HEALTH_ALARMS)
-# The alarms on the monitor's own metrics (Metrics Insights queries), and the metric each reads.
-METRIC_ALARMS = {ENROLLMENT_ALARM: "EnrollmentStatus", "monitor-silent": "CheckCompleted"}
+# The function's heartbeat, emitted once per check completed in every watched Region, and the
+# two alarms that watch it (its maximum, its absence).
+HEARTBEAT = "RegionsNotActive"
+HEARTBEAT_ALARMS = (ENROLLMENT_ALARM, "monitor-silent")
 COMPLETE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
 # How far back the alarms' own notifications are read: CloudWatch keeps 30 days of history.
 NOTIFICATION_DAYS = 14
@@ -29,12 +30,6 @@ CHAT_PARAMETERS = {
 # What an answer of a shape verify does not know (a hand-written policy, say) raises while it is
 # read: it fails the lines that need it, never the checklist.
 UNREADABLE = (KeyError, ValueError, TypeError, AttributeError, IndexError)
-_QUERY = re.compile(
-    r"SELECT\s+\w+\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\(\s*\"(?P<namespace>[^\"]+)\"\s*,"
-    r"(?P<dimensions>[^)]*)\)(?:\s+WHERE\s+(?P<where>.*?))?(?:\s+GROUP\s+BY\s+.*)?$",
-    re.IGNORECASE,
-)
-_CONDITION = re.compile(r"^(\w+)\s*=\s*'([^']*)'$")
 
 
 class NotAMonitorStack(MonitorError):
@@ -147,37 +142,16 @@ class Stack:
 
 
 @dataclass(frozen=True)
-class Query:
-    """A Metrics Insights alarm query of the form the template writes."""
+class Series:
+    """One metric series: what a metric alarm watches, or what the function emits."""
 
-    metric: str
     namespace: str
-    dimensions: tuple[str, ...]
-    filters: Mapping[str, str]
+    metric: str
+    dimensions: Mapping[str, str]
 
-    @classmethod
-    def parse(cls, expression: str) -> Query | None:
-        match = _QUERY.match(" ".join(expression.split()))
-        if not match:
-            return None
-        filters = {}
-        for condition in re.split(r"\s+AND\s+", match["where"] or "", flags=re.IGNORECASE):
-            if not condition.strip():
-                continue
-            parsed = _CONDITION.match(condition.strip())
-            if not parsed:
-                return None
-            filters[parsed[1]] = parsed[2]
-        dimensions = tuple(d.strip() for d in match["dimensions"].split(",") if d.strip())
-        return cls(match["metric"], match["namespace"], dimensions, filters)
-
-    def dimensions_in(self, region: str) -> dict[str, str] | None:
-        """The one dimension set this query reads for ``region``; None if it cannot tell."""
-        values = {
-            name: self.filters.get(name) or (region if name == "Region" else "")
-            for name in self.dimensions
-        }
-        return values if all(values.values()) else None
+    def __str__(self) -> str:
+        dimensions = ", ".join(f"{name}={value}" for name, value in sorted(self.dimensions.items()))
+        return f"{self.namespace} {self.metric} {{{dimensions}}}"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from enrollment_monitor.verify.model import (
     ENROLLMENT_ALARM,
     NOTIFICATION_DAYS,
     Line,
-    Query,
+    Series,
     Stack,
     Window,
     failed,
@@ -109,42 +109,41 @@ def judge_notifications(latest: Mapping[str, Notification | None]) -> Line:
     return passed(check, f"CloudWatch published the last notification of {len(delivered)} alarm(s)")
 
 
-def judge_metric_without_alarm(metric: str, alarm: str) -> Line:
-    return failed(f"metric {metric}", f"cannot tell: {alarm} does not exist", DRIFT_FIX)
-
-
-def judge_metric(
+def judge_heartbeat(
     metric: str,
-    alarm: str,
-    query: Query | None,
+    watched: Mapping[str, Series | None],
     function: Function,
-    with_data: Mapping[str, bool],
+    has_data: bool,
 ) -> Line:
-    """``with_data``: for each Region the function checks, whether the alarm's dimension set
-    has data in the window."""
+    """``watched``: the series each alarm on ``metric`` watches (None: no such alarm, or not a
+    one-series alarm); ``has_data``: whether the series the function emits has data in the
+    window."""
     check = f"metric {metric}"
-    if query is None or query.metric != metric:
-        return failed(check, f"{alarm} does not read {metric} as the template writes it", DRIFT_FIX)
-    emitted = {"namespace": function.namespace, "service": function.service}
-    read = {"namespace": query.namespace, "service": query.filters.get("service", "")}
-    if read != emitted:
-        return failed(
-            check,
-            f"{alarm} reads {read} but the function emits {emitted}",
-            "deploy the stack again: the alarm and the function must come from one template",
-        )
-    if not with_data:
+    emitted = Series(function.namespace, metric, {"service": function.service})
+    for alarm, series in watched.items():
+        if series is None:
+            found = f"{alarm} does not exist or does not watch {metric} as the template writes it"
+            return failed(check, f"cannot tell: {found}", DRIFT_FIX)
+        if series != emitted:
+            return failed(
+                check,
+                f"{alarm} watches {series} but the function emits {emitted}",
+                "deploy the stack again: the alarm and the function must come from one template",
+            )
+    if not function.regions:
         return failed(
             check, "the function checks no Region (MONITORED_REGIONS is empty)", DRIFT_FIX
         )
-    missing = sorted(region for region, found in with_data.items() if not found)
-    if missing:
+    regions = ", ".join(function.regions)
+    if not has_data:
         return failed(
             check,
-            f"no data point with the dimensions {alarm} reads, in {', '.join(missing)}",
-            "a check that fails emits none: see the invocations line and the function's log",
+            f"no data point: no check completed in every watched Region ({regions})",
+            "a check in which one Region fails or hangs emits none: see the invocations line "
+            "and the function's log, which names the Region",
         )
-    return passed(check, f"data points in {', '.join(sorted(with_data))}, as {alarm} reads them")
+    alarms = " and ".join(watched)
+    return passed(check, f"data points: checks completed in {regions}, as {alarms} read them")
 
 
 def judge_subscriptions(stack: Stack, subscriptions: Sequence[Subscription]) -> Line:
