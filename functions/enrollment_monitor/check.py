@@ -121,7 +121,7 @@ def _check_one(invocation: Invocation, region: str) -> RegionResult | Exception:
 
 def _emit_metrics(settings: Settings, results: list[RegionResult], complete: bool) -> None:
     """The check's metrics, once: the heartbeat only if ``complete``; the organization's figures
-    as read in the (first) member listing Region."""
+    as read in the (first) member listing Region, and its members per status as listed."""
     listing = [result for result in results if result.region in settings.member_regions]
     counts: dict[str, int] = {}
     for result in listing:
@@ -135,7 +135,8 @@ def _emit_metrics(settings: Settings, results: list[RegionResult], complete: boo
 
 
 def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
-    """Read, emit metrics, compare with the last observation, and alert at most once.
+    """Read, compare with the last observation, record, and alert at most once; then, in the
+    member listing Region, the members. ``complete`` in the result: all of it done here.
 
     An item the check cannot read is set aside and the check goes on as if it had never been
     seen; then the check fails naming it, without a heartbeat: it did not complete."""
