@@ -1,0 +1,142 @@
+"""Parse at the edge: whatever Compute Optimizer answers and whatever payload the function is
+invoked with, what does not fit is "not said" or refused where it enters, never stored to be
+refused later, never in a rendering, a key or a write."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+import pytest
+from storage import set_aside, stored
+
+from conftest import Monitor
+
+REGION = "us-east-1"
+# Invisible and bidi characters (Cf), private-use ones (Co) and control characters (Cc).
+INVISIBLE = "\u061c\u180e\u2060\u2061\u2062\u2063\u2064\u200b\u202e\u2066\ufeff\U000e0041"
+PRIVATE = "\ue000\U000f0000"
+CONTROL = "\x00\x07\x1b\x7f\x85"
+HIDDEN = {"Cc", "Cf", "Cs", "Co"}
+
+
+def account_transitions(monitor: Monitor) -> list[tuple[str | None, str]]:
+    return [
+        ((alert["previous"] or {}).get("status"), alert["current"]["status"])
+        for alert in monitor.alerts()
+        if alert["eventType"] == "EnrollmentStatusChanged"
+    ]
+
+
+def hidden_in(text: str, allowed: str = "") -> list[str]:
+    return [
+        f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in HIDDEN and c not in allowed
+    ]
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in strings(item)]
+    return []
+
+
+def assert_nothing_hidden(published: dict[str, Any]) -> None:
+    """No such character in the subject, any rendering, or any attribute value; email and
+    chat keep only their own newlines."""
+    message = json.loads(published["Message"])
+    assert hidden_in(published["Subject"]) == []
+    assert hidden_in(message["email"], allowed="\n") == []
+    for text in strings(json.loads(message["https"])):
+        assert hidden_in(text, allowed="\n") == [], text
+    for text in strings(json.loads(message["default"])):
+        assert hidden_in(text) == [], text
+    for name, attribute in published["MessageAttributes"].items():
+        assert hidden_in(attribute["StringValue"]) == [], name
+
+
+# 1. A member figure of the wrong type is not said: never stored to be refused at the next check.
+
+
+@pytest.mark.parametrize(
+    ("figures", "kept"),
+    [
+        # JSON has one number type: 7.0 is the count 7 (see enrollment_monitor.parse.count).
+        ({"numberOfMemberAccountsOptedIn": 7.0}, (7, None)),
+        ({"numberOfMemberAccountsOptedIn": True}, (None, None)),
+        ({"numberOfMemberAccountsOptedIn": "7"}, (None, None)),
+        ({"numberOfMemberAccountsOptedIn": 7.5}, (None, None)),
+        ({"numberOfMemberAccountsOptedIn": -1}, (None, None)),
+        ({"memberAccountsEnrolled": 1}, (None, None)),
+        ({"memberAccountsEnrolled": "true"}, (None, None)),
+        ({"numberOfMemberAccountsOptedIn": 7, "memberAccountsEnrolled": True}, (7, True)),
+    ],
+)
+def test_a_member_figure_of_another_type_is_not_said_and_the_status_alerted_once(
+    monitor: Monitor, figures: dict[str, Any], kept: tuple[int | None, bool | None]
+) -> None:
+    monitor.aws.compute_optimizer.set_enrollment(REGION, "Inactive", **figures)
+
+    monitor.check()
+    monitor.check()
+    monitor.check()
+
+    assert account_transitions(monitor) == [(None, "Inactive")]  # once, not at every check
+    assert set_aside(monitor.aws) == []
+    observation = stored(monitor.aws)
+    assert observation and observation.observation
+    assert observation.observation.enrollment.figures == kept
+
+
+def test_fewer_opt_ins_are_alerted_once_when_a_count_comes_as_a_whole_float(
+    monitor: Monitor,
+) -> None:
+    monitor.aws.compute_optimizer.set_enrollment(REGION, "Active", numberOfMemberAccountsOptedIn=9)
+    monitor.check()
+    monitor.aws.compute_optimizer.set_enrollment(
+        REGION, "Active", numberOfMemberAccountsOptedIn=7.0
+    )
+
+    monitor.check()
+    monitor.check()
+
+    (alert,) = monitor.alerts()
+    assert alert["eventType"] == "MemberOptInsDecreased"
+    assert (alert["previous"], alert["current"]) == (
+        {"numberOfMemberAccountsOptedIn": 9, "memberAccountsEnrolled": None},
+        {"numberOfMemberAccountsOptedIn": 7, "memberAccountsEnrolled": None},
+    )
+
+
+# 2. A lone surrogate from the API is replaced where it enters: the change is alerted.
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "shown"),
+    [
+        ("Inactive\ud800", None, "Inactive\ufffd"),
+        ("Inactive", "Opted out \udfff by a user", "Inactive"),
+    ],
+)
+def test_a_lone_surrogate_from_the_api_is_replaced_and_the_change_alerted_once(
+    monitor: Monitor, status: str, reason: str | None, shown: str
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status(status, reason)
+
+    monitor.check()
+    monitor.check()
+
+    (published,) = monitor.aws.wire.published
+    message = json.loads(published["Message"])
+    for rendering in (message["email"], *strings(json.loads(message["https"]))):
+        rendering.encode()  # valid Unicode: what a mail client or chat can show
+    assert account_transitions(monitor) == [("Active", shown)]
+    monitor.status("Active")
+    monitor.check()
+    assert account_transitions(monitor) == [(shown, "Active")]
