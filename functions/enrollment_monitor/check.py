@@ -145,6 +145,8 @@ def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
                 complete = delivery.complete
             # Left to another invocation, or to the next check: this one is not done.
             complete = complete and members.summary.outcome not in _NOT_DONE
+            if members.not_members:  # named once every other member's change is reported
+                failures.append(members.not_members)
     result = replace(result, alerts_sent=delivery.sent)
     _fail_on(failures, [*set_aside, *delivery.set_aside])
     if complete:  # else another invocation (or the next check) completes it, with a heartbeat

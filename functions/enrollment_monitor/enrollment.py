@@ -111,6 +111,14 @@ class Enrollment:
         return enrollment
 
 
+class NotAnAccount(ValueError):
+    """A listed entry that names no member account: its account id is not 12 digits."""
+
+    def __init__(self, value: Any) -> None:
+        self.shown = parse.shown(value)
+        super().__init__(f"accountId {self.shown} is not a 12-digit account id")
+
+
 @dataclass(frozen=True)
 class MemberEnrollment:
     """One member account as GetEnrollmentStatusesForOrganization lists it."""
@@ -121,9 +129,14 @@ class MemberEnrollment:
     last_updated: datetime | None = None
 
     @classmethod
-    def from_api(cls, entry: dict[str, Any]) -> MemberEnrollment:
-        """One listed entry, parsed as ``Enrollment.from_api`` parses an answer."""
-        account_id = str(entry["accountId"])
+    def from_api(cls, entry: Any) -> MemberEnrollment:
+        """One listed entry, parsed as ``Enrollment.from_api`` parses an answer; NotAnAccount
+        if it names no account (its id becomes a key: it is never "not said")."""
+        if not isinstance(entry, dict):  # what botocore parses a JSON object into
+            raise NotAnAccount(entry)
+        account_id = entry.get("accountId")
+        if not parse.is_account_id(account_id):
+            raise NotAnAccount(account_id)
         get = entry.get
         status = parse.text("status", get("status"), STATUS_LIMIT, account_id) or UNKNOWN
         reason = parse.text("statusReason", get("statusReason"), REASON_LIMIT, account_id)

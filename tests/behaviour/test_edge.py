@@ -9,7 +9,11 @@ import unicodedata
 from typing import Any
 
 import pytest
-from storage import set_aside, stored
+from organization import Organization, account, transitions
+from storage import corrupt_member, roster, set_aside, stored
+
+from devtools.local_aws import LocalAws
+from enrollment_monitor.errors import MonitorError
 
 from conftest import Monitor
 
@@ -140,3 +144,88 @@ def test_a_lone_surrogate_from_the_api_is_replaced_and_the_change_alerted_once(
     monitor.status("Active")
     monitor.check()
     assert account_transitions(monitor) == [(shown, "Active")]
+
+
+# 3. A listed member is a 12-digit account id; anything else is skipped, named, and never
+# addresses the members' control item.
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        ({"accountId": "#ROUND", "status": "Active"}, "'#ROUND'"),
+        ({"accountId": "", "status": "Active"}, "''"),
+        ({"accountId": "1" * 1024, "status": "Active"}, "'1111111111"),
+        ({"accountId": "12345678901", "status": "Active"}, "'12345678901'"),
+        ({"accountId": "\u0661" * 12, "status": "Active"}, "'\u0661"),  # Arabic-Indic digits
+        ({"accountId": 111111111111, "status": "Active"}, "111111111111"),
+        ({"accountId": None, "status": "Active"}, "None"),
+        ({"status": "Failed"}, "None"),
+    ],
+)
+def test_a_listed_entry_that_is_not_an_account_id_is_skipped_and_named_after_the_others(
+    aws: LocalAws, entry: dict[str, Any], named: str
+) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    org.member("a1", "Inactive")
+    org.listed.append(entry)
+
+    with pytest.raises(MonitorError, match="not a 12-digit account id") as failure:
+        org.check()
+
+    assert named in str(failure.value) and len(str(failure.value)) < 1_000
+    (alert,) = org.member_alerts()  # every other member's change, reported
+    assert transitions(alert) == [(account("a1"), "Active", "Inactive")]
+    assert roster(aws).round == 2 and roster(aws).controlled
+    assert org.remembered() == {account("a1"): "Inactive", account("a2"): "Active"}
+    org.listed.remove(entry)
+    org.member("a2", "Failed")
+    org.check()  # the round the entry would have overwritten still counts
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(account("a2"), "Active", "Failed")]
+
+
+def test_a_first_listing_with_an_entry_that_is_not_an_account_id_records_the_others(
+    aws: LocalAws,
+) -> None:
+    org = Organization(aws, a1="Active")
+    org.listed.append({"accountId": "#ROUND", "status": "Inactive"})
+
+    with pytest.raises(MonitorError, match="'#ROUND'"):
+        org.check()
+
+    assert org.alerts() == []  # the baseline, silent
+    assert roster(aws).round == 1
+    assert org.remembered() == {account("a1"): "Active"}
+
+
+def test_many_entries_that_are_not_account_ids_fail_the_invocation_once_naming_a_few(
+    aws: LocalAws,
+) -> None:
+    org = Organization(aws, a1="Active")
+    org.check()
+    org.listed.extend({"accountId": f"bad-{i}", "status": "Active"} for i in range(500))
+
+    with pytest.raises(MonitorError) as failure:
+        org.check()
+
+    message = str(failure.value)
+    assert "500 listed entries" in message and "'bad-0'" in message and "more" in message
+    assert len(message) < 1_000
+    assert org.alerts() == []
+
+
+def test_a_stored_member_whose_key_is_not_an_account_id_is_set_aside(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active")
+    org.check()
+    corrupt_member(aws, "not-an-account", "status", {"S": "Inactive"})  # a hand edit
+    org.member("a1", "Failed")
+
+    with pytest.raises(MonitorError, match="state item set aside: MEMBERS#.* not-an-account"):
+        org.check()
+
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(account("a1"), "Active", "Failed")]  # nobody else reported
+    org.check()
+    assert org.alerts() == []

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from enrollment_monitor import parse
-from enrollment_monitor.enrollment import Enrollment, MemberEnrollment
+from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, NotAnAccount
 
 
 class Kept(logging.Handler):
@@ -114,6 +114,35 @@ def test_a_time_is_aware_utc_to_the_second() -> None:
 
     assert enrollment.last_updated == datetime(2026, 11, 26, 9, 30, 5, tzinfo=UTC)
     assert enrollment.last_updated and enrollment.last_updated.microsecond == 0
+
+
+@pytest.mark.parametrize(
+    "account_id",
+    [
+        "#ROUND",
+        "",
+        "1" * 1024,
+        "12345678901",
+        "1234567890123",
+        "12345678901\n",
+        "\u0661" * 12,  # digits, but not ASCII ones
+        "\uff11" * 12,  # fullwidth digits
+        111111111111,
+        None,
+    ],
+)
+def test_a_member_whose_account_id_is_not_12_digits_is_refused_naming_it(account_id: Any) -> None:
+    with pytest.raises(NotAnAccount) as refused:
+        MemberEnrollment.from_api({"accountId": account_id, "status": "Active"})
+
+    assert refused.value.shown.startswith(repr(account_id)[:20])
+    assert len(refused.value.shown) <= 80
+
+
+@pytest.mark.parametrize("entry", ["111111111111", None, ["111111111111"]])
+def test_an_entry_that_is_not_an_object_is_refused(entry: Any) -> None:
+    with pytest.raises(NotAnAccount):
+        MemberEnrollment.from_api(entry)
 
 
 def test_a_member_keeps_its_fields_parsed_like_the_accounts() -> None:
