@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from organization import Organization, account, transitions
-from storage import corrupt_member, roster, set_aside, stored
+from storage import corrupt_member, nothing_stored, roster, set_aside, stored
 
 from devtools.local_aws import LocalAws
 from enrollment_monitor.errors import MonitorError
@@ -229,3 +229,21 @@ def test_a_stored_member_whose_key_is_not_an_account_id_is_set_aside(aws: LocalA
     assert transitions(alert) == [(account("a1"), "Active", "Failed")]  # nobody else reported
     org.check()
     assert org.alerts() == []
+
+
+# 6. A payload that is not a JSON object fails at once: nothing checked or sent.
+
+
+@pytest.mark.parametrize("payload", ["test-notification", ["check"], 7, 1.5, True, None])
+def test_a_payload_that_is_not_a_json_object_fails_and_checks_nothing(
+    monitor: Monitor, payload: Any
+) -> None:
+    monitor.status("Inactive")
+
+    with pytest.raises(MonitorError, match="not a JSON object") as failure:
+        monitor.invoke(payload)
+
+    assert json.dumps(payload) in str(failure.value)
+    assert monitor.aws.wire.calls["compute-optimizer:GetEnrollmentStatus"] == 0
+    assert monitor.aws.wire.calls["sns:Publish"] == 0
+    assert nothing_stored(monitor.aws) and monitor.alerts() == []
