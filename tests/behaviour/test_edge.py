@@ -14,6 +14,7 @@ from storage import corrupt_member, nothing_stored, roster, set_aside, stored
 
 from devtools.local_aws import LocalAws
 from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.settings import ConfigurationError
 
 from conftest import Monitor
 
@@ -247,3 +248,25 @@ def test_a_payload_that_is_not_a_json_object_fails_and_checks_nothing(
     assert monitor.aws.wire.calls["compute-optimizer:GetEnrollmentStatus"] == 0
     assert monitor.aws.wire.calls["sns:Publish"] == 0
     assert nothing_stored(monitor.aws) and monitor.alerts() == []
+
+
+# 7. A Region or topic outside the function's partition fails the cold start, naming it.
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MONITORED_REGIONS", "us-east-1,cn-north-1"),
+        ("ALERT_TOPIC_ARN", "arn:aws:sns:cn-north-1:123456789012:alerts"),
+    ],
+)
+def test_a_region_of_another_partition_fails_the_cold_start_naming_the_variable(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    monitor.aws.wire.calls.clear()
+
+    with pytest.raises(ConfigurationError, match=name):
+        monitor.check(cold=True)
+
+    assert sum(monitor.aws.wire.calls.values()) == 0
