@@ -270,3 +270,40 @@ def test_a_region_of_another_partition_fails_the_cold_start_naming_the_variable(
         monitor.check(cold=True)
 
     assert sum(monitor.aws.wire.calls.values()) == 0
+
+
+# 9. Format, control, surrogate and private-use characters from the API reach nobody.
+
+
+def test_invisible_and_control_characters_from_the_api_reach_no_rendering_or_attribute(
+    monitor: Monitor,
+) -> None:
+    monitor.status(f"Inac{INVISIBLE}tive{CONTROL}", reason=f"Opted{INVISIBLE} out{PRIVATE}\x00")
+    monitor.check()
+    monitor.status(f"Pen{INVISIBLE}ding\x1b", reason=f"\u2067Enrolling{CONTROL}")
+    monitor.check()
+
+    first, second = monitor.aws.wire.published
+    for published in (first, second):
+        assert_nothing_hidden(published)
+    assert second["MessageAttributes"]["status"]["StringValue"] == "Pending"
+    assert second["MessageAttributes"]["previousStatus"]["StringValue"] == "Inactive"
+    email = json.loads(second["Message"])["email"]
+    assert "Compute Optimizer enrollment changed from Inactive to Pending" in email
+    assert "Reason:      Enrolling" in email
+    chat = json.loads(json.loads(second["Message"])["https"])
+    assert chat["content"]["keywords"] == ["Pending", REGION]
+
+
+def test_invisible_characters_in_member_statuses_and_reasons_reach_nobody(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    org.member("a1", f"Fai{INVISIBLE}led{CONTROL}", reason=f"Role{INVISIBLE}{PRIVATE} missing")
+    org.member("a2", "\u202eInactive\u202c")
+
+    org.check()
+
+    (published,) = aws.wire.published
+    assert_nothing_hidden(published)
+    email = json.loads(published["Message"])["email"]
+    assert "Role missing" in email
