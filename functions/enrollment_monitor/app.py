@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from enrollment_monitor.check import run
@@ -14,6 +15,9 @@ from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.settings import Settings
 
 logger = Logger()
+# The parsers log with the standard library (the command line has no Powertools): here their
+# lines take Powertools' level and JSON format.
+copy_config_to_registered_loggers(source_logger=logger, include={"enrollment_monitor"})
 
 
 @cache

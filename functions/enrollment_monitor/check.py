@@ -11,6 +11,7 @@ the heartbeat among them only when every Region's check completed.
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -37,6 +38,7 @@ from enrollment_monitor.enrollment import (
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.outbox import Delivery, deliver
+from enrollment_monitor.parse import SHOWN_LIMIT
 from enrollment_monitor.results import Checked, RegionResult, TestSent
 from enrollment_monitor.settings import Settings
 from enrollment_monitor.store.observations import Observations, Stored
@@ -54,6 +56,10 @@ class UnknownAction(MonitorError):
     """The event asks for something the monitor does not do: nothing is checked or sent."""
 
 
+class NotAnEvent(UnknownAction):
+    """The payload is not a JSON object, so it asks for nothing: nothing is checked or sent."""
+
+
 class CheckFailed(MonitorError):
     def __init__(self, failures: list[str]) -> None:
         self.failures = failures
@@ -67,7 +73,13 @@ def run(
     context: Any,
     now: datetime | None = None,
 ) -> Checked | TestSent:
-    action = event.get("action", CHECK_ACTION) if isinstance(event, dict) else CHECK_ACTION
+    if not isinstance(event, dict):
+        raise NotAnEvent(
+            f"the payload is not a JSON object but {_json(event)}: the monitor accepts an object, "
+            f"{_json({'action': ACTIONS[0]})} (the default) or {_json({'action': ACTIONS[1]})}. "
+            "Nothing was checked or sent."
+        )
+    action = event.get("action", CHECK_ACTION)
     if action not in ACTIONS:
         raise UnknownAction(
             f"unknown action {action!r} in the event: the monitor accepts {ACTIONS[0]!r} (the "
@@ -189,6 +201,8 @@ def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
                 complete = delivery.complete
             # Left to another invocation, or to the next check: this one is not done.
             complete = complete and members.summary.outcome not in _NOT_DONE
+            if members.not_members:  # named once every other member's change is reported
+                failures.append(members.not_members)
     _fail_on(failures, [*set_aside, *delivery.set_aside])
     # Not complete: another invocation (or the next check) completes it, with a heartbeat.
     return replace(result, alerts_sent=delivery.sent, complete=complete)
@@ -238,6 +252,12 @@ def _fail_on(failures: list[MonitorError], set_aside: list[str]) -> None:
     problems = [*map(str, failures), *(f"state item set aside: {item}" for item in set_aside)]
     if problems:
         raise MonitorError("; ".join(problems))
+
+
+def _json(value: Any) -> str:
+    """A payload as the invoker wrote it, bounded."""
+    written = json.dumps(value, default=repr)
+    return written if len(written) <= SHOWN_LIMIT else f"{written[: SHOWN_LIMIT - 3]}..."
 
 
 def _named(failure: Exception, region: str) -> str:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+
+from enrollment_monitor import parse
 
 T = TypeVar("T")
 
 ACTIVE = "Active"
 KNOWN_STATUSES = ("Active", "Inactive", "Pending", "Failed")
+# The status of an answer that says none (or says it as something other than text).
+UNKNOWN = "Unknown"
 # Text from the API is bounded where it enters: alerts show less (alerts.render.api_text), and
 # the stored observation never nears DynamoDB's 400 KB item.
 REASON_LIMIT = 1_000
@@ -60,14 +65,20 @@ class Enrollment:
         )
 
     @classmethod
-    def from_api(cls, response: dict[str, Any]) -> Enrollment:
-        last_updated = response.get("lastUpdatedTimestamp")
+    def from_api(cls, response: Mapping[str, Any]) -> Enrollment:
+        """One answer, each field parsed once (``parse``): what does not fit is not said, so
+        what is recorded is what ``from_dict`` reads back."""
+        get = response.get
         return cls(
-            status=str(response.get("status") or "Unknown")[:STATUS_LIMIT],
-            status_reason=_bounded(response.get("statusReason")),
-            last_updated=last_updated.astimezone(UTC) if last_updated else None,
-            member_accounts_enrolled=response.get("memberAccountsEnrolled"),
-            member_accounts_opted_in=response.get("numberOfMemberAccountsOptedIn"),
+            status=parse.text("status", get("status"), STATUS_LIMIT) or UNKNOWN,
+            status_reason=parse.text("statusReason", get("statusReason"), REASON_LIMIT) or None,
+            last_updated=parse.moment("lastUpdatedTimestamp", get("lastUpdatedTimestamp")),
+            member_accounts_enrolled=parse.flag(
+                "memberAccountsEnrolled", get("memberAccountsEnrolled")
+            ),
+            member_accounts_opted_in=parse.count(
+                "numberOfMemberAccountsOptedIn", get("numberOfMemberAccountsOptedIn")
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +111,14 @@ class Enrollment:
         return enrollment
 
 
+class NotAnAccount(ValueError):
+    """A listed entry that names no member account: its account id is not 12 digits."""
+
+    def __init__(self, value: Any) -> None:
+        self.shown = parse.shown(value)
+        super().__init__(f"accountId {self.shown} is not a 12-digit account id")
+
+
 @dataclass(frozen=True)
 class MemberEnrollment:
     """One member account as GetEnrollmentStatusesForOrganization lists it."""
@@ -110,14 +129,24 @@ class MemberEnrollment:
     last_updated: datetime | None = None
 
     @classmethod
-    def from_api(cls, entry: dict[str, Any]) -> MemberEnrollment:
-        last_updated = entry.get("lastUpdatedTimestamp")
+    def from_api(cls, entry: Any) -> MemberEnrollment:
+        """One listed entry, parsed as ``Enrollment.from_api`` parses an answer; NotAnAccount
+        if it names no account (its id becomes a key: it is never "not said")."""
+        if not isinstance(entry, dict):  # what botocore parses a JSON object into
+            raise NotAnAccount(entry)
+        account_id = entry.get("accountId")
+        if not parse.is_account_id(account_id):
+            raise NotAnAccount(account_id)
+        get = entry.get
+        status = parse.text("status", get("status"), STATUS_LIMIT, account_id) or UNKNOWN
+        reason = parse.text("statusReason", get("statusReason"), REASON_LIMIT, account_id)
         return cls(
-            account_id=str(entry["accountId"]),
-            # Interned: thousands of members share a handful of statuses.
-            status=sys.intern(str(entry.get("status") or "Unknown")[:STATUS_LIMIT]),
-            status_reason=_bounded(entry.get("statusReason")),
-            last_updated=last_updated.astimezone(UTC) if last_updated else None,
+            account_id=account_id,
+            status=sys.intern(status),  # thousands of members share a handful of statuses
+            status_reason=reason or None,
+            last_updated=parse.moment(
+                "lastUpdatedTimestamp", get("lastUpdatedTimestamp"), account_id
+            ),
         )
 
 
@@ -236,10 +265,6 @@ def aware(text: str | None) -> datetime | None:
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone")
     return moment
-
-
-def _bounded(text: str | None) -> str | None:
-    return text[:REASON_LIMIT] if text else None
 
 
 def stamp(moment: datetime) -> str:

@@ -19,6 +19,7 @@ check records every member silently (the baseline).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from enrollment_monitor.alerts.members import member_alert
-from enrollment_monitor.compute_optimizer import MEMBERS_PAGE_SIZE, READ_MEMBERS, read_members
+from enrollment_monitor.alerts.render import status_text
+from enrollment_monitor.compute_optimizer import (
+    MEMBERS_PAGE_SIZE,
+    READ_MEMBERS,
+    Skipped,
+    read_members,
+)
 from enrollment_monitor.enrollment import AccountRegion, MemberEnrollment, Outcome
 from enrollment_monitor.errors import AwsCallError, MonitorError
 from enrollment_monitor.invocation import Invocation
@@ -50,6 +57,12 @@ class EmptyListing(MonitorError):
 
 class ListingTooSlow(MonitorError):
     """The listing would outlast the invocation: stopped while there is time to say so."""
+
+
+class NotMembers(MonitorError):
+    """The listing named entries that are no member account (an account id that is not 12
+    digits): each was skipped and logged, every other member checked and reported; the
+    invocation fails naming them once all that is done."""
 
 
 class _Deadline:
@@ -76,6 +89,7 @@ class MembersChecked:
     stored: Stored  # with the member alert it now owes, if any
     summary: MembersSummary
     set_aside: list[str]  # member items that could not be read, set aside
+    not_members: NotMembers | None = None  # listed entries skipped: the invocation fails
 
 
 def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) -> MembersChecked:
@@ -86,16 +100,17 @@ def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) 
     diff = MemberDiff(roster.members, roster.baseline)
     writes = _LazyLease(invocation, rosters, where, roster)
     client = invocation.clients.compute_optimizer(where.region)
+    skipped = Skipped()
     try:
-        for write in diff.listed(_members_of(client, _Deadline(invocation, where))):
+        for write in diff.listed(_members_of(client, _Deadline(invocation, where), skipped)):
             writes.write(write)
         listed_before = sum(map(bool, roster.members.values()))
         if not diff.members and listed_before:
             raise EmptyListing(
-                f"{READ_MEMBERS} in {where.region} listed no members, while "
-                f"{listed_before:,} were listed before: nothing was "
-                "reported or written. If the organization really has no members left, set the "
-                "TrackMemberAccounts parameter to false."
+                f"{READ_MEMBERS} in {where.region} listed no members"
+                f"{f' ({skipped})' if skipped.count else ''}, while {listed_before:,} were "
+                "listed before: nothing was reported or written. If the organization really "
+                "has no members left, set the TrackMemberAccounts parameter to false."
             )
         for write in diff.unlisted():
             writes.write(write)
@@ -114,9 +129,22 @@ def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) 
     except Exception:
         writes.give_back_after_failure()
         raise
-    summary = MembersSummary(outcome, diff.members.total(), len(diff.changes), diff.members)
+    # Counted by the status as shown: a dimension value carries no hidden character either.
+    counts: Counter[str] = Counter()
+    for status, count in diff.members.items():
+        counts[status_text(status)] += count
+    summary = MembersSummary(outcome, diff.members.total(), len(diff.changes), counts)
     logger.info("members checked", extra=summary.to_dict())
-    return MembersChecked(stored, summary, set_aside)
+    return MembersChecked(stored, summary, set_aside, _not_members(where, skipped))
+
+
+def _not_members(where: AccountRegion, skipped: Skipped) -> NotMembers | None:
+    if not skipped.count:
+        return None
+    return NotMembers(
+        f"{READ_MEMBERS} in {where.region}: {skipped}. Every other member was checked and "
+        "its changes reported; these entries name no account the monitor can watch."
+    )
 
 
 def _conclude(
@@ -199,11 +227,11 @@ class _LazyLease:
                 logger.warning("could not give the members' lease back", extra={"e": str(error)})
 
 
-def _members_of(client: Any, deadline: _Deadline) -> Iterator[MemberEnrollment]:
-    """The organization's members; a clear error where the account may not list them, or
-    when the listing would outlast the invocation."""
+def _members_of(client: Any, deadline: _Deadline, skipped: Skipped) -> Iterator[MemberEnrollment]:
+    """The organization's members (entries that name none go to ``skipped``); a clear error
+    where the account may not list them, or when the listing would outlast the invocation."""
     try:
-        for listed, member in enumerate(read_members(client, client.meta.region_name)):
+        for listed, member in enumerate(read_members(client, client.meta.region_name, skipped)):
             if listed % MEMBERS_PAGE_SIZE == 0:
                 deadline.check(listed)
             yield member

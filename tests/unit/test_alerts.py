@@ -1,6 +1,7 @@
 """What people and machines receive: subject limits, email text, Chatbot JSON, the document."""
 
 import json
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrollment_monitor.alerts import Alert
-from enrollment_monitor.alerts.render import AlertText, compose
+from enrollment_monitor.alerts.render import API_TEXT_LIMIT, AlertText, api_text, compose
 from enrollment_monitor.alerts.selftest import selftest_alert
 from enrollment_monitor.alerts.status import status_alert
 from enrollment_monitor.enrollment import (
@@ -211,3 +212,53 @@ def test_a_subject_too_long_is_cut_in_the_middle_keeping_account_and_region() ->
     assert len(subject.subject) < 100 and "..." in subject.subject
     assert subject.subject.startswith("Compute Optimizer very ")
     assert subject.subject.endswith("very long (123456789012, ap-southeast-2)")
+
+
+# Text from the API: nothing hidden (format, control, surrogate, private use), by category.
+
+HIDDEN = {"Cc", "Cf", "Cs", "Co"}
+
+
+@given(text=st.text(st.characters(exclude_categories=()), max_size=400))
+def test_api_text_keeps_no_format_control_surrogate_or_private_use_character(text: str) -> None:
+    shown = api_text(text)
+
+    assert not [c for c in shown if unicodedata.category(c) in HIDDEN]
+    assert shown == shown.strip() and len(shown) <= API_TEXT_LIMIT
+    assert len(shown.splitlines()) <= 1
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "\u061c",
+        "\u180e",
+        "\u2060",
+        "\u2061",
+        "\u2062",
+        "\u2063",
+        "\u2064",
+        "\u200d",
+        "\ufeff",
+        "\U000e0041",
+        "\ue000",
+        "\U000f0000",
+        "\U00100000",
+        "\ud800",
+    ],
+)
+def test_invisible_bidi_and_private_use_characters_are_removed(hidden: str) -> None:
+    assert api_text(f"Opted{hidden} out") == "Opted out"
+
+
+def test_control_characters_and_line_breaks_become_one_space() -> None:
+    assert api_text("Opted\x00out\r\nby\x85a\u2028user\x1b[31m") == "Opted out by a user [31m"
+
+
+def test_status_attributes_carry_the_status_as_shown() -> None:
+    previous = Observation(Enrollment("Act\u2060ive\x07"), NOW)
+    alert = change(previous, Enrollment("\u202eInac\ue000tive\n"))
+
+    assert alert.attributes["status"] == "Inactive"
+    assert alert.attributes["previousStatus"] == "Active"
+    assert alert.publish_size() > 0  # what SNS counts, computable

@@ -1,10 +1,14 @@
-"""Batches of member writes: unprocessed items are sent again, then the check fails."""
+"""Batches of member writes: unprocessed items are sent again, then the check fails; a key
+is always a member's account id."""
 
 from typing import Any
 
 import pytest
 
+from enrollment_monitor.enrollment import AccountRegion
 from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.member_diff import Forget, Remember
+from enrollment_monitor.store.roster import MemberWriter
 from enrollment_monitor.store.table import BatchWriter, Key
 
 REGION = "us-east-1"
@@ -43,3 +47,18 @@ def test_items_still_unprocessed_after_the_retries_fail_the_check() -> None:
 
     with pytest.raises(MonitorError, match="dynamodb:BatchWriteItem in us-east-1 failed: 1 item"):
         writer.flush()
+
+
+@pytest.mark.parametrize("account_id", ["#ROUND", "", "1" * 1024, "12345678901"])
+def test_a_member_write_never_addresses_anything_but_an_account_id(account_id: str) -> None:
+    dynamodb = _ThrottledDynamoDB(times=0)
+    writer = MemberWriter(
+        BatchWriter(dynamodb, "t", REGION), AccountRegion("123456789012", REGION), 1, "now"
+    )
+
+    for write in (Remember(account_id, "Active"), Forget(account_id)):
+        with pytest.raises(ValueError, match="not a member's account id"):
+            writer.write(write)
+    writer.flush()
+
+    assert dynamodb.batches == []

@@ -1,6 +1,7 @@
+import botocore.session
 import pytest
 
-from enrollment_monitor.settings import ConfigurationError, Settings
+from enrollment_monitor.settings import ConfigurationError, Settings, partition_of
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:enrollment-alerts"
 VALID = {
@@ -101,3 +102,69 @@ def test_members_may_be_listed_in_several_named_regions() -> None:
     }
 
     assert Settings.from_env(env).member_regions == ("eu-west-1", "us-east-1")
+
+
+# Partitions: every Region watched and the topic's Region are in the function's partition.
+
+# One Region of each partition botocore knows.
+A_REGION_OF = {
+    "aws": "eu-west-1",
+    "aws-cn": "cn-north-1",
+    "aws-us-gov": "us-gov-west-1",
+    "aws-iso": "us-iso-east-1",
+    "aws-iso-b": "us-isob-east-1",
+    "aws-iso-e": "eu-isoe-west-1",
+    "aws-iso-f": "us-isof-south-1",
+    "aws-eusc": "eusc-de-east-1",
+}
+ELSEWHERE = [(home, other) for home in A_REGION_OF for other in A_REGION_OF if other != home]
+
+
+def in_partition(partition: str, **variables: str) -> dict[str, str]:
+    region = A_REGION_OF[partition]
+    topic = f"arn:{partition}:sns:{region}:123456789012:enrollment-alerts"
+    return {**VALID, "AWS_REGION": region, "ALERT_TOPIC_ARN": topic, **variables}
+
+
+def test_the_examples_cover_every_partition_botocore_knows() -> None:
+    known = botocore.session.get_session().get_available_partitions()
+
+    assert sorted(A_REGION_OF) == sorted(known)
+    assert {partition_of(region) for region in A_REGION_OF.values()} == set(known)
+
+
+@pytest.mark.parametrize("partition", A_REGION_OF)
+def test_regions_and_a_topic_of_the_functions_own_partition_are_accepted(partition: str) -> None:
+    region = A_REGION_OF[partition]
+
+    settings = Settings.from_env(in_partition(partition, MONITORED_REGIONS=region))
+
+    assert settings.regions == (region,)
+
+
+@pytest.mark.parametrize(("home", "other"), ELSEWHERE)
+def test_a_region_outside_the_functions_partition_is_refused_naming_the_variable(
+    home: str, other: str
+) -> None:
+    regions = f"{A_REGION_OF[home]},{A_REGION_OF[other]}"
+
+    with pytest.raises(ConfigurationError, match="MONITORED_REGIONS") as refused:
+        Settings.from_env(in_partition(home, MONITORED_REGIONS=regions))
+
+    assert A_REGION_OF[other] in str(refused.value) and other in str(refused.value)
+
+
+@pytest.mark.parametrize(("home", "other"), ELSEWHERE)
+def test_a_topic_whose_region_is_not_in_its_own_partition_is_refused(home: str, other: str) -> None:
+    topic = f"arn:{home}:sns:{A_REGION_OF[other]}:123456789012:enrollment-alerts"
+
+    with pytest.raises(ConfigurationError, match="ALERT_TOPIC_ARN") as refused:
+        Settings.from_env(in_partition(home, ALERT_TOPIC_ARN=topic))
+
+    assert A_REGION_OF[other] in str(refused.value)
+
+
+def test_a_region_botocore_does_not_list_is_in_the_partition_its_name_matches() -> None:
+    assert partition_of("ap-east-9") == "aws"
+    assert partition_of("us-gov-north-7") == "aws-us-gov"
+    assert partition_of("cn-south-3") == "aws-cn"

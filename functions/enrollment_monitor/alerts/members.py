@@ -10,7 +10,7 @@ many it leaves out, and still counts every change per group.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from enrollment_monitor.alerts.message import Alert
@@ -21,6 +21,7 @@ from enrollment_monitor.alerts.render import (
     compose,
     document,
     short_status,
+    status_text,
     thread_id,
 )
 from enrollment_monitor.enrollment import KNOWN_STATUSES, AccountRegion, iso, stamp
@@ -78,7 +79,7 @@ def _render(
     worst = groups[0]
     body = {
         "changeCount": total,
-        "changesByStatus": {group: changes.counts[group] for group in groups},
+        "changesByStatus": _as_shown((group, changes.counts[group]) for group in groups),
         "truncated": len(listed) < total,
         "changes": [_change_document(change) for change in listed],
         "memberCounts": _member_counts(members),
@@ -95,7 +96,7 @@ def _render(
             ("Changed", f"{total:,} member account{plural}"),
             (
                 "Members now",
-                ", ".join(f"{api_text(s)} {n:,}" for s, n in _member_counts(members).items()),
+                ", ".join(f"{s} {n:,}" for s, n in _member_counts(members).items()),
             ),
             ("Observed at", iso(observed_at)),
         ],
@@ -113,18 +114,27 @@ def _render(
 def _change_document(change: MemberChange) -> dict[str, str | None]:
     return {
         "accountId": change.account_id,
-        "previous": change.previous,
-        "current": change.current,
+        "previous": status_text(change.previous) if change.previous else None,
+        "current": status_text(change.current) if change.current else None,
         "statusReason": api_text(change.status_reason) if change.status_reason else None,
         "lastUpdatedTimestamp": iso(change.last_updated) if change.last_updated else None,
     }
 
 
 def _member_counts(members: Mapping[str, int]) -> dict[str, int]:
-    """The four known statuses always, then any status AWS added, as counted."""
-    counts = {status: members.get(status, 0) for status in KNOWN_STATUSES}
-    counts.update({s: n for s, n in members.items() if s not in counts})
-    return counts
+    """The four known statuses always, then any status AWS added, as counted (and shown)."""
+    known = [(status, members.get(status, 0)) for status in KNOWN_STATUSES]
+    return _as_shown([*known, *((s, n) for s, n in members.items() if s not in KNOWN_STATUSES)])
+
+
+def _as_shown(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Counts per status as shown (``status_text``): statuses that differ only by characters
+    no rendering shows are counted together, in the order first met."""
+    shown: dict[str, int] = {}
+    for status, count in counts:
+        key = status_text(status)
+        shown[key] = shown.get(key, 0) + count
+    return shown
 
 
 def _subject(changes: ChangeList, listed: Sequence[MemberChange], worst: str) -> str:
@@ -148,11 +158,11 @@ def _subject(changes: ChangeList, listed: Sequence[MemberChange], worst: str) ->
 
 
 def _title(group: str) -> str:
-    return "Left the organization" if group == REMOVED else f"Now {api_text(group)}"
+    return "Left the organization" if group == REMOVED else f"Now {status_text(group)}"
 
 
 def _was(change: MemberChange) -> str:
-    return "new member" if change.previous is None else f"was {api_text(change.previous)}"
+    return "new member" if change.previous is None else f"was {status_text(change.previous)}"
 
 
 def _email_listing(changes: ChangeList, listed: Sequence[MemberChange]) -> list[str]:

@@ -8,10 +8,10 @@ from datetime import datetime
 from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.alerts.render import (
     AlertText,
-    api_text,
     compose,
     document,
     member_figures,
+    status_text,
     thread_id,
 )
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, iso, stamp
@@ -32,7 +32,7 @@ def opt_ins_alert(
         subject = "Compute Optimizer: member accounts no longer enrolled" + (
             f", opted in {counts}" if counts else ""
         )
-    status = api_text(current.status)
+    status = status_text(current.status)
     text = AlertText(
         headline,
         meaning="Compute Optimizer analyses a member account only while it is opted in: "
@@ -55,7 +55,7 @@ def opt_ins_alert(
         ],
         thread=thread_id("opt-ins", where, stamp(now)),  # never an episode's thread
     )
-    body = {"previous": _figures(previous), "current": _figures(current), "status": current.status}
+    body = {"previous": _figures(previous), "current": _figures(current), "status": status}
     alert = compose(
         where, subject, text, document(OPT_INS_DECREASED, where, now, body), current.status, None
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +22,10 @@ from enrollment_monitor.settings import partition_of
 
 SUBJECT_LIMIT = 99
 API_TEXT_LIMIT = 300
-# Newlines and control characters, and the invisible ones that reorder or hide text (bidi
-# controls, zero-width characters, the byte order mark).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# What text from the API never shows, by Unicode category: a control character (Cc: newlines
+# among them) becomes a space; format characters (Cf: the invisible ones that hide, join or
+# reorder text, bidi controls, tags), surrogates (Cs) and private-use characters (Co) go.
+_HIDDEN = {"Cc": " ", "Cf": "", "Cs": "", "Co": ""}
 # Characters that mean markup in Slack or Teams, as look-alikes that mean nothing there.
 _CHAT_MARKUP = str.maketrans(
     {
@@ -105,20 +107,33 @@ def compose(
     }
     attributes = {
         "eventType": document["eventType"],
-        "status": status,
+        "status": status_text(status),
         "accountId": where.account_id,
         "region": where.region,
     }
     if previous_status:
-        attributes["previousStatus"] = previous_status
+        attributes["previousStatus"] = status_text(previous_status)
     return Alert(full_subject, json.dumps(message), attributes)
 
 
 def api_text(text: str) -> str:
-    """Text from the API as every rendering shows it: one line (newlines and control
-    characters become spaces), at most ``API_TEXT_LIMIT`` characters."""
-    line = " ".join(_CONTROL.sub(" ", text).split())
+    """Text from the API as every rendering shows it: one line (control characters and line
+    breaks become spaces), nothing hidden (format, surrogate and private-use characters
+    removed), at most ``API_TEXT_LIMIT`` characters."""
+    line = " ".join(_visible(text).split())
     return line if len(line) <= API_TEXT_LIMIT else line[: API_TEXT_LIMIT - 1] + "\u2026"
+
+
+def status_text(status: str) -> str:
+    """A status as every rendering shows it and the message attributes carry it: as
+    ``api_text`` shows it, never empty (SNS takes no empty attribute value)."""
+    return api_text(status) or "?"
+
+
+def _visible(text: str) -> str:
+    if text.isprintable():  # no Other (C*) nor separator but the space: nothing to remove
+        return text
+    return "".join(_HIDDEN.get(unicodedata.category(c), c) for c in text)
 
 
 def chat_safe(text: str) -> str:
@@ -206,7 +221,7 @@ def thread_id(kind: str, where: AccountRegion, stamp: str) -> str:
 
 def short_status(status: str) -> str:
     """A status as it may appear in a subject: printable ASCII, one line, bounded."""
-    return _NOT_PRINTABLE.sub(" ", status).strip()[:20] or "?"
+    return _NOT_PRINTABLE.sub(" ", api_text(status)).strip()[:20] or "?"
 
 
 def _subject(subject: str, where: AccountRegion) -> str:

@@ -13,6 +13,7 @@ from enrollment_monitor.alerts.render import (
     document,
     member_figures,
     short_status,
+    status_text,
     thread_id,
 )
 from enrollment_monitor.enrollment import (
@@ -70,8 +71,8 @@ def status_alert(
     """The alert of ``decision`` (a change, or a reminder), from the observation ``previous``
     to the one ``recorded`` with it."""
     current = recorded.enrollment
-    old = api_text(previous.enrollment.status) if previous else None
-    new = api_text(current.status)
+    old = status_text(previous.enrollment.status) if previous else None
+    new = status_text(current.status)
     if decision is Decision.REMINDER:
         headline = (
             f"Compute Optimizer enrollment is still {new} (since {iso(recorded.observed_at)})"
@@ -114,6 +115,11 @@ def _observed(observation: Observation) -> dict[str, object]:
 
 
 def _shown(enrollment: Enrollment) -> dict[str, object]:
-    """The enrollment in the machine document, its reason as every rendering shows it."""
+    """The enrollment in the machine document, its status and reason as every rendering shows
+    them."""
     reason = enrollment.status_reason
-    return {**enrollment.to_dict(), "statusReason": api_text(reason) if reason else None}
+    return {
+        **enrollment.to_dict(),
+        "status": status_text(enrollment.status),
+        "statusReason": api_text(reason) if reason else None,
+    }

@@ -25,6 +25,7 @@ from enrollment_monitor.member_diff import (
     StoredMembers,
     Unreported,
 )
+from enrollment_monitor.parse import is_account_id, shown
 from enrollment_monitor.store.table import (
     UNREADABLE,
     BatchWriter,
@@ -84,6 +85,8 @@ class Rosters:
                     round_ = int(item["round"]["N"])
                     lease = float(item["leaseUntil"]["N"]) if "leaseUntil" in item else 0.0
                     continue
+                if not is_account_id(item["sk"]["S"]):  # a hand edit: no member of ours
+                    raise ValueError("its sort key is not a 12-digit account id")
                 status = sys.intern(item["status"]["S"]) if "status" in item else GONE
                 if "round" in item:
                     previous = item["previousStatus"]["S"] if "previousStatus" in item else None
@@ -135,6 +138,8 @@ class MemberWriter:
         self._batch, self._where, self._round, self._observed_at = batch, where, round_, observed_at
 
     def write(self, write: MemberWrite) -> None:
+        if not is_account_id(write.account_id):  # checked where it entered: never a control item
+            raise ValueError(f"not a member's account id: {shown(write.account_id)}")
         key = _key(self._where, write.account_id)
         if isinstance(write, Forget):
             self._batch.delete(key)
