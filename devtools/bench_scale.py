@@ -44,7 +44,7 @@ from devtools.bench_process import REGION, event, run_child, write
 _MODULE = "devtools.bench_scale"  # the child
 COMPUTE_OPTIMIZER_MS = 40
 DYNAMODB_MS = 8
-OTHER_MS = 40  # SNS Publish: not in the brief's model; counted as slowly as Compute Optimizer
+OTHER_MS = 40  # SNS Publish: not in the model; counted as slowly as Compute Optimizer
 ONE_VCPU_MB = 1769
 MEMORY_CHOICES = (128, 256, 512, 1024, ONE_VCPU_MB)  # what the memory choice weighs
 SCENARIOS = {
