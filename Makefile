@@ -94,8 +94,8 @@ publish-preflight:
 	@! grep -n 'github.com/OWNER/' template.yaml nested/chatbot.yaml \
 		|| { echo "replace OWNER in HomePageUrl and SourceCodeUrl first (docs/PUBLISHING.md)" >&2; exit 1; }
 
-# Cold start, warm check, AWS requests per check and package size, each against its floor
-# (a script, not a timed test). Builds the deployment package with pip (needs PyPI once).
+# Cold start, warm check, CPU, AWS requests per check and package size, each against its floor
+# or target, then organization members at scale under a latency model (a script, not a timed
+# test; a few minutes). Builds the deployment package with pip (needs PyPI once).
 bench: $(VENV)/.installed
 	$(PY) -m devtools.bench
-	@if [ -f devtools/bench_members.py ]; then $(PY) -m devtools.bench_members; fi

@@ -10,10 +10,12 @@ Optimizer stand-in. A module a measure, each timing in fresh processes of its ow
 2. devtools/bench_warm.py: warm check, steady state, against the floor on warm clients;
 3. devtools/bench_requests.py: AWS requests per check, from the wire tap;
 4. devtools/bench_package.py: the deployment package, built as sam build builds it, zipped;
-5. devtools/bench_imports.py: import time, and nothing created or connected at import.
+5. devtools/bench_imports.py: import time, and nothing created or connected at import;
+6. devtools/bench_cpu.py: the CPU of the monitor's own work in a steady check, AWS stubbed;
+7. devtools/bench_scale.py: organization members at scale (1k to 100k, 1 and 17 Regions),
+   timed on AWS by a latency model, against the template's memory and timeout.
 
-This module runs them and prints the table (devtools/bench_table.py). ``make bench`` then runs
-devtools/bench_members.py: organization members at scale.
+This module runs them and prints the tables (devtools/bench_table.py, then the scale table).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import sys
 
 from devtools import (
     bench_cold,
+    bench_cpu,
     bench_imports,
     bench_package,
     bench_requests,
+    bench_scale,
     bench_table,
     bench_warm,
 )
@@ -37,6 +41,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=9, help="cold-start processes per variant")
     parser.add_argument("--warm-runs", type=int, default=500, help="warm checks timed")
+    parser.add_argument("--cpu-runs", type=int, default=2000, help="stubbed checks timed")
+    parser.add_argument("--scale-sizes", default="1000,10000,100000", help="members, listed")
+    parser.add_argument("--scale-regions", default="1,17", help="Regions watched, listed")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     arguments = parser.parse_args(argv)
 
@@ -47,6 +54,13 @@ def main(argv: list[str]) -> int:
     measured = bench_requests.measure()
     sizes = bench_package.sizes(built)
     importtime = bench_imports.measure(built)
+    cpu = bench_cpu.measure(arguments.cpu_runs)
+    memory, timeout = bench_scale.function_settings()
+    scale = bench_scale.measure(
+        [int(size) for size in arguments.scale_sizes.split(",")],
+        [int(count) for count in arguments.scale_regions.split(",")],
+        timeout,
+    )
 
     requests = {
         "cold-start check (status unchanged)": bench_cold.first_check_calls(cold),
@@ -55,6 +69,7 @@ def main(argv: list[str]) -> int:
     rows = [
         *bench_cold.rows(cold),
         bench_warm.row(warm),
+        *bench_cpu.rows(cpu),
         *bench_requests.rows(requests),
         *bench_package.rows(sizes),
     ]
@@ -70,6 +85,8 @@ def main(argv: list[str]) -> int:
     print("\n".join(bench_imports.notes(importtime)))
     print("\n".join(bench_cold.metrics_note(cold)))
     print(bench_requests.log_note(measured))
+    print()
+    print("\n".join(bench_scale.report(scale, memory, timeout)))
     if arguments.json:
         results = {
             "cold": cold,
@@ -77,6 +94,8 @@ def main(argv: list[str]) -> int:
             "requests": measured,
             "package": sizes,
             "importtime": importtime,
+            "cpu": cpu,
+            "scale": scale,
         }
         write(arguments.json, results)
     return 0

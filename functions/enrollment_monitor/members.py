@@ -65,13 +65,19 @@ class NotMembers(MonitorError):
     invocation fails naming them once all that is done."""
 
 
+def deadline_reserve(time_limit: float) -> float:
+    """The invocation's time the listing leaves for writing, owing and sending: a fifth of
+    it, 10 s at least."""
+    return max(10.0, time_limit / 5)
+
+
 class _Deadline:
-    """Stops the listing while a fifth of the invocation's time (10 s at least) is left for
-    writing, owing and sending: killed by the timeout mid-way, a check says nothing."""
+    """Stops the listing while ``deadline_reserve`` is left: killed by the timeout mid-way, a
+    check says nothing."""
 
     def __init__(self, invocation: Invocation, where: AccountRegion) -> None:
         self._remaining = invocation.remaining_seconds
-        self._reserve = max(10.0, invocation.time_limit / 5)
+        self._reserve = deadline_reserve(invocation.time_limit)
         self._region = where.region
 
     def check(self, listed: int) -> None:
