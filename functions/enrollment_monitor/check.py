@@ -132,9 +132,14 @@ def _check_one(invocation: Invocation, region: str) -> RegionResult | Exception:
 
 
 def _emit_metrics(settings: Settings, results: list[RegionResult], complete: bool) -> None:
-    """The check's metrics, once: the heartbeat only if ``complete``; the organization's figures
-    as read in the (first) member listing Region, and its members per status as listed."""
-    listing = [result for result in results if result.region in settings.member_regions]
+    """The check's metrics, once: the heartbeat only if ``complete``; with member tracking,
+    the organization's figures as read in the (first) member listing Region, and its members
+    per status as listed. Without it a management account pays for no organization series."""
+    listing = [
+        result
+        for result in results
+        if settings.track_member_accounts and result.region in settings.member_regions
+    ]
     counts: dict[str, int] = {}
     for result in listing:
         counts |= result.members.counts if result.members else {}

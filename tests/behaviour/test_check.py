@@ -1,6 +1,7 @@
 """The scheduled check end to end: Compute Optimizer on the wire, moto for DynamoDB and SNS."""
 
 import itertools
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -330,27 +331,32 @@ def test_cloudtrail_event_runs_a_check(monitor: Monitor) -> None:
     assert len(monitor.alerts()) == 1
 
 
-def test_a_check_emits_one_document_with_the_regions_not_active_and_the_organizations_figures(
-    monitor: Monitor, capsys: Any
+@pytest.mark.parametrize("tracking", ["false", "true"])
+def test_a_check_emits_one_document_with_the_organizations_figures_only_when_tracking(
+    monitor: Monitor, capsys: Any, tracking: str
 ) -> None:
+    os.environ["TRACK_MEMBER_ACCOUNTS"] = tracking  # local_aws restores the environment
+    monitor.aws.compute_optimizer.members["us-east-1"] = [
+        {"accountId": "111111111111", "status": "Active"}
+    ]
     monitor.aws.compute_optimizer.set_enrollment(
         "us-east-1", "Pending", memberAccountsEnrolled=True, numberOfMemberAccountsOptedIn=7
     )
     capsys.readouterr()
 
-    monitor.check()
+    monitor.check(cold=True)
 
     output = capsys.readouterr().out
     base = {"service": "enrollment-monitor"}
-    assert sorted(emitted_metrics(output), key=str) == sorted(
-        [
-            ("RegionsNotActive", base, 1.0),
-            ("MemberAccountsOptedIn", base, 7.0),
-            ("MemberAccountsEnrolled", base, 1.0),
-        ],
-        key=str,
-    )
-    assert len(emf.documents(output)) == 1  # one document: one Powertools flush per check
+    organization = [
+        ("MemberAccountsOptedIn", base, 7.0),
+        ("MemberAccountsEnrolled", base, 1.0),
+        ("MemberAccounts", {**base, "Status": "Active"}, 1.0),
+    ]
+    expected = [("RegionsNotActive", base, 1.0), *(organization if tracking == "true" else [])]
+    assert sorted(emitted_metrics(output), key=str) == sorted(expected, key=str)
+    # One document per dimension set: one Powertools flush for the check's own series.
+    assert len(emf.documents(output)) == (2 if tracking == "true" else 1)
 
 
 @pytest.mark.parametrize("status", ["Active", "Inactive", "Pending", "Failed", "Suspended"])
