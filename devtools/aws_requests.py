@@ -11,7 +11,7 @@ import botocore.handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from devtools.fake_compute_optimizer import response
+from devtools.fake_compute_optimizer import addressed, response
 
 
 class Crash(BaseException):
@@ -159,12 +159,11 @@ class WireTap:
             raise ReadTimeoutError(endpoint_url=request.url)  # ...and the reply never comes
         if numbered == "error":
             return self._error(request, "InternalFailure", 500)
-        service, region = request.url.split("://", 1)[1].split(".")[:2]
-        # REST protocols (Lambda's, say) name the operation in neither header nor body.
-        operation = _operation(request) or self._local.name.split(":", 1)[1]
-        faults = self._faults.get(f"{service}:{operation}:{region}") or self._faults.get(
-            f"{service}:{operation}:"
-        )
+        call = addressed(request, kwargs.get("event_name", ""))
+        if call is None:
+            return None
+        called = f"{call.service}:{call.operation}"
+        faults = self._faults.get(f"{called}:{call.region}") or self._faults.get(f"{called}:")
         if not faults:
             return None
         code, status, extra = faults.popleft()
@@ -202,15 +201,3 @@ def _answer_behind(tap: WireTap, request: AWSPreparedRequest, **kwargs: Any) -> 
 
 def _call_name(model: Any) -> str:
     return f"{model.service_model.endpoint_prefix}:{model.name}"
-
-
-def _operation(request: AWSPreparedRequest) -> str:
-    target = request.headers.get("X-Amz-Target")
-    if target:
-        text = target.decode() if isinstance(target, bytes) else str(target)
-        return text.rsplit(".", 1)[-1]
-    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-    for pair in body.split("&"):
-        if pair.startswith("Action="):
-            return pair.removeprefix("Action=")
-    return ""

@@ -131,3 +131,22 @@ def test_a_profile_that_does_not_exist_is_one_line_for_status_too(
 
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "no-such-profile" in err
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_COMPUTE_OPTIMIZER"])
+def test_the_stand_ins_answer_whatever_endpoint_url_the_request_goes_to(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    """An endpoint URL (a local emulator's) names no service and no Region in its host: the
+    Compute Optimizer stand-in knows the call by its signature, as AWS does."""
+    monitor.status("Inactive", region="eu-west-1")
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")  # nothing listens: only the stand-in
+    monkeypatch.setattr("boto3.DEFAULT_SESSION", None)
+
+    main(["status", "--region", "eu-west-1"])
+
+    assert "Compute Optimizer enrollment in eu-west-1: Inactive" in capsys.readouterr().out
+    assert monitor.aws.compute_optimizer.calls == [("eu-west-1", "GetEnrollmentStatus")]
