@@ -47,10 +47,11 @@ def judge_invocations(
     function: str, log_group: str, window: Window, invocations: float, errors: float
 ) -> Line:
     logs = f"aws logs tail {log_group} --since {window.seconds // 60}m"
+    counted = f"{invocations:g} invocation{'' if invocations == 1 else 's'} of {function}"
     if errors:
         return failed(
             "invocations",
-            f"{errors:g} of {invocations:g} invocations of {function} failed {window}",
+            f"{errors:g} of {counted} failed {window}",
             f"read its log: {logs} --filter-pattern ERROR",
         )
     if not invocations:
@@ -60,7 +61,7 @@ def judge_invocations(
             "check that the stack's schedule is enabled; a new stack needs one scheduled check: "
             "verify again after it",
         )
-    return passed("invocations", f"{invocations:g} invocations of {function} {window}, none failed")
+    return passed("invocations", f"{counted} {window}, none failed")
 
 
 def judge_alarm(stack: Stack, suffix: str, alarm: Alarm | None) -> Line:
