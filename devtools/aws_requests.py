@@ -24,6 +24,13 @@ class Crash(BaseException):
 FAULTS = ("crash", "error", "reply lost")
 # What ``fail`` answers for an endpoint that hangs: the read timeout, without the wait.
 HANG = "hang"
+# What ``fail`` answers for something other than AWS in the way (a proxy, a captive portal): a
+# web page, or nothing at all, with the status given.
+PROXY_PAGE, EMPTY_BODY = "proxy page", "empty body"
+_PAGE = (
+    "<!doctype html><html><head><title>Access denied by policy</title></head>"
+    "<body><h1>Access denied</h1><p>This site is blocked by your organization.</p></body></html>"
+)
 
 
 class WireTap:
@@ -67,7 +74,8 @@ class WireTap:
     ) -> None:
         """The next ``times`` sends (retries count) of ``operation`` answer ``code``; with
         ``region``, only those sent to that Region; ``extra`` adds fields to a JSON error.
-        ``code`` HANG: no answer comes, until the client's read timeout cuts the send."""
+        ``code`` HANG: no answer comes, until the client's read timeout cuts the send;
+        PROXY_PAGE or EMPTY_BODY: not AWS but a proxy answers, with ``http_status``."""
         faults = [(code, http_status, extra)] * times
         self._faults[f"{service}:{operation}:{region}"].extend(faults)
 
@@ -169,6 +177,10 @@ class WireTap:
         code, status, extra = faults.popleft()
         if code == HANG:
             raise ReadTimeoutError(endpoint_url=request.url)
+        if code in (PROXY_PAGE, EMPTY_BODY):
+            answer_url, request.url = request.url, "https://fault-injected.invalid/"
+            page = _PAGE if code == PROXY_PAGE else ""
+            return response(answer_url, status, page, content_type="text/html")
         return self._error(request, code, status, extra)
 
     def _error(

@@ -24,6 +24,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devtools.aws_requests import PROXY_PAGE
 from devtools.stack import (
     Deployed,
     answers_changed,
@@ -259,6 +260,11 @@ def _policy_of_unknown_shape(deployed: Deployed) -> None:
     )
 
 
+def _proxy_in_front_of_sns(deployed: Deployed) -> None:
+    deployed.healthy()
+    deployed.wire.fail("sns", "GetTopicAttributes", PROXY_PAGE, 403)
+
+
 def _function_configuration_denied(deployed: Deployed) -> None:
     deployed.healthy()
     deployed.wire.fail("lambda", "GetFunctionConfiguration", "AccessDeniedException", 403)
@@ -341,6 +347,11 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
         {"topic policy"},
         "could not read AWS's answer",
     ),
+    "a proxy in front of SNS": (
+        _proxy_in_front_of_sns,
+        {"topic policy", "key policy"},
+        "HTTPS_PROXY",
+    ),
     "function configuration denied": (
         _function_configuration_denied,
         {"metric RegionsNotActive"},
@@ -382,6 +393,7 @@ def test_each_failing_line_says_what_is_wrong_and_the_fix(
     assert failing(lines) == expected
     assert all(lines[check]["fix"] for check in expected)
     assert any(fix in (lines[check]["fix"] + lines[check]["found"]) for check in expected)
+    assert "<html" not in json.dumps(lines).lower()  # what a proxy answers is never pasted
 
 
 def test_the_text_checklist_puts_the_fix_under_each_failed_line(

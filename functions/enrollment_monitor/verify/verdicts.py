@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from enrollment_monitor.errors import AwsCallError
+from enrollment_monitor.errors import NOT_AWS, AwsCallError
 from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, Reply, Subscription
 from enrollment_monitor.verify.model import (
     CLOUDWATCH,
@@ -327,6 +327,11 @@ def judge_test_notification(function: str, log_group: str, reply: Reply) -> Line
 def fix_for(error: AwsCallError) -> str:
     if error.denied:
         return f"let your credentials call {error.call} (read-only), then verify again"
+    if error.code == NOT_AWS:
+        return (
+            "check HTTPS_PROXY, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (and your "
+            "network): what answered was not AWS; then verify again"
+        )
     if error.code.endswith(("NotFound", "NotFoundException")):
         return f"{error.call} found nothing: {DRIFT_FIX}"
     if error.code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
