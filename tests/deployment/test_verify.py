@@ -514,6 +514,58 @@ def test_the_window_is_the_last_two_alarm_periods(deployed: Deployed) -> None:
     assert not late["passed"] and "in the last 10 min" in late["found"]
 
 
+# ------------------------------------------------------------------------------ --require-active
+
+
+def test_require_active_also_fails_on_an_enrollment_not_active_naming_the_region(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.compute_optimizer.set_enrollment("eu-west-1", "Inactive", "Opted out by alice")
+    deployed.run_check()
+    deployed.set_alarms("OK", enrollment_not_active="ALARM")
+    assert verify_json(capsys)[0] == 0  # the monitor works: it saw it
+
+    code, lines = verify_json(capsys, "--require-active")
+
+    assert code == 1 and failing(lines) == {"enrollment"}
+    assert lines["enrollment"]["found"] == "not Active: eu-west-1 is Inactive (Opted out by alice)"
+    assert (
+        "update-enrollment-status --status Active --region eu-west-1" in lines["enrollment"]["fix"]
+    )
+
+
+def test_require_active_passes_when_every_watched_region_is_active(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.healthy()
+
+    code, lines = verify_json(capsys, "--require-active")
+
+    assert code == 0, failing(lines)
+    assert lines["enrollment"]["found"] == "Active in us-east-1, eu-west-1"
+
+
+def test_verify_reads_with_the_profile_given(
+    deployed: Deployed,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    deployed.healthy()
+    config = tmp_path / "config"
+    config.write_text(
+        f"[profile audit]\nregion = {REGION}\n"
+        "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+
+    code, _ = verify_json(capsys, "--profile", "audit")
+
+    assert code == 0
+
+
 # ------------------------------------------------------------------------------ --send-test
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from enrollment_monitor.alerts.render import api_text
+from enrollment_monitor.enrollment import Enrollment
 from enrollment_monitor.errors import NOT_AWS, AwsCallError
 from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, Reply, Subscription
 from enrollment_monitor.verify.model import (
@@ -321,6 +323,29 @@ def judge_test_notification(function: str, log_group: str, reply: Reply) -> Line
     return passed(
         "test notification",
         "published: every subscription should show a TestNotification within a minute",
+    )
+
+
+def judge_enrollment(enrollments: Mapping[str, Enrollment]) -> Line:
+    """``enrollments``: each watched Region's, read now (``verify --require-active``)."""
+    if not enrollments:
+        return failed(
+            "enrollment", "the function checks no Region (MONITORED_REGIONS is empty)", DRIFT_FIX
+        )
+    regions = ", ".join(enrollments)
+    not_active = {region: e for region, e in enrollments.items() if not e.active}
+    if not not_active:
+        return passed("enrollment", f"Active in {regions}")
+    described = "; ".join(
+        f"{region} is {e.status}" + (f" ({api_text(e.status_reason)})" if e.status_reason else "")
+        for region, e in not_active.items()
+    )
+    first = next(iter(not_active))
+    return failed(
+        "enrollment",
+        f"not Active: {described}",
+        "if the account is meant to be enrolled, opt in again: aws compute-optimizer "
+        f"update-enrollment-status --status Active --region {first} (each Region named)",
     )
 
 
