@@ -305,3 +305,16 @@ def test_help_documents_the_exit_codes_and_the_common_options(
     assert "2  cannot tell" in shown
     if command:
         assert all(option in shown for option in ("--profile", "--region", "--json"))
+
+
+def test_an_unexpected_error_exits_2_never_1_which_means_not_active(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("enrollment_monitor.cli.read_enrollment", broken)
+
+    assert main(["status", "--json"]) == 2
+
+    assert json.loads(capsys.readouterr().out)["error"].startswith("unexpected RuntimeError: a bug")
