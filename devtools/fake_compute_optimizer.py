@@ -70,7 +70,9 @@ class AnswersOnTheWire:
         self, request: AWSPreparedRequest, event_name: str = "", **_: Any
     ) -> AWSResponse | None:
         call = addressed(request, event_name)
-        answer = None if call is None else self._answer(request, call)
+        if call is None or _answered_already(request):
+            return None
+        answer = self._answer(request, call)
         if answer is not None:
             # botocore asks every before-send handler: moto, later in line, must not act too
             # (it would raise "not implemented", or run a Lambda function in Docker).
@@ -127,6 +129,12 @@ class FakeComputeOptimizer(AnswersOnTheWire):
         if start + size < len(members):
             page["nextToken"] = str(start + size)
         return page
+
+
+def _answered_already(request: AWSPreparedRequest) -> bool:
+    """Whether a handler ahead in line (a fault, another stand-in) answered: each points the
+    request at an ``.invalid`` host, for the handlers botocore still asks after it."""
+    return request.url.split("/")[2].endswith(".invalid")
 
 
 def header(request: AWSPreparedRequest, name: str) -> str:
