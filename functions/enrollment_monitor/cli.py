@@ -75,13 +75,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--json", action="store_true", help="print JSON on stdout, errors included")
     commands = parser.add_subparsers(dest="command", required=True)
-    status = commands.add_parser(
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            parents=[common],
+            help=summary,
+            description=description,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    status = command(
         "status",
-        parents=[common],
-        help="print the live Compute Optimizer enrollment",
-        description="The live Compute Optimizer enrollment, read-only.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "print the live Compute Optimizer enrollment",
+        "The live Compute Optimizer enrollment, read-only.",
     )
     status.add_argument(
         "--region",
@@ -95,13 +103,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also list the organization's member accounts (management account only)",
     )
-    verify = commands.add_parser(
+    verify = command(
         "verify",
-        parents=[common],
-        help="check that a deployed stack's alerts, metrics and alarms work",
-        description="Read-only checks of a deployed enrollment-monitor stack.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "check that a deployed stack's alerts, metrics and alarms work",
+        "Read-only checks of a deployed enrollment-monitor stack.",
     )
     verify.add_argument("--stack", required=True, help="the stack's name")
     verify.add_argument("--region", help="the stack's Region (default: your configured one)")

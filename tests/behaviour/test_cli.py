@@ -30,32 +30,28 @@ def test_status_prints_the_live_enrollment(
     assert nothing_stored(monitor.aws) and monitor.alerts() == []
 
 
-def test_status_json_covers_each_region(
-    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("eu_west_1", "exit_code", "not_active"),
+    [("Inactive", 1, ["eu-west-1"]), ("Active", 0, [])],
+)
+def test_status_json_covers_each_region_and_names_those_not_active(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    eu_west_1: str,
+    exit_code: int,
+    not_active: list[str],
 ) -> None:
     monitor.status("Active", region="us-east-1")
-    monitor.status("Inactive", region="eu-west-1")
+    monitor.status(eu_west_1, region="eu-west-1")
 
-    assert main(["status", "--json", "--region", "us-east-1", "--region", "eu-west-1"]) == 1
+    code = main(["status", "--json", "--region", "us-east-1", "--region", "eu-west-1"])
 
     printed = json.loads(capsys.readouterr().out)
     assert {region: e["status"] for region, e in printed["regions"].items()} == {
         "us-east-1": "Active",
-        "eu-west-1": "Inactive",
+        "eu-west-1": eu_west_1,
     }
-    assert printed["notActive"] == ["eu-west-1"] and printed["exitCode"] == 1
-
-
-def test_status_exits_0_when_every_region_is_active(
-    monitor: Monitor, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monitor.status("Active", region="us-east-1")
-    monitor.status("Active", region="eu-west-1")
-
-    assert main(["status", "--json", "--region", "us-east-1", "--region", "eu-west-1"]) == 0
-
-    printed = json.loads(capsys.readouterr().out)
-    assert printed["notActive"] == [] and printed["exitCode"] == 0
+    assert code == printed["exitCode"] == exit_code and printed["notActive"] == not_active
 
 
 def test_status_lists_members_when_asked(
