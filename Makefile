@@ -20,6 +20,12 @@ $(VENV)/.installed: pyproject.toml functions/requirements.txt functions/enrollme
 demo: $(VENV)/.installed
 	PYTHONPATH=functions $(PY) -m devtools.demo
 
+# verify's checklist for a healthy stack and a broken one, offline: on a moto server on
+# 127.0.0.1, or on your own emulator (AWS_ENDPOINT_URL=http://127.0.0.1:4566 make verify-demo).
+.PHONY: verify-demo
+verify-demo: $(VENV)/.installed
+	PYTHONPATH=functions $(PY) -m devtools.verify_demo
+
 test: $(VENV)/.installed
 	$(PY) -m pytest
 

@@ -11,7 +11,7 @@ import botocore.handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from devtools.fake_compute_optimizer import response
+from devtools.fake_compute_optimizer import addressed, response
 
 
 class Crash(BaseException):
@@ -24,6 +24,13 @@ class Crash(BaseException):
 FAULTS = ("crash", "error", "reply lost")
 # What ``fail`` answers for an endpoint that hangs: the read timeout, without the wait.
 HANG = "hang"
+# What ``fail`` answers for something other than AWS in the way (a proxy, a captive portal): a
+# web page, or nothing at all, with the status given.
+PROXY_PAGE, EMPTY_BODY = "proxy page", "empty body"
+_PAGE = (
+    "<!doctype html><html><head><title>Access denied by policy</title></head>"
+    "<body><h1>Access denied</h1><p>This site is blocked by your organization.</p></body></html>"
+)
 
 
 class WireTap:
@@ -67,7 +74,8 @@ class WireTap:
     ) -> None:
         """The next ``times`` sends (retries count) of ``operation`` answer ``code``; with
         ``region``, only those sent to that Region; ``extra`` adds fields to a JSON error.
-        ``code`` HANG: no answer comes, until the client's read timeout cuts the send."""
+        ``code`` HANG: no answer comes, until the client's read timeout cuts the send;
+        PROXY_PAGE or EMPTY_BODY: not AWS but a proxy answers, with ``http_status``."""
         faults = [(code, http_status, extra)] * times
         self._faults[f"{service}:{operation}:{region}"].extend(faults)
 
@@ -159,17 +167,20 @@ class WireTap:
             raise ReadTimeoutError(endpoint_url=request.url)  # ...and the reply never comes
         if numbered == "error":
             return self._error(request, "InternalFailure", 500)
-        service, region = request.url.split("://", 1)[1].split(".")[:2]
-        # REST protocols (Lambda's, say) name the operation in neither header nor body.
-        operation = _operation(request) or self._local.name.split(":", 1)[1]
-        faults = self._faults.get(f"{service}:{operation}:{region}") or self._faults.get(
-            f"{service}:{operation}:"
-        )
+        call = addressed(request, kwargs.get("event_name", ""))
+        if call is None:
+            return None
+        called = f"{call.service}:{call.operation}"
+        faults = self._faults.get(f"{called}:{call.region}") or self._faults.get(f"{called}:")
         if not faults:
             return None
         code, status, extra = faults.popleft()
         if code == HANG:
             raise ReadTimeoutError(endpoint_url=request.url)
+        if code in (PROXY_PAGE, EMPTY_BODY):
+            answer_url, request.url = request.url, "https://fault-injected.invalid/"
+            page = _PAGE if code == PROXY_PAGE else ""
+            return response(answer_url, status, page, content_type="text/html")
         return self._error(request, code, status, extra)
 
     def _error(
@@ -202,15 +213,3 @@ def _answer_behind(tap: WireTap, request: AWSPreparedRequest, **kwargs: Any) -> 
 
 def _call_name(model: Any) -> str:
     return f"{model.service_model.endpoint_prefix}:{model.name}"
-
-
-def _operation(request: AWSPreparedRequest) -> str:
-    target = request.headers.get("X-Amz-Target")
-    if target:
-        text = target.decode() if isinstance(target, bytes) else str(target)
-        return text.rsplit(".", 1)[-1]
-    body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-    for pair in body.split("&"):
-        if pair.startswith("Action="):
-            return pair.removeprefix("Action=")
-    return ""

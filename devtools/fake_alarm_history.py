@@ -1,5 +1,5 @@
 """CloudWatch's alarm history, answered on the wire: moto does not implement
-``DescribeAlarmHistory``. Under moto, botocore speaks CloudWatch's JSON 1.0 protocol
+``DescribeAlarmHistory``. botocore speaks CloudWatch's JSON 1.0 protocol
 (``X-Amz-Target: GraniteServiceVersion20100801.<Operation>``), which this answers, honouring
 the request's alarm, item type, dates, order and page size as CloudWatch does."""
 
@@ -12,9 +12,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from devtools.fake_compute_optimizer import AnswersOnTheWire, header, response
-
-_TARGET = "GraniteServiceVersion20100801.DescribeAlarmHistory"
+from devtools.fake_compute_optimizer import Addressed, AnswersOnTheWire, response
 
 
 @dataclass
@@ -42,8 +40,8 @@ class FakeAlarmHistory(AnswersOnTheWire):
             }
         )
 
-    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-        if header(request, "X-Amz-Target") != _TARGET:
+    def _answer(self, request: AWSPreparedRequest, call: Addressed) -> AWSResponse | None:
+        if (call.service, call.operation) != ("monitoring", "DescribeAlarmHistory"):
             return None
         asked = json.loads(request.body or b"{}")
         found = [

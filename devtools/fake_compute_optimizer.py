@@ -4,12 +4,17 @@ moto does not implement Compute Optimizer. This fake hooks botocore's ``before-s
 and answers the JSON 1.0 protocol the client really speaks (``POST /`` with
 ``X-Amz-Target: ComputeOptimizerService.<Operation>``), so botocore's retries, error mapping and
 response parsing run exactly as they do against AWS.
+
+Every stand-in here knows a request as AWS does, by what it is signed for, never by the host it
+is sent to: with an endpoint URL (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``, a moto
+server or an emulator of your own) the host names no service and no Region.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +24,26 @@ import botocore.handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 _EVENT = "before-send"
-_TARGET_PREFIX = "ComputeOptimizerService."
+# The SigV4 credential scope: <key>/<date>/<Region>/<signing name>/aws4_request.
+_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """The call a request makes, whatever URL it is sent to."""
+
+    service: str  # the signing name: compute-optimizer, lambda, monitoring (CloudWatch), sns ...
+    region: str
+    operation: str
+
+
+def addressed(request: AWSPreparedRequest, event_name: str) -> Addressed | None:
+    """The Region and service from the request's signature, the operation from botocore's
+    operation model (``before-send.<service>.<Operation>``); None for an unsigned request."""
+    scope = _SCOPE.search(header(request, "Authorization"))
+    if scope is None:
+        return None
+    return Addressed(scope["service"], scope["region"], event_name.rsplit(".", 1)[-1])
 
 
 class _RawBody(io.BytesIO):
@@ -42,15 +66,20 @@ class AnswersOnTheWire:
     def __exit__(self, *_: object) -> None:
         botocore.handlers.BUILTIN_HANDLERS.remove((_EVENT, self._serve))
 
-    def _serve(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
-        answer = self._answer(request, **kwargs)
+    def _serve(
+        self, request: AWSPreparedRequest, event_name: str = "", **_: Any
+    ) -> AWSResponse | None:
+        call = addressed(request, event_name)
+        if call is None or _answered_already(request):
+            return None
+        answer = self._answer(request, call)
         if answer is not None:
             # botocore asks every before-send handler: moto, later in line, must not act too
             # (it would raise "not implemented", or run a Lambda function in Docker).
             request.url = "https://answered-on-the-wire.invalid/"
         return answer
 
-    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+    def _answer(self, request: AWSPreparedRequest, call: Addressed) -> AWSResponse | None:
         raise NotImplementedError
 
 
@@ -79,12 +108,10 @@ class FakeComputeOptimizer(AnswersOnTheWire):
     def calls_of(self, operation: str) -> int:
         return sum(1 for _, op in self.calls if op == operation)
 
-    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-        host = request.url.split("/")[2]
-        if not host.startswith("compute-optimizer."):
-            return None  # another service, or answered by a fault injected in front
-        operation = header(request, "X-Amz-Target").removeprefix(_TARGET_PREFIX)
-        region = host.split(".")[1]
+    def _answer(self, request: AWSPreparedRequest, call: Addressed) -> AWSResponse | None:
+        if call.service != "compute-optimizer":
+            return None  # another service (a fault injected in front answers before this)
+        region, operation = call.region, call.operation
         self.calls.append((region, operation))
         if operation == "GetEnrollmentStatus":
             return response(request.url, 200, self.enrollments.get(region, {"status": "Inactive"}))
@@ -102,6 +129,12 @@ class FakeComputeOptimizer(AnswersOnTheWire):
         if start + size < len(members):
             page["nextToken"] = str(start + size)
         return page
+
+
+def _answered_already(request: AWSPreparedRequest) -> bool:
+    """Whether a handler ahead in line (a fault, another stand-in) answered: each points the
+    request at an ``.invalid`` host, for the handlers botocore still asks after it."""
+    return request.url.split("/")[2].endswith(".invalid")
 
 
 def header(request: AWSPreparedRequest, name: str) -> str:

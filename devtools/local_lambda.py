@@ -14,17 +14,21 @@ import importlib.util
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from devtools import emf, local_aws
-from devtools.fake_compute_optimizer import AnswersOnTheWire, response
+from devtools.fake_compute_optimizer import Addressed, AnswersOnTheWire, response
+
+# Invoke's path, after whatever path an endpoint URL has: /2015-03-31/functions/<name>/invocations
+_INVOKED = re.compile(r"/functions/(?P<function>[^/]+)/invocations$")
 
 
 def fresh_handler_module() -> ModuleType:
@@ -43,15 +47,12 @@ class LocalLambda(AnswersOnTheWire):
     def __init__(self) -> None:
         self.invocations: list[dict[str, Any]] = []
 
-    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-        host = request.url.split("/")[2]
-        path = request.url.split("/", 3)[3]
-        if not host.startswith("lambda.") or not path.endswith("/invocations"):
+    def _answer(self, request: AWSPreparedRequest, call: Addressed) -> AWSResponse | None:
+        invoked = _INVOKED.search(urlsplit(request.url).path)
+        if (call.service, call.operation) != ("lambda", "Invoke") or invoked is None:
             return None
-        region = host.split(".")[1]
-        function = unquote(path.split("/")[2])
         payload = json.loads(request.body or b"{}")
-        result = self.invoke(function, region, payload)
+        result = self.invoke(unquote(invoked["function"]), call.region, payload)
         answer = response(request.url, 200, result["payload"], "application/json")
         if result["error"]:
             answer.headers["X-Amz-Function-Error"] = "Unhandled"
@@ -102,12 +103,13 @@ def _logs_to(output: io.StringIO, service: str) -> Iterator[None]:
     handlers = [
         h for h in logging.getLogger(service).handlers if isinstance(h, logging.StreamHandler)
     ]
-    streams = [h.setStream(output) for h in handlers]
+    streams = [h.setStream(output) for h in handlers]  # None: it was writing there already
     try:
         yield
     finally:
         for handler, stream in zip(handlers, streams, strict=True):
-            handler.setStream(stream)
+            if stream is not None:
+                handler.setStream(stream)
 
 
 def _publish_metrics(region: str, function: str, output: str, error: Exception | None) -> None:

@@ -2,6 +2,11 @@
 
 - ``status``: the live enrollment, read-only; nothing is written and nothing is sent.
 - ``verify``: a checklist proving a deployed stack works (``enrollment_monitor.verify``).
+
+Every command takes ``--profile``, ``--region`` and ``--json``, and exits as ``EXIT_CODES``
+says: one cause, one exit code, whichever command meets it. With ``--json`` stdout is one JSON
+document, errors included (``{"error": ..., "exitCode": 2}``); without it, an error is one line
+on stderr that says what to do.
 """
 
 from __future__ import annotations
@@ -10,10 +15,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import boto3
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ProfileNotFound, UnknownRegionError
 
 from enrollment_monitor import __version__
 from enrollment_monitor.clients import AwsClients
@@ -22,15 +30,67 @@ from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, iso
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.verify import checklist, report
 
+EXIT_CODES = """exit codes (the same in every command, for scripts):
+  0  status: every Region is Active             verify: every check passed
+  1  status: a Region is not Active (named)     verify: a check failed (with --require-active,
+                                                also: the enrollment is not Active)
+  2  cannot tell: an error from AWS or from what answered instead, no credentials, no Region or
+     an unknown one, no such profile or stack, a wrong option"""
+CANNOT_TELL = 2
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    text: str
+    document: dict[str, Any]
+
+
+class CannotTell(MonitorError):
+    """The command cannot answer: exit code 2, one line saying what to do."""
+
+
+class _UsageError(Exception):
+    def __init__(self, usage: str, message: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self.format_usage(), f"{self.prog}: error: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
         prog="enrollment-monitor",
         description="Read AWS Compute Optimizer enrollment, or verify a deployed monitor.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--profile", help="the AWS profile to use (default: AWS_PROFILE, else the default one)"
+    )
+    common.add_argument("--json", action="store_true", help="print JSON on stdout, errors included")
     commands = parser.add_subparsers(dest="command", required=True)
-    status = commands.add_parser("status", help="print the live Compute Optimizer enrollment")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            parents=[common],
+            help=summary,
+            description=description,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    status = command(
+        "status",
+        "print the live Compute Optimizer enrollment",
+        "The live Compute Optimizer enrollment, read-only.",
+    )
     status.add_argument(
         "--region",
         action="append",
@@ -38,17 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="REGION",
         help="a Region to read (repeatable; default: your configured Region)",
     )
-    status.add_argument("--json", action="store_true", help="print JSON instead of text")
     status.add_argument(
         "--members",
         action="store_true",
         help="also list the organization's member accounts (management account only)",
     )
-    verify = commands.add_parser(
+    verify = command(
         "verify",
-        help="check that a deployed stack's alerts, metrics and alarms work",
-        description="Read-only checks of a deployed enrollment-monitor stack. Exits 0 only "
-        "when every check passes, 1 when one fails, 2 when it cannot check.",
+        "check that a deployed stack's alerts, metrics and alarms work",
+        "Read-only checks of a deployed enrollment-monitor stack.",
     )
     verify.add_argument("--stack", required=True, help="the stack's name")
     verify.add_argument("--region", help="the stack's Region (default: your configured one)")
@@ -57,62 +115,125 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also invoke the function's test notification (the one thing that is sent)",
     )
-    verify.add_argument("--json", action="store_true", help="print JSON instead of text")
-    arguments = parser.parse_args(argv)
-    try:
-        return _verify(arguments) if arguments.command == "verify" else _status(arguments)
-    except BotoCoreError as error:  # before any call: no such profile, a malformed Region
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    verify.add_argument(
+        "--require-active",
+        action="store_true",
+        help="also fail when Compute Optimizer enrollment is not Active in a Region the stack "
+        "watches (reads compute-optimizer:GetEnrollmentStatus in each)",
+    )
+    return parser
 
 
-def _status(arguments: argparse.Namespace) -> int:
-    regions = arguments.regions or [configured_region()]
-    if not regions[0]:
-        return _no_region()
-    clients = AwsClients()
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
     try:
-        enrollments = {r: read_enrollment(clients.compute_optimizer(r), r) for r in regions}
-        members = {
-            r: list(read_members(clients.compute_optimizer(r), r))
-            for r in (regions if arguments.members else [])
-        }
-    except MonitorError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    if arguments.json:
-        document = {r: e.to_dict() for r, e in enrollments.items()}
-        for region, listed in members.items():
-            document[region]["members"] = [_member_dict(m) for m in listed]
-        print(json.dumps(document, indent=2))
+        arguments = _parser().parse_args(argv)
+        session, clients = _aws(arguments.profile)
+        outcome = COMMANDS[arguments.command](arguments, session, clients)
+    except _UsageError as error:
+        if as_json:
+            return _cannot_tell(str(error), as_json)
+        print(f"{error.usage}{error}", file=sys.stderr)  # as argparse prints it
+        return CANNOT_TELL
+    except (MonitorError, BotoCoreError) as error:
+        return _cannot_tell(_explained(error), as_json)
+    except Exception as error:  # noqa: BLE001 - a bug must not exit 1, which means "not Active"
+        traceback.print_exc()
+        return _cannot_tell(
+            f"unexpected {type(error).__name__}: {error}: please report it", as_json
+        )
+    if as_json:
+        print(json.dumps({**outcome.document, "exitCode": outcome.exit_code}, indent=2))
     else:
-        print("\n\n".join(describe(r, e, members.get(r)) for r, e in enrollments.items()))
-    return 0
+        print(outcome.text)
+    return outcome.exit_code
 
 
-def configured_region() -> str:
+def _cannot_tell(message: str, as_json: bool) -> int:
+    line = " ".join(message.split())  # one line, whatever AWS said
+    if as_json:
+        print(json.dumps({"error": line, "exitCode": CANNOT_TELL}))
+    else:
+        print(f"error: {line}", file=sys.stderr)
+    return CANNOT_TELL
+
+
+def _explained(error: Exception) -> str:
+    if isinstance(error, ProfileNotFound):
+        profile = error.kwargs.get("profile")
+        return (
+            f"no AWS profile named {profile!r} (--profile or AWS_PROFILE): "
+            "`aws configure list-profiles` lists the ones in your AWS config files"
+        )
+    return str(error)
+
+
+def _aws(profile: str | None) -> tuple[boto3.Session, AwsClients]:
+    """The session (the profile's, or the default chain's) and the clients made from it."""
+    session = boto3.Session(profile_name=profile)
+    # Without --profile, the clients boto3.client makes: the default session's.
+    return session, AwsClients(session if profile else None)
+
+
+def configured_region(session: boto3.Session) -> str:
     """The Region as the AWS CLI would pick it, and as Lambda sets it: botocore reads
     AWS_DEFAULT_REGION and the profile, not AWS_REGION."""
-    return os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
-
-
-def _no_region() -> int:
-    print("error: no Region configured: pass --region or set AWS_REGION", file=sys.stderr)
-    return 2
-
-
-def _verify(arguments: argparse.Namespace) -> int:
-    region = arguments.region or configured_region()
+    region = os.environ.get("AWS_REGION") or session.region_name
     if not region:
-        return _no_region()
+        raise CannotTell("no Region configured: pass --region or set AWS_REGION")
+    return str(region)
+
+
+def known_region(session: boto3.Session, region: str) -> str:
+    """``region``, if a partition of AWS can have it (botocore's partition data)."""
     try:
-        stack, lines = checklist.run(AwsClients(), arguments.stack, region, arguments.send_test)
-    except MonitorError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    render = report.as_json if arguments.json else report.as_text
-    print(render(stack, lines))
-    return 0 if all(line.passed for line in lines) else 1
+        session.get_partition_for_region(region)
+    except UnknownRegionError:
+        raise CannotTell(
+            f"unknown Region {region!r}: pass a Region's code, such as us-east-1 or eu-west-1 "
+            "(`aws account list-regions` lists them)"
+        ) from None
+    return region
+
+
+def _status(arguments: argparse.Namespace, session: boto3.Session, clients: AwsClients) -> Outcome:
+    regions = arguments.regions or [configured_region(session)]
+    regions = [known_region(session, region) for region in regions]
+    enrollments = {r: read_enrollment(clients.compute_optimizer(r), r) for r in regions}
+    members = {
+        r: list(read_members(clients.compute_optimizer(r), r))
+        for r in (regions if arguments.members else [])
+    }
+    not_active = [region for region, enrollment in enrollments.items() if not enrollment.active]
+    document: dict[str, Any] = {"regions": {r: e.to_dict() for r, e in enrollments.items()}}
+    for region, listed in members.items():
+        document["regions"][region]["members"] = [_member_dict(m) for m in listed]
+    document["notActive"] = not_active
+    text = "\n\n".join(describe(r, e, members.get(r)) for r, e in enrollments.items())
+    if not_active:
+        named = ", ".join(f"{region} ({enrollments[region].status})" for region in not_active)
+        text += f"\n\nnot Active: {named}"
+    return Outcome(1 if not_active else 0, text, document)
+
+
+def _verify(arguments: argparse.Namespace, session: boto3.Session, clients: AwsClients) -> Outcome:
+    region = known_region(session, arguments.region or configured_region(session))
+    stack, lines = checklist.run(
+        clients,
+        arguments.stack,
+        region,
+        arguments.send_test,
+        require_active=arguments.require_active,
+    )
+    exit_code = 0 if all(line.passed for line in lines) else 1
+    return Outcome(exit_code, report.as_text(stack, lines), report.as_document(stack, lines))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, boto3.Session, AwsClients], Outcome]] = {
+    "status": _status,
+    "verify": _verify,
+}
 
 
 def _member_dict(member: MemberEnrollment) -> dict[str, str | None]:

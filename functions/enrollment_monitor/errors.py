@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.client import responses
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 _PERMISSION_CODES = {
     "AccessDenied",
@@ -13,6 +16,10 @@ _PERMISSION_CODES = {
     "AuthorizationError",  # SNS
     "UnauthorizedOperation",
 }
+# An answer that is not AWS's: a proxy's or a captive portal's page, an empty body.
+NOT_AWS = "NotAnAwsAnswer"
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_SAID_LIMIT = 80
 
 
 class MonitorError(Exception):
@@ -27,6 +34,11 @@ class AwsCallError(MonitorError):
             hint = f"; the caller's IAM policy must allow {call}"
         elif code == "NoCredentials":
             hint = "; configure AWS credentials (environment, profile or role)"
+        elif code == NOT_AWS:
+            hint = (
+                "; a proxy, a firewall or an endpoint URL may be in the way: "
+                "check HTTPS_PROXY, AWS_ENDPOINT_URL[_<SERVICE>] and your network, then retry"
+            )
         super().__init__(f"{call} in {region} failed: {code}: {detail}{hint}")
 
     @property
@@ -43,8 +55,36 @@ def calling(call: str, region: str) -> Iterator[None]:
     except ClientError as error:
         details = error.response.get("Error", {})
         code = details.get("Code") or "Unknown"
-        raise AwsCallError(call, region, code, details.get("Message") or str(error)) from error
+        message = details.get("Message") or ""
+        if code.isdigit():  # botocore found no AWS error in the body: only the HTTP status
+            raise AwsCallError(call, region, NOT_AWS, _answered(message, code)) from error
+        raise AwsCallError(call, region, code, message or str(error)) from error
     except NoCredentialsError as error:
         raise AwsCallError(call, region, "NoCredentials", str(error)) from error
+    except ResponseParserError as error:  # its message ends with the body it could not parse
+        body = str(error).split("\n", 1)[-1]
+        raise AwsCallError(call, region, NOT_AWS, _answered(body)) from error
     except BotoCoreError as error:
         raise AwsCallError(call, region, type(error).__name__, str(error)) from error
+
+
+def _answered(body: str, status: str | None = None) -> str:
+    """What the endpoint answered, in a few words: never the page itself. ``body`` is what
+    botocore kept of it: the text, its bytes' repr, or the status's reason phrase when the
+    body was empty or bare HTML (botocore's generic error)."""
+    answered = f"HTTP {status} with " if status else "an answer botocore could not read: "
+    title = _TITLE.search(body)
+    if title or re.search(r"<(!doctype\s+)?html", body, re.IGNORECASE):
+        said = f' titled "{_said(title[1])}"' if title and _said(title[1]) else ""
+        return f"{answered}an HTML page{said}"
+    text = body.strip()
+    if len(text) > 2 and text[0] == "b" and text[1] in "'\"" and text[-1] == text[1]:
+        text = text[2:-1].strip()  # the repr of the bytes
+    if status and text == responses.get(int(status)):
+        return f"HTTP {status} {text} and no AWS error"
+    return f'{answered}"{_said(text)}"' if text else f"{answered}an empty body"
+
+
+def _said(text: str) -> str:
+    line = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return line if len(line) <= _SAID_LIMIT else line[: _SAID_LIMIT - 1] + "\u2026"

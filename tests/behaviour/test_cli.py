@@ -1,10 +1,13 @@
-"""`python -m enrollment_monitor status`: read-only, readable, and clear when it cannot read."""
+"""`python -m enrollment_monitor status`: read-only, readable, and clear when it cannot read;
+and what every command shares: exit codes, --profile, --region, --json."""
 
 import json
+from pathlib import Path
 
 import pytest
 from storage import nothing_stored
 
+from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
 from enrollment_monitor.cli import main
 
 from conftest import Monitor
@@ -17,28 +20,38 @@ def test_status_prints_the_live_enrollment(
         "us-east-1", "Pending", "Members are being enrolled", numberOfMemberAccountsOptedIn=12
     )
 
-    assert main(["status"]) == 0
+    assert main(["status"]) == 1
 
     out = capsys.readouterr().out
     assert "Compute Optimizer enrollment in us-east-1: Pending" in out
     assert "reason:           Members are being enrolled" in out
     assert "members opted in: 12" in out
+    assert out.rstrip().endswith("not Active: us-east-1 (Pending)")
     assert nothing_stored(monitor.aws) and monitor.alerts() == []
 
 
-def test_status_json_covers_each_region(
-    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("eu_west_1", "exit_code", "not_active"),
+    [("Inactive", 1, ["eu-west-1"]), ("Active", 0, [])],
+)
+def test_status_json_covers_each_region_and_names_those_not_active(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    eu_west_1: str,
+    exit_code: int,
+    not_active: list[str],
 ) -> None:
     monitor.status("Active", region="us-east-1")
-    monitor.status("Inactive", region="eu-west-1")
+    monitor.status(eu_west_1, region="eu-west-1")
 
-    assert main(["status", "--json", "--region", "us-east-1", "--region", "eu-west-1"]) == 0
+    code = main(["status", "--json", "--region", "us-east-1", "--region", "eu-west-1"])
 
     printed = json.loads(capsys.readouterr().out)
-    assert {region: e["status"] for region, e in printed.items()} == {
+    assert {region: e["status"] for region, e in printed["regions"].items()} == {
         "us-east-1": "Active",
-        "eu-west-1": "Inactive",
+        "eu-west-1": eu_west_1,
     }
+    assert code == printed["exitCode"] == exit_code and printed["notActive"] == not_active
 
 
 def test_status_lists_members_when_asked(
@@ -67,7 +80,7 @@ def test_members_of_a_non_management_account_is_a_message(
         http_status=400,
     )
 
-    assert main(["status", "--members"]) == 1
+    assert main(["status", "--members"]) == 2
 
     assert "GetEnrollmentStatusesForOrganization in us-east-1 failed" in capsys.readouterr().err
 
@@ -79,16 +92,14 @@ def test_permission_denied_is_a_message_not_a_traceback(
         "compute-optimizer", "GetEnrollmentStatus", "AccessDeniedException", http_status=400
     )
 
-    assert main(["status"]) == 1
+    assert main(["status"]) == 2
 
     err = capsys.readouterr().err
     assert err.startswith("error: compute-optimizer:GetEnrollmentStatus in us-east-1 failed")
     assert "must allow compute-optimizer:GetEnrollmentStatus" in err
 
 
-def test_missing_credentials_is_a_message_not_a_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -102,8 +113,15 @@ def test_missing_credentials_is_a_message_not_a_traceback(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr("boto3.DEFAULT_SESSION", None)
 
-    assert main(["status", "--region", "us-east-1"]) == 1
+
+def test_missing_credentials_is_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    without_credentials(monkeypatch)
+
+    assert main(["status", "--region", "us-east-1"]) == 2
 
     assert "configure AWS credentials" in capsys.readouterr().err
 
@@ -116,7 +134,7 @@ def test_status_reads_the_region_from_aws_region_as_lambda_and_the_aws_cli_do(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
 
-    assert main(["status"]) == 0
+    assert main(["status"]) == 1
 
     assert "Compute Optimizer enrollment in eu-west-1: Inactive" in capsys.readouterr().out
 
@@ -131,3 +149,168 @@ def test_a_profile_that_does_not_exist_is_one_line_for_status_too(
 
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "no-such-profile" in err
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_COMPUTE_OPTIMIZER"])
+def test_the_stand_ins_answer_whatever_endpoint_url_the_request_goes_to(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    """An endpoint URL (a local emulator's) names no service and no Region in its host: the
+    Compute Optimizer stand-in knows the call by its signature, as AWS does."""
+    monitor.status("Inactive", region="eu-west-1")
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")  # nothing listens: only the stand-in
+    monkeypatch.setattr("boto3.DEFAULT_SESSION", None)
+
+    main(["status", "--region", "eu-west-1"])
+
+    assert "Compute Optimizer enrollment in eu-west-1: Inactive" in capsys.readouterr().out
+    assert monitor.aws.compute_optimizer.calls == [("eu-west-1", "GetEnrollmentStatus")]
+
+
+# ------------------------------------------------------------------------------ every command
+
+COMMANDS = {"status": ["status"], "verify": ["verify", "--stack", "team-enrollment"]}
+
+
+def _proxy_in_the_way(monitor: Monitor, monkeypatch: pytest.MonkeyPatch) -> None:
+    for service, operation in (
+        ("compute-optimizer", "GetEnrollmentStatus"),
+        ("cloudformation", "DescribeStacks"),
+    ):
+        monitor.aws.wire.fail(service, operation, PROXY_PAGE, http_status=403, times=3)
+
+
+CAUSES = {
+    "no credentials": (
+        lambda monitor, monkeypatch: without_credentials(monkeypatch),
+        "configure AWS credentials",
+    ),
+    "no such profile": (
+        lambda monitor, monkeypatch: monkeypatch.setenv("AWS_PROFILE", "no-such-profile"),
+        "no AWS profile named 'no-such-profile' (--profile or AWS_PROFILE): `aws configure "
+        "list-profiles` lists",
+    ),
+    "an unknown Region": (
+        lambda monitor, monkeypatch: monkeypatch.setenv("AWS_REGION", "us-east1"),
+        "unknown Region 'us-east1': pass a Region's code, such as us-east-1",
+    ),
+    "a proxy's page": (
+        _proxy_in_the_way,
+        'an HTML page titled "Access denied by policy"; a proxy, a firewall or an endpoint URL '
+        "may be in the way: check HTTPS_PROXY",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("cause", CAUSES)
+def test_the_same_cause_exits_2_with_one_line_in_every_command(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    cause: str,
+) -> None:
+    given, said = CAUSES[cause]
+    given(monitor, monkeypatch)
+    monkeypatch.setattr("boto3.DEFAULT_SESSION", None)
+
+    assert main(COMMANDS[command]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and err.count("\n") == 1
+    assert said in err and "<html" not in err.lower() and "<!doctype" not in err.lower()
+
+    given(monitor, monkeypatch)  # a fault is used up
+    assert main([*COMMANDS[command], "--json"]) == 2
+    out, err = capsys.readouterr()
+    printed = json.loads(out)
+    assert printed == {"error": err_line(printed), "exitCode": 2} and said in printed["error"]
+
+
+def err_line(printed: dict[str, object]) -> str:
+    error = printed["error"]
+    assert isinstance(error, str) and "\n" not in error
+    return error
+
+
+def test_an_empty_error_body_is_one_line_too(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitor.aws.wire.fail("compute-optimizer", "GetEnrollmentStatus", EMPTY_BODY, 403)
+
+    assert main(["status"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "HTTP 403 with an empty body; a proxy" in err
+
+
+def test_an_unknown_region_is_refused_before_any_call(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--region", "eu-west-1", "--region", "eu-west1"]) == 2
+
+    assert "unknown Region 'eu-west1'" in capsys.readouterr().err
+    assert monitor.aws.compute_optimizer.calls == []
+
+
+def test_status_reads_with_the_profile_given(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile audit]\nregion = eu-west-1\n"
+        "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name)
+    monitor.status("Active", region="eu-west-1")
+
+    assert main(["status", "--profile", "audit"]) == 0
+
+    assert "Compute Optimizer enrollment in eu-west-1: Active" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments", [["verify", "--json"], ["status", "--json", "--bogus"]])
+def test_json_is_printed_for_a_wrong_option_too(
+    capsys: pytest.CaptureFixture[str], arguments: list[str]
+) -> None:
+    assert main(arguments) == 2
+
+    out, err = capsys.readouterr()
+    assert json.loads(out)["exitCode"] == 2 and err == ""
+
+
+@pytest.mark.parametrize("command", [[], ["status"], ["verify"]])
+def test_help_documents_the_exit_codes_and_the_common_options(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+
+    shown = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert "0  status: every Region is Active" in shown
+    assert "1  status: a Region is not Active (named)" in shown
+    assert "2  cannot tell" in shown
+    if command:
+        assert all(option in shown for option in ("--profile", "--region", "--json"))
+
+
+def test_an_unexpected_error_exits_2_never_1_which_means_not_active(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("enrollment_monitor.cli.read_enrollment", broken)
+
+    assert main(["status", "--json"]) == 2
+
+    assert json.loads(capsys.readouterr().out)["error"].startswith("unexpected RuntimeError: a bug")

@@ -2,8 +2,9 @@
 
 moto's CloudFormation skips the alarms and the topic policy, and moto evaluates no alarm: the
 fixture creates them from the template's own definitions and sets the state CloudWatch would
-reach. Invocations run the real handler (``devtools.local_lambda``), whose metrics land in
-moto's CloudWatch as they would in CloudWatch.
+reach (``devtools.stack``, which ``make verify-demo`` shares). Invocations run the real handler
+(``devtools.local_lambda``), whose metrics land in moto's CloudWatch as they would in
+CloudWatch.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,22 +24,22 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.aws_requests import WireTap
-from devtools.fake_alarm_history import FakeAlarmHistory
-from devtools.fake_compute_optimizer import FakeComputeOptimizer
-from devtools.local_lambda import LocalLambda
+from devtools.aws_requests import PROXY_PAGE
+from devtools.stack import (
+    Deployed,
+    answers_changed,
+    deploy,
+    email_unconfirmed,
+    function_fails,
+    policy_document,
+    stand_ins,
+    topic_policy_refuses_alarms,
+)
 from enrollment_monitor.cli import main
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.verify import checklist, model
 
-from template import (
-    REGION,
-    Resolver,
-    create_stack,
-    deployed_environment,
-    resources_of_type,
-    transformed_template,
-)
+from template import REGION, Resolver, deployed_environment, resources_of_type
 
 STACK = "team-enrollment"
 REGIONS = ("us-east-1", "eu-west-1")
@@ -59,39 +60,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@dataclass
-class Deployed:
-    outputs: dict[str, str]
-    physical: dict[str, str]
-    compute_optimizer: FakeComputeOptimizer
-    wire: WireTap
-    runtime: LocalLambda
-    history: FakeAlarmHistory
-
-    @property
-    def topic(self) -> str:
-        return self.outputs["AlertTopicArn"]
-
-    def run_check(self) -> None:
-        """One scheduled check, as Lambda runs it."""
-        self.runtime.invoke(self.outputs["FunctionName"], REGION, {"action": "check"})
-
-    def healthy(self) -> None:
-        """A scheduled check ran and CloudWatch evaluated every alarm OK."""
-        self.run_check()
-        self.set_alarms("OK")
-
-    def set_alarms(self, state: str, **overrides: str) -> None:
-        """What CloudWatch would evaluate the stack's alarms to."""
-        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        for suffix in (model.ENROLLMENT_ALARM, *model.HEALTH_ALARMS):
-            cloudwatch.set_alarm_state(
-                AlarmName=f"{STACK}-{suffix}",
-                StateValue=overrides.get(suffix.replace("-", "_"), state),
-                StateReason="evaluated by the test",
-            )
-
-
 @pytest.fixture
 def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
     for name, value in {
@@ -101,92 +69,19 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
         "AWS_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    with (
-        mock_aws(),
-        FakeComputeOptimizer() as compute_optimizer,
-        LocalLambda() as runtime,
-        FakeAlarmHistory() as history,
-    ):
+    with mock_aws(), stand_ins() as aws:
         monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-        wire = WireTap()
-        wire.install()
-        try:
-            for region in REGIONS:
-                compute_optimizer.set_enrollment(region, "Active")
-            outputs, physical = _create_stack(
-                {
-                    "Regions": ",".join(REGIONS),
-                    "NotificationEmail": "ops@example.com",
-                    "CreateDashboard": "false",
-                }
-            )
-            yield Deployed(outputs, physical, compute_optimizer, wire, runtime, history)
-        finally:
-            wire.uninstall()
-
-
-def _create_stack(
-    parameters: dict[str, str], name: str = STACK
-) -> tuple[dict[str, str], dict[str, str]]:
-    created = create_stack(parameters, name)
-    _create_what_moto_skips(parameters, created["resources"], name)
-    return created["outputs"], created["resources"]
-
-
-def _create_what_moto_skips(
-    parameters: dict[str, str], physical: dict[str, str], name: str
-) -> None:
-    """The alarms, the subscription, the topic policy and the key policy, from their definitions
-    in the transformed template (the schedule and the invoke config, also skipped, verify does
-    not read)."""
-    queue_url = physical["FailedInvocationQueue"]
-    resolver = Resolver(
-        parameters,
-        resources={**physical, "FailedInvocationQueue.QueueName": queue_url.rsplit("/", 1)[1]},
-        stack_name=name,
-    )
-    template = transformed_template()
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    sns = boto3.client("sns", region_name=REGION)
-    kms = boto3.client("kms", region_name=REGION)
-    for name, resource in template["Resources"].items():
-        if "Condition" in resource and not resolver.condition(resource["Condition"]):
-            continue
-        properties = resolver.value(resource["Properties"])
-        if resource["Type"] == "AWS::CloudWatch::Alarm":
-            cloudwatch.put_metric_alarm(**as_api(properties, cloudwatch, "PutMetricAlarm"))
-        elif resource["Type"] == "AWS::KMS::Key":
-            # moto's CloudFormation keeps the key policy as an object, not the JSON text.
-            kms.put_key_policy(
-                KeyId=physical[name],
-                PolicyName="default",
-                Policy=json.dumps(properties["KeyPolicy"]),
-            )
-        elif resource["Type"] == "AWS::SNS::Subscription":
-            sns.subscribe(**properties)
-        elif resource["Type"] == "AWS::SNS::TopicPolicy":
-            for topic in properties["Topics"]:
-                policy = json.dumps(properties["PolicyDocument"])
-                sns.set_topic_attributes(
-                    TopicArn=topic, AttributeName="Policy", AttributeValue=policy
-                )
-
-
-def as_api(value: Any, client: Any, operation: str) -> Any:
-    """Template properties as the API takes them: CloudFormation passes numbers as strings."""
-    return _typed(value, client.meta.service_model.operation_model(operation).input_shape)
-
-
-def _typed(value: Any, shape: Any) -> Any:
-    if shape.type_name == "structure":
-        return {k: _typed(v, shape.members[k]) for k, v in value.items()}
-    if shape.type_name == "list":
-        return [_typed(item, shape.member) for item in value]
-    if shape.type_name in ("integer", "long"):
-        return int(value)
-    if shape.type_name in ("double", "float"):
-        return float(value)
-    return value
+        for region in REGIONS:
+            aws.compute_optimizer.set_enrollment(region, "Active")
+        yield deploy(
+            aws,
+            STACK,
+            {
+                "Regions": ",".join(REGIONS),
+                "NotificationEmail": "ops@example.com",
+                "CreateDashboard": "false",
+            },
+        )
 
 
 def verify_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any]]:
@@ -207,8 +102,7 @@ def test_a_working_stack_passes_every_check(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deployed.healthy()
-    for suffix in model.ALARMS:  # each alarm's OK notification, as CloudWatch records it
-        deployed.history.delivered(f"{STACK}-{suffix}", deployed.topic)
+    deployed.notified()  # each alarm's OK notification, as CloudWatch records it
 
     assert main(["verify", "--stack", STACK]) == 0
 
@@ -257,65 +151,28 @@ def _fresh_stack(deployed: Deployed) -> None:
     deployed.set_alarms("INSUFFICIENT_DATA")
 
 
-def _function_fails(deployed: Deployed) -> None:
-    deployed.wire.fail(
-        "compute-optimizer", "GetEnrollmentStatus", "AccessDeniedException", 400, times=8
-    )
-    deployed.run_check()
-    deployed.set_alarms("OK", function_errors="ALARM")
-
-
 def _subscription_pending(deployed: Deployed) -> None:
     deployed.healthy()
-    # moto confirms every subscription at once: the reply is changed as SNS would send it.
-    answers_changed("after-call.sns.ListSubscriptionsByTopic", _email_unconfirmed)
-
-
-def answers_changed(event: str, change: Callable[..., None]) -> None:
-    """``change`` edits the parsed reply of every call of the clients made from now on."""
-    boto3.DEFAULT_SESSION.events.register(event, change)  # type: ignore[union-attr]
-
-
-def _email_unconfirmed(parsed: dict[str, Any], **_: Any) -> None:
-    for subscription in parsed.get("Subscriptions", []):
-        if subscription["Protocol"] == "email":
-            subscription["SubscriptionArn"] = "PendingConfirmation"
+    email_unconfirmed(deployed)
 
 
 def _topic_policy_without_cloudwatch(deployed: Deployed) -> None:
     deployed.healthy()
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sns:Publish",
-                "Resource": deployed.topic,
-            }
-        ],
-    }
-    boto3.client("sns", region_name=REGION).set_topic_attributes(
-        TopicArn=deployed.topic, AttributeName="Policy", AttributeValue=json.dumps(policy)
-    )
+    topic_policy_refuses_alarms(deployed)
 
 
 def _key_policy_without_cloudwatch(deployed: Deployed) -> None:
     deployed.healthy()
-    key = deployed.physical["AlertKey"]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ],
-    }
+    policy = policy_document(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
     boto3.client("kms", region_name=REGION).put_key_policy(
-        KeyId=key, PolicyName="default", Policy=json.dumps(policy)
+        KeyId=deployed.physical["AlertKey"], PolicyName="default", Policy=policy
     )
 
 
@@ -392,21 +249,20 @@ def _email_unsubscribed(deployed: Deployed) -> None:
 
 def _policy_of_unknown_shape(deployed: Deployed) -> None:
     deployed.healthy()
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "sns:Publish",
-                "Resource": deployed.topic,
-                "Condition": {"StringEquals": "x"},
-            }
-        ],
-    }
-    boto3.client("sns", region_name=REGION).set_topic_attributes(
-        TopicArn=deployed.topic, AttributeName="Policy", AttributeValue=json.dumps(policy)
+    deployed.set_topic_policy(
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": deployed.topic,
+            "Condition": {"StringEquals": "x"},
+        }
     )
+
+
+def _proxy_in_front_of_sns(deployed: Deployed) -> None:
+    deployed.healthy()
+    deployed.wire.fail("sns", "GetTopicAttributes", PROXY_PAGE, 403)
 
 
 def _function_configuration_denied(deployed: Deployed) -> None:
@@ -457,7 +313,7 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
         "schedule is enabled",
     ),
     "function fails": (
-        _function_fails,
+        function_fails,
         {
             "invocations",
             "metric RegionsNotActive",
@@ -490,6 +346,11 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
         _policy_of_unknown_shape,
         {"topic policy"},
         "could not read AWS's answer",
+    ),
+    "a proxy in front of SNS": (
+        _proxy_in_front_of_sns,
+        {"topic policy", "key policy"},
+        "HTTPS_PROXY",
     ),
     "function configuration denied": (
         _function_configuration_denied,
@@ -532,6 +393,7 @@ def test_each_failing_line_says_what_is_wrong_and_the_fix(
     assert failing(lines) == expected
     assert all(lines[check]["fix"] for check in expected)
     assert any(fix in (lines[check]["fix"] + lines[check]["found"]) for check in expected)
+    assert "<html" not in json.dumps(lines).lower()  # what a proxy answers is never pasted
 
 
 def test_the_text_checklist_puts_the_fix_under_each_failed_line(
@@ -636,8 +498,9 @@ def test_a_profile_that_does_not_exist_is_one_line(
 def test_the_window_is_the_last_two_alarm_periods(deployed: Deployed) -> None:
     """A stack checked every 5 minutes: data from 8 minutes ago counts, from 11 does not."""
     fast = "team-fast"
-    outputs, _ = _create_stack({"CheckPeriodSeconds": "300", "CreateDashboard": "false"}, fast)
-    deployed.runtime.invoke(outputs["FunctionName"], REGION, {"action": "check"})
+    deploy(
+        deployed.aws, fast, {"CheckPeriodSeconds": "300", "CreateDashboard": "false"}
+    ).run_check()
     now = datetime.now(UTC)
 
     def invocations(minutes_later: int) -> dict[str, Any]:
@@ -649,6 +512,58 @@ def test_the_window_is_the_last_two_alarm_periods(deployed: Deployed) -> None:
     assert invocations(8)["passed"]
     late = invocations(11)
     assert not late["passed"] and "in the last 10 min" in late["found"]
+
+
+# ------------------------------------------------------------------------------ --require-active
+
+
+def test_require_active_also_fails_on_an_enrollment_not_active_naming_the_region(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.compute_optimizer.set_enrollment("eu-west-1", "Inactive", "Opted out by alice")
+    deployed.run_check()
+    deployed.set_alarms("OK", enrollment_not_active="ALARM")
+    assert verify_json(capsys)[0] == 0  # the monitor works: it saw it
+
+    code, lines = verify_json(capsys, "--require-active")
+
+    assert code == 1 and failing(lines) == {"enrollment"}
+    assert lines["enrollment"]["found"] == "not Active: eu-west-1 is Inactive (Opted out by alice)"
+    assert (
+        "update-enrollment-status --status Active --region eu-west-1" in lines["enrollment"]["fix"]
+    )
+
+
+def test_require_active_passes_when_every_watched_region_is_active(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.healthy()
+
+    code, lines = verify_json(capsys, "--require-active")
+
+    assert code == 0, failing(lines)
+    assert lines["enrollment"]["found"] == "Active in us-east-1, eu-west-1"
+
+
+def test_verify_reads_with_the_profile_given(
+    deployed: Deployed,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    deployed.healthy()
+    config = tmp_path / "config"
+    config.write_text(
+        f"[profile audit]\nregion = {REGION}\n"
+        "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+
+    code, _ = verify_json(capsys, "--profile", "audit")
+
+    assert code == 0
 
 
 # ------------------------------------------------------------------------------ --send-test

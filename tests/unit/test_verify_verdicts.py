@@ -4,18 +4,20 @@ key policy lines."""
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, Reply, Subscription
-from enrollment_monitor.verify.model import Series, Stack
+from enrollment_monitor.verify.model import Series, Stack, Window
 from enrollment_monitor.verify.policy import Policy, Request, Verdict, evaluate, evaluate_all
 from enrollment_monitor.verify.verdicts import (
     alarm_requests,
     judge_alarm,
     judge_chat,
     judge_heartbeat,
+    judge_invocations,
     judge_key,
     judge_key_policy,
     judge_notifications,
@@ -571,3 +573,20 @@ def test_the_key_policy_aws_documents_for_encrypted_topics_lets_the_alarms_in() 
 
 def test_a_test_notification_that_did_not_fail_passes() -> None:
     assert judge_test_notification("fn", "/aws/lambda/fn", Reply()).passed
+
+
+@pytest.mark.parametrize(
+    ("invocations", "errors", "found"),
+    [
+        (1, 0, "1 invocation of team-fn in the last 120 min, none failed"),
+        (2, 0, "2 invocations of team-fn in the last 120 min, none failed"),
+        (1, 1, "1 of 1 invocation of team-fn failed in the last 120 min"),
+        (3, 1, "1 of 3 invocations of team-fn failed in the last 120 min"),
+    ],
+)
+def test_the_invocations_line_counts_in_words(invocations: int, errors: int, found: str) -> None:
+    window = Window.of(datetime(2026, 1, 1, tzinfo=UTC), 3600)
+
+    line = judge_invocations("team-fn", "/aws/lambda/team-fn", window, invocations, errors)
+
+    assert line.found == found

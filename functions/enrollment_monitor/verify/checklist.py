@@ -33,7 +33,7 @@ class Checklist:
         self.facts = facts
         self.stack = facts.stack
 
-    def lines(self, send_test: bool) -> list[Line]:
+    def lines(self, send_test: bool, require_active: bool = False) -> list[Line]:
         checks: dict[str, Callable[[], Line]] = {
             "invocations": self.invocations,
             f"metric {HEARTBEAT}": self.heartbeat,
@@ -50,6 +50,8 @@ class Checklist:
         }
         if send_test:
             checks["test notification"] = self.test_notification
+        if require_active:
+            checks["enrollment"] = lambda: verdicts.judge_enrollment(self.facts.enrollments())
         return [_guarded(name, check) for name, check in checks.items()]
 
     def invocations(self) -> Line:
@@ -113,13 +115,14 @@ def run(
     region: str,
     send_test: bool = False,
     now: datetime | None = None,
+    require_active: bool = False,
 ) -> tuple[Stack, list[Line]]:
     """The stack, and its checklist. A stack with no outputs (a failed creation, say) gets
     only its own line; a stack that rolled back an update is still checked: its previous
-    version is what runs."""
+    version is what runs. ``require_active`` adds a line on the enrollment itself."""
     stack = read_stack(clients, stack_name, region)
     lines = [verdicts.judge_stack(stack)]
     if not stack.missing_outputs:
         facts = Facts(clients, stack, now or datetime.now(UTC))
-        lines += Checklist(facts).lines(send_test)
+        lines += Checklist(facts).lines(send_test, require_active)
     return stack, lines

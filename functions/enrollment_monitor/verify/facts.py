@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from enrollment_monitor.clients import AwsClients
+from enrollment_monitor.enrollment import Enrollment
 from enrollment_monitor.errors import AwsCallError, calling
 from enrollment_monitor.verify.model import (
     NOTIFICATION_DAYS,
@@ -368,6 +369,14 @@ class Facts:
         with self._client("kms:GetKeyPolicy", self.stack.topic_region) as client:
             policy: str = client.get_key_policy(KeyId=key.arn, PolicyName="default")["Policy"]
         return Policy.parse(policy)
+
+    def enrollments(self) -> dict[str, Enrollment]:
+        """The enrollment in each Region the function watches, read now with your credentials."""
+        found = {}
+        for region in self.function.regions:
+            with self._client("compute-optimizer:GetEnrollmentStatus", region) as client:
+                found[region] = Enrollment.from_api(client.get_enrollment_status())
+        return found
 
     def invoke_test_notification(self) -> Reply:
         """The one write: an invocation that is never retried (a retry would send twice),

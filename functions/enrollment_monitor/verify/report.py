@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
+from typing import Any
 
 from enrollment_monitor.verify.model import Line, Stack
 
@@ -21,13 +21,10 @@ def as_text(stack: Stack, lines: list[Line]) -> str:
     return "\n".join(out)
 
 
-def as_json(stack: Stack, lines: list[Line]) -> str:
-    return json.dumps(
-        {
-            "stack": stack.name,
-            "region": stack.region,
-            "passed": all(line.passed for line in lines),
-            "checks": [asdict(line) for line in lines],
-        },
-        indent=2,
-    )
+def as_document(stack: Stack, lines: list[Line]) -> dict[str, Any]:
+    return {
+        "stack": stack.name,
+        "region": stack.region,
+        "passed": all(line.passed for line in lines),
+        "checks": [asdict(line) for line in lines],
+    }

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from enrollment_monitor.errors import AwsCallError
+from enrollment_monitor.alerts.render import api_text
+from enrollment_monitor.enrollment import Enrollment
+from enrollment_monitor.errors import NOT_AWS, AwsCallError
 from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, Reply, Subscription
 from enrollment_monitor.verify.model import (
     CLOUDWATCH,
@@ -47,10 +49,11 @@ def judge_invocations(
     function: str, log_group: str, window: Window, invocations: float, errors: float
 ) -> Line:
     logs = f"aws logs tail {log_group} --since {window.seconds // 60}m"
+    counted = f"{invocations:g} invocation{'' if invocations == 1 else 's'} of {function}"
     if errors:
         return failed(
             "invocations",
-            f"{errors:g} of {invocations:g} invocations of {function} failed {window}",
+            f"{errors:g} of {counted} failed {window}",
             f"read its log: {logs} --filter-pattern ERROR",
         )
     if not invocations:
@@ -60,7 +63,7 @@ def judge_invocations(
             "check that the stack's schedule is enabled; a new stack needs one scheduled check: "
             "verify again after it",
         )
-    return passed("invocations", f"{invocations:g} invocations of {function} {window}, none failed")
+    return passed("invocations", f"{counted} {window}, none failed")
 
 
 def judge_alarm(stack: Stack, suffix: str, alarm: Alarm | None) -> Line:
@@ -323,9 +326,37 @@ def judge_test_notification(function: str, log_group: str, reply: Reply) -> Line
     )
 
 
+def judge_enrollment(enrollments: Mapping[str, Enrollment]) -> Line:
+    """``enrollments``: each watched Region's, read now (``verify --require-active``)."""
+    if not enrollments:
+        return failed(
+            "enrollment", "the function checks no Region (MONITORED_REGIONS is empty)", DRIFT_FIX
+        )
+    regions = ", ".join(enrollments)
+    not_active = {region: e for region, e in enrollments.items() if not e.active}
+    if not not_active:
+        return passed("enrollment", f"Active in {regions}")
+    described = "; ".join(
+        f"{region} is {e.status}" + (f" ({api_text(e.status_reason)})" if e.status_reason else "")
+        for region, e in not_active.items()
+    )
+    first = next(iter(not_active))
+    return failed(
+        "enrollment",
+        f"not Active: {described}",
+        "if the account is meant to be enrolled, opt in again: aws compute-optimizer "
+        f"update-enrollment-status --status Active --region {first} (each Region named)",
+    )
+
+
 def fix_for(error: AwsCallError) -> str:
     if error.denied:
         return f"let your credentials call {error.call} (read-only), then verify again"
+    if error.code == NOT_AWS:
+        return (
+            "check HTTPS_PROXY, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (and your "
+            "network): what answered was not AWS; then verify again"
+        )
     if error.code.endswith(("NotFound", "NotFoundException")):
         return f"{error.call} found nothing: {DRIFT_FIX}"
     if error.code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
