@@ -1,0 +1,210 @@
+"""The README and docs/ cannot drift from the code: every command they show is run by a test or
+marked as needing AWS, the console link they show is the one alerts carry, the parameters'
+defaults are the template's, and the README stays short, draws the flow and maps docs/."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from enrollment_monitor.alerts.render import console_links
+from tests.template import load_template, parameter_defaults
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+DOCUMENTS = [README, *PAGES]
+NEEDS_AWS = "<!-- needs AWS -->"
+SHELLS = {"sh", "bash", "shell", "console"}
+
+# Every command the docs show that runs without AWS, and the test that runs it.
+COVERED = {
+    "make demo": "tests/behaviour/test_demo.py::test_demo_prints_each_alert_once_and_no_raw_logs",
+    "make test": "tests/unit/test_docs.py::test_each_make_target_shown_runs_what_its_test_runs",
+    "make verify-demo": "tests/deployment/test_verify_demo.py::"
+    "test_verify_demo_prints_a_healthy_checklist_then_a_broken_one_with_fixes",
+    "enrollment-monitor status --help": "tests/behaviour/test_cli.py::"
+    "test_help_documents_the_exit_codes_and_the_common_options",
+}
+# What each make target shown must run, and the file of the test that runs the same (`make
+# test` is this very suite).
+MAKE_TARGETS = {
+    "demo": ("-m devtools.demo", "tests/behaviour/test_demo.py", '"devtools.demo"'),
+    "verify-demo": (
+        "-m devtools.verify_demo",
+        "tests/deployment/test_verify_demo.py",
+        '"devtools.verify_demo"',
+    ),
+    "test": ("$(PY) -m pytest", "tests/unit/test_docs.py", "testpaths"),
+}
+
+
+@dataclass(frozen=True)
+class Shown:
+    where: str  # file:line
+    command: str
+    needs_aws: bool
+
+
+def _marked(lines: list[str], index: int) -> bool:
+    """Whether the last non-blank line before ``lines[index]`` is the needs-AWS marker."""
+    before = [line.strip() for line in lines[:index] if line.strip()]
+    return bool(before) and before[-1] == NEEDS_AWS
+
+
+def shown_commands(path: Path) -> list[Shown]:
+    """Each command ``path`` shows: the lines of a shell block (a console block's ``$ `` lines
+    only), and every ``$ `` line elsewhere; trailing comments and continuations folded."""
+    lines = path.read_text().splitlines()
+    shown: list[Shown] = []
+    fence: tuple[str, bool] | None = None  # (language, marked)
+    pending = ""
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            fence = None if fence else (stripped[3:].strip().lower(), _marked(lines, index))
+            continue
+        language, marked = fence if fence else ("", _marked(lines, index))
+        if stripped.startswith("$ "):
+            command = stripped[2:]
+        elif language in SHELLS - {"console"} and stripped and not stripped.startswith("#"):
+            command = stripped
+        else:
+            continue
+        command = pending + re.sub(r"\s+#\s.*$", "", command).strip()
+        if command.endswith("\\"):
+            pending = command[:-1].strip() + " "
+            continue
+        pending = ""
+        shown.append(Shown(f"{path.relative_to(ROOT)}:{index + 1}", command, marked))
+    return shown
+
+
+def _test_exists(node: str) -> bool:
+    path, name = node.split("::")
+    return (ROOT / path).is_file() and f"def {name}(" in (ROOT / path).read_text()
+
+
+def _recipe(target: str) -> str:
+    makefile = (ROOT / "Makefile").read_text()
+    found = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert found, f"the Makefile has no target {target}"
+    return found[1]
+
+
+def test_every_command_the_docs_show_is_run_by_a_test_or_marked_as_needing_aws() -> None:
+    unaccounted = [
+        f"{shown.where}: {shown.command}"
+        for document in DOCUMENTS
+        for shown in shown_commands(document)
+        if not shown.needs_aws and shown.command not in COVERED
+    ]
+
+    assert not unaccounted, (
+        "a command no test runs: add it to COVERED with the test that runs it, or put "
+        f"{NEEDS_AWS} on the line before its block: {unaccounted}"
+    )
+
+
+def test_each_covered_command_is_still_shown_and_its_test_exists() -> None:
+    shown = {s.command for document in DOCUMENTS for s in shown_commands(document)}
+
+    assert set(COVERED) <= shown, f"no longer shown: {set(COVERED) - shown}"
+    assert [node for node in COVERED.values() if not _test_exists(node)] == []
+
+
+@pytest.mark.parametrize("target", sorted(MAKE_TARGETS))
+def test_each_make_target_shown_runs_what_its_test_runs(target: str) -> None:
+    """`make demo` runs the module its test runs, and so on: a test of the module is a test of
+    the command. `make test` runs pytest on `testpaths`, this suite."""
+    runs, test_file, test_says = MAKE_TARGETS[target]
+
+    assert runs in _recipe(target)
+    source = (ROOT / "pyproject.toml" if target == "test" else ROOT / test_file).read_text()
+    assert test_says in source
+
+
+def test_the_marker_finds_commands_in_every_shape() -> None:
+    shown = shown_commands(ROOT / "tests" / "unit" / "docs_sample.md")
+
+    assert [(s.command, s.needs_aws) for s in shown] == [
+        ("make demo", False),
+        ("sam deploy --guided", True),
+        ("aws sns publish --topic-arn x --message y", True),
+        ("enrollment-monitor status", False),
+        ("make test", False),
+    ]
+
+
+def test_the_console_link_the_docs_show_is_the_one_alerts_carry() -> None:
+    links = [
+        (path.name, link)
+        for path in DOCUMENTS
+        for link in re.findall(
+            r"https://[^\s`\"'<>)]*compute-optimizer/home[^\s`\"'<>)]*", path.read_text()
+        )
+    ]
+
+    assert links
+    for page, link in links:
+        region = re.search(r"region=([a-z0-9-]+)", link)
+        rendered = console_links(region[1] if region else "us-east-1")[0]
+        cut = link.rstrip(".…")
+        assert link == rendered or (cut != link and rendered.startswith(cut)), (page, link)
+
+
+def test_the_parameters_table_shows_the_template_defaults() -> None:
+    table = (ROOT / "docs" / "CONFIGURATION.md").read_text().split("## Parameters", 1)[1]
+    table = table.split("\n## ", 1)[0]
+    rows = re.findall(r"^\| ((?:`\w+`(?:, )?)+) \| ([^|]*) \|", table, re.MULTILINE)
+    defaults = parameter_defaults()
+    documented: set[str] = set()
+
+    for names, default in rows:
+        for name in re.findall(r"`(\w+)`", names):
+            documented.add(name)
+            shown = default.strip()
+            if shown.startswith("empty"):
+                assert defaults[name] == "", name
+            else:
+                value = re.match(r"`([^`]*)`", shown)
+                assert value and value[1] == defaults[name], name
+
+    assert documented == set(defaults)
+
+
+def test_the_alarm_period_s_limit_the_readme_states_is_the_template_s() -> None:
+    allowed = load_template()["Parameters"]["CheckPeriodSeconds"]["AllowedValues"]
+    stated = re.findall(r"`CheckPeriodSeconds` is at most (\d+)", README.read_text())
+
+    assert stated == [str(max(allowed))]
+
+
+@pytest.mark.parametrize("stale", ["EnrollmentStatus{", "CheckCompleted", "Metrics Insights"])
+def test_no_page_describes_the_old_metrics_or_alarms(stale: str) -> None:
+    assert [path.name for path in DOCUMENTS if stale in path.read_text()] == []
+
+
+def test_the_readme_fits_in_250_lines() -> None:
+    assert len(README.read_text().splitlines()) <= 250
+
+
+def test_the_readme_draws_the_flow_from_schedule_to_subscribers() -> None:
+    diagram = re.search(r"```mermaid\n(.*?)```", README.read_text(), re.DOTALL)
+
+    assert diagram
+    for step in ("Scheduler", "Lambda", "Region", "DynamoDB", "SNS", "email", "Chatbot", "SQS"):
+        assert step in diagram[1], step
+    assert re.search(r"alarms\].*--> N", diagram[1]) or "A -- directly --> N" in diagram[1]
+
+
+def test_the_readme_maps_every_page_of_docs_in_one_line_each() -> None:
+    section = README.read_text().split("## Documentation", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| [docs/")]
+
+    assert sorted(re.search(r"\(docs/([^)]+)\)", row)[1] for row in rows) == [  # type: ignore[index]
+        path.name for path in PAGES
+    ]
