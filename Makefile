@@ -1,7 +1,23 @@
 # make demo / make test set themselves up on a fresh clone; nothing needs an AWS account.
-# The Lambda runs python3.13; tests use it when it is here (on PATH or in pyenv), else python3.
-PYENV_PYTHON313 = $(if $(PYENV_313),$(shell pyenv root)/versions/$(PYENV_313)/bin/python3.13)
-PYTHON ?= $(firstword $(foreach p,python3.13 $(PYENV_PYTHON313) python3,$(if $(shell $(p) -c pass 2>/dev/null && echo ok),$(p))))
+# The oldest Python the project supports, from pyproject.toml (requires-python = ">=3.11").
+MIN_PYTHON := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)"$$/\1/p' pyproject.toml)
+# The Lambda runs python3.13; tests use it when it is here (on PATH or in pyenv), else the first
+# of python3, python3.12 and python3.11 that is new enough. Looked for once per make.
+PYENV_313 := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -1)
+PYENV_PYTHON313 := $(if $(PYENV_313),$(shell pyenv root)/versions/$(PYENV_313)/bin/python3.13)
+ifndef PYTHON
+PYTHON := $(shell for p in python3.13 $(PYENV_PYTHON313) python3 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))' \
+	2>/dev/null && { echo $$p; exit; }; done; echo python3)
+endif
+# $(call check-python,python,advice): before anything is installed, refuses a Python older
+# than MIN_PYTHON, saying which version is needed, which was found, and the advice.
+check-python = @found="$$(command -v $(1) >/dev/null 2>&1 && $(1) --version 2>&1)"; \
+	echo "$$found" | awk -v min=$(MIN_PYTHON) '{ split($$2, v, "."); split(min, m, "."); \
+		exit !($$1 == "Python" && (v[1] > m[1] || (v[1] == m[1] && v[2] >= m[2] + 0))) }' || { \
+	echo "enrollment-monitor needs Python $(MIN_PYTHON) or newer; found $${found:-nothing} ($(1))." >&2; \
+	echo "$($(2))" >&2; exit 1; }
+NAME_A_PYTHON = Install Python $(MIN_PYTHON)+ (the Lambda runs 3.13), or name one: make $(or $(MAKECMDGOALS),demo) PYTHON=/path/to/python3.13
 VENV := .venv
 PY := $(VENV)/bin/python
 # SAM CLI and checkov pin conflicting libraries: each gets its own environment.
@@ -13,6 +29,7 @@ CHECKOV_VERSION := 3.3.30
 .PHONY: demo test lint typecheck validate build checkov cfn-lint publish publish-preflight bench status clean
 
 $(VENV)/.installed: pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
+	$(call check-python,$(PYTHON),NAME_A_PYTHON)
 	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --editable '.[dev]'
 	touch $@
@@ -35,17 +52,18 @@ clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # sam build resolves "python3.13" on PATH. With pyenv, add its 3.13 to the active versions.
-PYENV_313 = $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -1)
 SAM_ENV = $(if $(PYENV_313),PYENV_VERSION=$(PYENV_313):$(shell pyenv version-name 2>/dev/null))
 # Any Region works: validation and build call no AWS API.
 SAM_REGION ?= us-east-1
 
 $(SAM_VENV)/.installed:
+	$(call check-python,$(PYTHON),NAME_A_PYTHON)
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check 'aws-sam-cli==$(SAM_CLI_VERSION)'
 	touch $@
 
 $(CHECKOV_VENV)/.installed:
+	$(call check-python,$(PYTHON),NAME_A_PYTHON)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	touch $@
