@@ -20,6 +20,9 @@ check-python = @found="$$(command -v $(1) >/dev/null 2>&1 && $(1) --version 2>&1
 NAME_A_PYTHON = Install Python $(MIN_PYTHON)+ (the Lambda runs 3.13), or name one: make $(or $(MAKECMDGOALS),demo) PYTHON=/path/to/python3.13
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
+# The environment's dependencies: pyproject's extras, and what ships in the package.
+DEPENDENCIES := pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
 # SAM CLI and checkov pin conflicting libraries: each gets its own environment.
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
@@ -28,24 +31,34 @@ CHECKOV_VERSION := 3.3.30
 
 .PHONY: demo test lint typecheck validate build checkov cfn-lint publish publish-preflight bench status clean
 
-$(VENV)/.installed: pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
+# Made once, by a Python checked first; a half-made or older .venv is made again.
+$(VENV)/.created:
 	$(call check-python,$(PYTHON),NAME_A_PYTHON)
 	$(PYTHON) -m venv --clear $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --editable '.[dev]'
 	touch $@
 
-demo: $(VENV)/.installed
+# One environment filled in two steps: make demo installs only what the demo runs (the [demo]
+# extra); make test, lint and the rest add the tools (the [dev] extra, which includes [demo]).
+$(VENV)/.demo: $(DEPENDENCIES) $(VENV)/.created
+	$(PIP_INSTALL) --editable '.[demo]'
+	touch $@
+
+$(VENV)/.dev: $(DEPENDENCIES) $(VENV)/.created
+	$(PIP_INSTALL) --editable '.[dev]'
+	touch $@ $(VENV)/.demo
+
+demo: $(VENV)/.demo
 	PYTHONPATH=functions $(PY) -m devtools.demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.dev
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-status: $(VENV)/.installed
+status: $(VENV)/.demo
 	$(VENV)/bin/enrollment-monitor status
 
 clean:
@@ -79,7 +92,7 @@ checkov: $(CHECKOV_VENV)/.installed
 		--file template.yaml --file nested/chatbot.yaml
 
 # The monitor deploys in every partition: one Region of each. Chat only where AWS Chatbot is.
-cfn-lint: $(VENV)/.installed
+cfn-lint: $(VENV)/.dev
 	$(VENV)/bin/cfn-lint --regions us-east-1 us-gov-west-1 cn-north-1 -- template.yaml
 	$(VENV)/bin/cfn-lint --regions us-east-1 -- nested/chatbot.yaml
 
@@ -92,7 +105,7 @@ VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' functions/enrollment
 PACKAGED := .aws-sam/packaged.yaml
 SAM_PUBLISH = SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-publish: publish-preflight build $(VENV)/.installed
+publish: publish-preflight build $(VENV)/.dev
 	$(SAM_PUBLISH) package --region $(SAM_REGION) --template-file nested/chatbot.yaml \
 		--output-template-file .aws-sam/chat-packaged.yaml \
 		--s3-bucket $(PUBLISH_BUCKET) --s3-prefix enrollment-monitor-chat/$(VERSION)
@@ -114,6 +127,6 @@ publish-preflight:
 
 # Cold start, warm check, AWS requests per check and package size, each against its floor
 # (a script, not a timed test). Builds the deployment package with pip (needs PyPI once).
-bench: $(VENV)/.installed
+bench: $(VENV)/.dev
 	$(PY) -m devtools.bench
 	@if [ -f devtools/bench_members.py ]; then $(PY) -m devtools.bench_members; fi
