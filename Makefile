@@ -28,6 +28,9 @@ SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 SAM_CLI_VERSION := 1.170.0
 CHECKOV_VERSION := 3.3.30
+# make test runs on every core (pytest-xdist); a worker with nothing left takes tests queued for
+# another, so the long property tests keep no core idle. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: demo test lint typecheck validate build checkov cfn-lint publish publish-preflight bench status clean
 
@@ -51,7 +54,7 @@ demo: $(VENV)/.demo
 	PYTHONPATH=functions $(PY) -m devtools.demo
 
 test: $(VENV)/.dev
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
