@@ -1,57 +1,91 @@
 # make demo / make test set themselves up on a fresh clone; nothing needs an AWS account.
-# The Lambda runs python3.13; tests use it when it is here (on PATH or in pyenv), else python3.
-PYENV_PYTHON313 = $(if $(PYENV_313),$(shell pyenv root)/versions/$(PYENV_313)/bin/python3.13)
-PYTHON ?= $(firstword $(foreach p,python3.13 $(PYENV_PYTHON313) python3,$(if $(shell $(p) -c pass 2>/dev/null && echo ok),$(p))))
+# The oldest Python the project supports, from pyproject.toml (requires-python = ">=3.11").
+MIN_PYTHON := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)"$$/\1/p' pyproject.toml)
+# The Lambda runs python3.13; tests use it when it is here (on PATH or in pyenv), else the first
+# of python3, python3.12 and python3.11 that is new enough. Looked for once per make.
+PYENV_313 := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -1)
+PYENV_PYTHON313 := $(if $(PYENV_313),$(shell pyenv root)/versions/$(PYENV_313)/bin/python3.13)
+ifndef PYTHON
+PYTHON := $(shell for p in python3.13 $(PYENV_PYTHON313) python3 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(MIN_PYTHON)".split("."))))' \
+	2>/dev/null && { echo $$p; exit; }; done; echo python3)
+endif
+# $(call check-python,python,advice): before anything is installed, refuses a Python older
+# than MIN_PYTHON, saying which version is needed, which was found, and the advice.
+check-python = @found="$$(command -v $(1) >/dev/null 2>&1 && $(1) --version 2>&1)"; \
+	echo "$$found" | awk -v min=$(MIN_PYTHON) '{ split($$2, v, "."); split(min, m, "."); \
+		exit !($$1 == "Python" && (v[1] > m[1] || (v[1] == m[1] && v[2] >= m[2] + 0))) }' || { \
+	echo "enrollment-monitor needs Python $(MIN_PYTHON) or newer; found $${found:-nothing} ($(1))." >&2; \
+	echo "$($(2))" >&2; exit 1; }
+NAME_A_PYTHON = Install Python $(MIN_PYTHON)+ (the Lambda runs 3.13), or name one: make $(or $(MAKECMDGOALS),demo) PYTHON=/path/to/python3.13
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
+# The environment's dependencies: pyproject's extras, and what ships in the package.
+DEPENDENCIES := pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
 # SAM CLI and checkov pin conflicting libraries: each gets its own environment.
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 SAM_CLI_VERSION := 1.170.0
 CHECKOV_VERSION := 3.3.30
+# make test runs on every core (pytest-xdist); a worker with nothing left takes tests queued for
+# another, so the long property tests keep no core idle. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: demo test lint typecheck validate build checkov cfn-lint publish publish-preflight bench status clean
 
-$(VENV)/.installed: pyproject.toml functions/requirements.txt functions/enrollment_monitor/__init__.py
+# Made once, by a Python checked first; a half-made or older .venv is made again.
+$(VENV)/.created:
+	$(call check-python,$(PYTHON),NAME_A_PYTHON)
 	$(PYTHON) -m venv --clear $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --editable '.[dev]'
 	touch $@
 
-demo: $(VENV)/.installed
+# One environment filled in two steps: make demo installs only what the demo runs (the [demo]
+# extra); make test, lint and the rest add the tools (the [dev] extra, which includes [demo]).
+$(VENV)/.demo: $(DEPENDENCIES) $(VENV)/.created
+	$(PIP_INSTALL) --editable '.[demo]'
+	touch $@
+
+$(VENV)/.dev: $(DEPENDENCIES) $(VENV)/.created
+	$(PIP_INSTALL) --editable '.[dev]'
+	touch $@ $(VENV)/.demo
+
+demo: $(VENV)/.demo
 	PYTHONPATH=functions $(PY) -m devtools.demo
 
 # verify's checklist for a healthy stack and a broken one, offline: on a moto server on
 # 127.0.0.1, or on your own emulator (AWS_ENDPOINT_URL=http://127.0.0.1:4566 make verify-demo).
 .PHONY: verify-demo
-verify-demo: $(VENV)/.installed
+verify-demo: $(VENV)/.dev
 	PYTHONPATH=functions $(PY) -m devtools.verify_demo
 
-test: $(VENV)/.installed
-	$(PY) -m pytest
+test: $(VENV)/.dev
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-status: $(VENV)/.installed
+status: $(VENV)/.demo
 	$(VENV)/bin/enrollment-monitor status
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # sam build resolves "python3.13" on PATH. With pyenv, add its 3.13 to the active versions.
-PYENV_313 = $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -1)
 SAM_ENV = $(if $(PYENV_313),PYENV_VERSION=$(PYENV_313):$(shell pyenv version-name 2>/dev/null))
 # Any Region works: validation and build call no AWS API.
 SAM_REGION ?= us-east-1
 
 $(SAM_VENV)/.installed:
+	$(call check-python,$(PYTHON),NAME_A_PYTHON)
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check 'aws-sam-cli==$(SAM_CLI_VERSION)'
 	touch $@
 
 $(CHECKOV_VENV)/.installed:
+	$(call check-python,$(PYTHON),NAME_A_PYTHON)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	touch $@
@@ -67,7 +101,7 @@ checkov: $(CHECKOV_VENV)/.installed
 		--file template.yaml --file nested/chatbot.yaml
 
 # The monitor deploys in every partition: one Region of each. Chat only where AWS Chatbot is.
-cfn-lint: $(VENV)/.installed
+cfn-lint: $(VENV)/.dev
 	$(VENV)/bin/cfn-lint --regions us-east-1 us-gov-west-1 cn-north-1 -- template.yaml
 	$(VENV)/bin/cfn-lint --regions us-east-1 -- nested/chatbot.yaml
 
@@ -80,7 +114,7 @@ VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' functions/enrollment
 PACKAGED := .aws-sam/packaged.yaml
 SAM_PUBLISH = SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 
-publish: publish-preflight build $(VENV)/.installed
+publish: publish-preflight build $(VENV)/.dev
 	$(SAM_PUBLISH) package --region $(SAM_REGION) --template-file nested/chatbot.yaml \
 		--output-template-file .aws-sam/chat-packaged.yaml \
 		--s3-bucket $(PUBLISH_BUCKET) --s3-prefix enrollment-monitor-chat/$(VERSION)
@@ -103,5 +137,5 @@ publish-preflight:
 # Cold start, warm check, CPU, AWS requests per check and package size, each against its floor
 # or target, then organization members at scale under a latency model (a script, not a timed
 # test; a few minutes). Builds the deployment package with pip (needs PyPI once).
-bench: $(VENV)/.installed
+bench: $(VENV)/.dev
 	$(PY) -m devtools.bench

@@ -1,5 +1,22 @@
 import os
 
+from hypothesis import HealthCheck, settings
+
+# Examples per property test (README, "Running the tests"): the profile HYPOTHESIS_PROFILE names,
+# else `ci`, Hypothesis's own (the same examples every run, no deadline: the machine's speed is
+# not the code's). `thorough` draws 20 times as many, new ones each run. A property that runs
+# the handler on moto draws a quarter of them.
+settings.register_profile("ci", settings.get_profile("ci"), max_examples=100)
+settings.register_profile(
+    "thorough",
+    settings.get_profile("default"),
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 # Powertools reads these at import: set them before anything imports the monitor.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")

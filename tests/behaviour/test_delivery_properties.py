@@ -39,7 +39,12 @@ def racing(first: Monitor, second: Monitor) -> None:
     first.check(cold=True)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Each example runs the handler on moto: a quarter of the profile's examples (tests/conftest.py).
+@settings(
+    max_examples=settings.default.max_examples // 4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(steps=steps)
 def test_alerts_delivered_equal_transitions_observed(steps: list[tuple[str, str | None]]) -> None:
     with local_aws() as aws:

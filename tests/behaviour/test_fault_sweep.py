@@ -73,7 +73,12 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Each example runs the handler on moto: a quarter of the profile's examples (tests/conftest.py).
+@settings(
+    max_examples=settings.default.max_examples // 4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(steps=steps)
 def test_random_faults_never_lose_or_repeat_a_transition(steps: list[tuple[str, Any]]) -> None:
     with local_aws() as aws:

@@ -83,7 +83,12 @@ def delivered(aws: LocalAws) -> dict[str, list[tuple[Any, Any]]]:
     return transitions
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Each example runs the handler on moto: a quarter of the profile's examples (tests/conftest.py).
+@settings(
+    max_examples=settings.default.max_examples // 4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(steps=steps)
 def test_member_transitions_delivered_equal_transitions_observed(
     steps: list[tuple[str, Any, Any]],
