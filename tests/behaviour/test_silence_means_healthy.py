@@ -565,6 +565,26 @@ def test_a_member_listing_too_slow_for_the_function_stops_before_the_deadline(
     assert members["changeCount"] == 10
 
 
+def test_a_first_listing_too_long_for_one_invocation_resumes_at_the_next(aws: LocalAws) -> None:
+    org = Organization(aws)
+    org.listed[:] = [{"accountId": f"{i:012d}", "status": "Active"} for i in range(1_000)]
+
+    with pytest.raises(MonitorError, match="listing stopped after 400 members"):
+        org.sandbox.lambda_handler({}, RunningOut(start=60_000, step=10_000))
+
+    first = roster(aws)
+    assert first.baseline and len(first.members) == 400  # written as listed, 25 at a time
+    writes = aws.wire.calls["dynamodb:BatchWriteItem"]
+    org.check()  # with time enough: the baseline goes on from where it stopped
+    assert aws.wire.calls["dynamodb:BatchWriteItem"] - writes == 600 // 25  # the rest only
+    assert not roster(aws).baseline and len(roster(aws).members) == 1_000
+    assert org.alerts() == []  # a baseline is silent, however many invocations it took
+    org.member(f"{7:012d}", "Inactive")
+    org.check()
+    (alert,) = org.member_alerts()
+    assert alert["changeCount"] == 1
+
+
 # The two member hazards, decided.
 
 
