@@ -50,10 +50,19 @@ def corrupt_observation(
     _edit(aws, f"ENROLLMENT#{ACCOUNT_ID}#{region}", "LATEST", name, value)
 
 
-def corrupt_owed_alert(aws: LocalAws, value: dict[str, str], region: str = REGION) -> None:
-    """The oldest owed alert's stored text."""
+def corrupt_owed_alert(
+    aws: LocalAws, value: dict[str, str], region: str = REGION, name: str = "alert"
+) -> None:
+    """The oldest owed alert's stored text (or another of its attributes)."""
     first = owed(aws, region)[0]
-    _edit(aws, first.key.partition, first.key.sort, "alert", value)
+    _edit(aws, first.key.partition, first.key.sort, name, value)
+
+
+def delete_owed_alert(aws: LocalAws, region: str = REGION) -> None:
+    """The oldest owed alert, gone: as another invocation leaves it once SNS accepted it."""
+    first = owed(aws, region)[0]
+    key = {"pk": {"S": first.key.partition}, "sk": {"S": first.key.sort}}
+    boto3.client("dynamodb", region_name=REGION).delete_item(TableName=aws.table_name, Key=key)
 
 
 def corrupt_member(

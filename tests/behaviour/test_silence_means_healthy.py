@@ -13,6 +13,7 @@ from storage import (
     corrupt_member,
     corrupt_observation,
     corrupt_owed_alert,
+    delete_owed_alert,
     nothing_stored,
     owed,
     roster,
@@ -204,13 +205,7 @@ def test_a_lease_no_invocation_could_hold_does_not_hold_back_an_alert(
     monitor.aws.wire.fail("sns", "Publish", "InternalError", times=4)
     with pytest.raises(MonitorError):
         monitor.check()
-    first = owed(monitor.aws)[0]
-    boto3.client("dynamodb", region_name="us-east-1").update_item(  # a hand edit
-        TableName=monitor.aws.table_name,
-        Key={"pk": {"S": first.key.partition}, "sk": {"S": first.key.sort}},
-        UpdateExpression="SET leaseUntil = :lease",
-        ExpressionAttributeValues={":lease": lease},
-    )
+    corrupt_owed_alert(monitor.aws, lease, name="leaseUntil")  # a hand edit
 
     monitor.check()
 
@@ -449,15 +444,7 @@ def test_a_failed_publish_is_named_even_if_giving_its_lease_back_fails(monitor: 
 
 def test_an_alert_delivered_meanwhile_is_skipped_and_the_next_sent(monitor: Monitor) -> None:
     owe_two_alerts(monitor)
-    first = owed(monitor.aws)[0]
-
-    def delivered_by_another() -> None:
-        boto3.client("dynamodb", region_name="us-east-1").delete_item(
-            TableName=monitor.aws.table_name,
-            Key={"pk": {"S": first.key.partition}, "sk": {"S": first.key.sort}},
-        )
-
-    monitor.aws.wire.once_after("dynamodb:Query", delivered_by_another)
+    monitor.aws.wire.once_after("dynamodb:Query", lambda: delete_owed_alert(monitor.aws))
     result = monitor.check()
 
     assert transitions(monitor) == [("Inactive", "Pending")]
