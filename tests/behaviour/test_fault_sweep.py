@@ -53,7 +53,7 @@ def test_the_sweep_covers_every_call_of_both_paths() -> None:
         "dynamodb:DeleteItem",
         "sns:Publish",
     }
-    assert len(EVERY_POINT) == 3 * (6 + 14 + 14 + 6)
+    assert len(EVERY_POINT) == 3 * (6 + 14 + 6)
 
 
 # ------------------------------------------------------------- random faults, random histories
