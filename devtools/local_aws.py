@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from devtools.aws_requests import WireTap
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
@@ -62,6 +64,22 @@ class LocalAws:
                 envelope["Message"] = json.loads(envelope["Message"])
                 received.append(envelope)
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+# moto answers in the calling thread and is not safe across threads: its TransactWriteItems
+# works on a copy of the whole table and puts the copy back, so a delete made meanwhile by
+# another thread comes back. DynamoDB applies each request atomically; so does moto, one at a
+# time, now that the monitor checks its Regions in threads.
+_MOTO_ONE_AT_A_TIME = threading.Lock()
+_moto_answer = BotocoreStubber.__call__
+
+
+def _answer_one_at_a_time(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+    with _MOTO_ONE_AT_A_TIME:
+        return _moto_answer(self, *args, **kwargs)
+
+
+BotocoreStubber.__call__ = _answer_one_at_a_time  # type: ignore[method-assign]
 
 
 @contextmanager
