@@ -1,8 +1,9 @@
-"""A Compute Optimizer stand-in that answers on the wire, for tests, the demo and benchmarks.
+"""Stand-ins for the optimization services that answer on the wire, for tests, the demo and
+benchmarks: Compute Optimizer, Cost Optimization Hub and Compute Optimizer Automation.
 
-moto does not implement Compute Optimizer. This fake hooks botocore's ``before-send`` event
-and answers the JSON 1.0 protocol the client really speaks (``POST /`` with
-``X-Amz-Target: ComputeOptimizerService.<Operation>``), so botocore's retries, error mapping and
+moto implements none of them. This fake hooks botocore's ``before-send`` event and answers the
+protocol each client really speaks (JSON 1.0 with ``X-Amz-Target``: Automation's model offers
+Smithy RPC v2 CBOR too, and botocore chooses JSON), so botocore's retries, error mapping and
 response parsing run exactly as they do against AWS.
 
 Every stand-in here knows a request as AWS does, by what it is signed for, never by the host it
@@ -83,9 +84,14 @@ class AnswersOnTheWire:
         raise NotImplementedError
 
 
+# The signing names of the services this fake answers besides Compute Optimizer.
+HUB, AUTOMATION = "cost-optimization-hub", "aco-automation"
+
+
 @dataclass
 class FakeComputeOptimizer(AnswersOnTheWire):
-    """Per-Region enrollment and organization members (faults: ``devtools.aws_requests``).
+    """Per-Region enrollment and organization members; the Hub's enrollments (by account) and
+    Automation's (by Region) beside them (faults: ``devtools.aws_requests``).
 
     Use it as a context manager around code that creates its clients inside the block (the
     hook is picked up by every client created while it is installed).
@@ -94,6 +100,19 @@ class FakeComputeOptimizer(AnswersOnTheWire):
     enrollments: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    # ListEnrollmentStatuses' items (an account never enrolled: none), and
+    # GetEnrollmentConfiguration's answer by Region (Inactive unless set).
+    hub: list[dict[str, Any]] = field(default_factory=list)
+    automation: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def set_hub(self, account_id: str, status: str) -> None:
+        """What ListEnrollmentStatuses lists for ``account_id`` from now on."""
+        self.hub = [i for i in self.hub if i["accountId"] != account_id]
+        self.hub.append({"accountId": account_id, "status": status, **_updated_now()})
+
+    def set_automation(self, region: str, status: str, **extra: Any) -> None:
+        """What GetEnrollmentConfiguration answers in ``region`` from now on."""
+        self.automation[region] = {"status": status, **_updated_now(), **extra}
 
     def set_enrollment(
         self, region: str, status: str, reason: str | None = None, **extra: Any
@@ -109,6 +128,15 @@ class FakeComputeOptimizer(AnswersOnTheWire):
         return sum(1 for _, op in self.calls if op == operation)
 
     def _answer(self, request: AWSPreparedRequest, call: Addressed) -> AWSResponse | None:
+        if call.service == HUB:
+            self.calls.append((call.region, call.operation))
+            if call.operation == "ListEnrollmentStatuses":
+                return response(request.url, 200, {"items": self.hub})
+        if call.service == AUTOMATION:
+            self.calls.append((call.region, call.operation))
+            if call.operation == "GetEnrollmentConfiguration":
+                answer = self.automation.get(call.region, {"status": "Inactive"})
+                return response(request.url, 200, answer)
         if call.service != "compute-optimizer":
             return None  # another service (a fault injected in front answers before this)
         region, operation = call.region, call.operation
@@ -129,6 +157,10 @@ class FakeComputeOptimizer(AnswersOnTheWire):
         if start + size < len(members):
             page["nextToken"] = str(start + size)
         return page
+
+
+def _updated_now() -> dict[str, int]:
+    return {"lastUpdatedTimestamp": int(time.time())}
 
 
 def _answered_already(request: AWSPreparedRequest) -> bool:

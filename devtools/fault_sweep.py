@@ -22,7 +22,21 @@ from devtools.aws_requests import FAULTS, Crash
 from devtools.local_aws import LambdaContext, LocalAws, local_aws
 
 REGION = "us-east-1"
+# Every service AlsoWatch can add, each a subject checked in a thread of its own.
+ALSO_WATCH = "CostOptimizationHub,ComputeOptimizerAutomation,OrganizationAccess"
+# Their threads: every call of the Hub's check, and the reads of the others (their state and
+# alert calls are the Hub's, made by the same code).
+HUB_THREAD = f"check {REGION} cost-optimization-hub"
+READ_ONLY_THREADS = tuple(
+    f"check {REGION} {service}"
+    for service in (
+        "compute-optimizer-automation",
+        "organization-access",
+        "delegated-administrator",
+    )
+)
 MEMBERS = ("111111111111", "222222222222", "333333333333")
+ACCOUNT = LambdaContext().invoked_function_arn.split(":")[4]
 START = datetime(2026, 11, 26, 9, tzinfo=UTC)
 RECOVERY_CHECKS = 3
 
@@ -35,17 +49,27 @@ class Scenario:
     name: str
     members: bool
     regions: tuple[str, ...] = (REGION,)
+    also: bool = False  # every AlsoWatch service watched beside Compute Optimizer
 
     @property
     def threads(self) -> tuple[str, ...]:
         """The threads whose calls the faults hit ("": the invocation's own). With several
         Regions, the second's: its faults meet the members Region's check (whose every call
-        the one-Region sweep already hits) and a third running at the same time."""
+        the one-Region sweep already hits) and a third running at the same time. With AlsoWatch,
+        the Hub's check and the other services' reads, while every other subject runs too."""
+        if self.also:
+            return (HUB_THREAD, *READ_ONLY_THREADS)
         return (f"check {self.regions[1]}",) if len(self.regions) > 1 else ("",)
 
     def before(self, aws: LocalAws) -> None:
         for region in self.regions:
             aws.compute_optimizer.set_enrollment(region, "Active")
+        if self.also:
+            os.environ["ALSO_WATCH"] = ALSO_WATCH  # local_aws restores the environment
+            aws.compute_optimizer.set_hub(ACCOUNT, "Active")
+            aws.compute_optimizer.set_automation(REGION, "Inactive")
+            aws.trusted_access(enabled=True)
+            aws.delegated_administrator(registered=True)
         if self.members:
             os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws restores the environment
             aws.compute_optimizer.members[REGION] = [
@@ -55,6 +79,11 @@ class Scenario:
     def change(self, aws: LocalAws) -> None:
         for region in self.regions:
             aws.compute_optimizer.set_enrollment(region, "Inactive")
+        if self.also:
+            aws.compute_optimizer.set_hub(ACCOUNT, "Inactive")
+            aws.compute_optimizer.set_automation(REGION, "Active")
+            aws.trusted_access(enabled=False)
+            aws.delegated_administrator(registered=False)
         if self.members:
             aws.compute_optimizer.members[REGION] = [
                 {"accountId": MEMBERS[0], "status": "Inactive"},
@@ -64,8 +93,15 @@ class Scenario:
 
     def expected(self) -> dict[str, list[tuple[str | None, str | None]]]:
         transitions: dict[str, list[tuple[str | None, str | None]]] = {
-            f"account {region}": [("Active", "Inactive")] for region in self.regions
+            f"compute-optimizer {region}": [("Active", "Inactive")] for region in self.regions
         }
+        if self.also:
+            transitions |= {
+                f"cost-optimization-hub {REGION}": [("Active", "Inactive")],
+                f"compute-optimizer-automation {REGION}": [("Inactive", "Active")],
+                f"organization-access {REGION}": [("Active", "Inactive")],
+                f"delegated-administrator {REGION}": [("Registered", "NotRegistered")],
+            }
         if self.members:
             transitions |= {MEMBERS[0]: [("Active", "Inactive")], MEMBERS[2]: [("Active", None)]}
         return transitions
@@ -75,6 +111,7 @@ SCENARIOS = (
     Scenario("account", members=False),
     Scenario("account and members", members=True),
     Scenario("3 Regions, members", members=True, regions=(REGION, "eu-west-1", "ap-south-1")),
+    Scenario("also watched", members=False, also=True),
 )
 
 
@@ -85,7 +122,7 @@ class Point:
     call: str
     fault: str
     after: str  # the call before it
-    thread: str = ""  # whose calls are counted: "" the invocation's, or "check <Region>"
+    thread: str = ""  # whose calls are counted: "" the invocation's, or "check <subject>"
 
     @property
     def may_duplicate(self) -> bool:
@@ -131,6 +168,7 @@ def points(scenario: Scenario) -> list[Point]:
         aws.wire.by_thread.clear()
         check_at(aws, 1)
         calls = {t: aws.wire.by_thread[t] if t else aws.wire.sequence for t in scenario.threads}
+        calls |= {t: calls[t][:1] for t in READ_ONLY_THREADS if t in calls}
     return [
         Point(scenario, number, call, fault, made[number - 2] if number > 1 else "", thread)
         for thread, made in calls.items()
@@ -157,7 +195,7 @@ def run(point: Point) -> Outcome:
         aws.wire.heal()
         heartbeat, left_owed = (
             '"RegionsNotActive"' in output.getvalue(),
-            _owed(aws, point.scenario.regions),
+            _owed(aws),
         )
         for later in range(RECOVERY_CHECKS):
             check_at(aws, 2 + later)  # minutes apart: a crashed check's lease has ended
@@ -165,16 +203,17 @@ def run(point: Point) -> Outcome:
     return Outcome(point, check, heartbeat, left_owed, transitions, duplicates)
 
 
-def _owed(aws: LocalAws, regions: tuple[str, ...]) -> int:
+def _owed(aws: LocalAws) -> int:
     import boto3
 
-    from enrollment_monitor.enrollment import AccountRegion
+    from enrollment_monitor.settings import Settings
     from enrollment_monitor.store.observations import Observations
     from enrollment_monitor.store.table import Table
+    from enrollment_monitor.subjects import watched
 
     table = Table(boto3.client("dynamodb", region_name=REGION), aws.table_name)
-    account = LambdaContext().invoked_function_arn.split(":")[4]
-    loaded = [Observations(table).load(AccountRegion(account, r)).stored for r in regions]
+    subjects = watched(Settings.from_env(), ACCOUNT)
+    loaded = [Observations(table).load(subject).stored for subject in subjects]
     return sum(len(stored.owed) for stored in loaded if stored)
 
 
@@ -199,7 +238,7 @@ def delivered(aws: LocalAws) -> tuple[dict[str, list[tuple[str | None, str | Non
                 seen = delivered.setdefault(change["accountId"], [])
                 seen.append((change["previous"], change["current"]))
         else:
-            seen = delivered.setdefault(f"account {alert['region']}", [])
+            seen = delivered.setdefault(f"{alert['service']} {alert['region']}", [])
             seen.append(((alert["previous"] or {}).get("status"), alert["current"]["status"]))
     return delivered, sum(n - 1 for n in messages.values())
 

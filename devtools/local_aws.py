@@ -7,6 +7,7 @@ function's environment pointing at them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -18,11 +19,13 @@ from typing import Any
 import boto3
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
+from moto.organizations.models import FakeDelegatedAdministrator
 
 from devtools.aws_requests import WireTap
 from devtools.fake_compute_optimizer import FakeComputeOptimizer
 from devtools.template import ACCOUNT_ID, REGION, function_environment, table_definition
 
+PRINCIPAL = "compute-optimizer.amazonaws.com"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:enrollment-monitor"
 
 
@@ -48,6 +51,34 @@ class LocalAws:
     queue_url: str
     wire: WireTap
     environment: dict[str, str] = field(default_factory=dict)
+
+    def organization(self) -> Any:
+        """Organizations (moto's), with the account as the management account of an
+        organization it makes on first use."""
+        organizations = boto3.client("organizations", region_name=REGION)
+        with contextlib.suppress(organizations.exceptions.AlreadyInOrganizationException):
+            organizations.create_organization(FeatureSet="ALL")
+        return organizations
+
+    def trusted_access(self, enabled: bool) -> None:
+        """Trusted access for Compute Optimizer in the organization, enabled or disabled."""
+        change = "enable" if enabled else "disable"
+        getattr(self.organization(), f"{change}_aws_service_access")(ServicePrincipal=PRINCIPAL)
+
+    def delegated_administrator(self, registered: bool) -> str:
+        """A member account registered (or deregistered) as Compute Optimizer's delegated
+        administrator; its id."""
+        organizations = self.organization()
+        listed = organizations.list_accounts()["Accounts"]
+        members = [a["Id"] for a in listed if a["Id"] != ACCOUNT_ID]
+        if not members:
+            created = organizations.create_account(AccountName="admin", Email="a@example.com")
+            members = [created["CreateAccountStatus"]["AccountId"]]
+        change = "register" if registered else "deregister"
+        getattr(organizations, f"{change}_delegated_administrator")(
+            AccountId=members[0], ServicePrincipal=PRINCIPAL
+        )
+        return members[0]
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Takes what the SQS subscriber of the topic received since the last call: for each
@@ -80,6 +111,11 @@ def _answer_one_at_a_time(self: BotocoreStubber, *args: Any, **kwargs: Any) -> A
 
 
 BotocoreStubber.__call__ = _answer_one_at_a_time  # type: ignore[method-assign]
+
+# Organizations lists Compute Optimizer among the services that support a delegated
+# administrator ("AWS services that you can use with AWS Organizations"); moto's list lacks it.
+if PRINCIPAL not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+    FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(PRINCIPAL)
 
 
 @contextmanager

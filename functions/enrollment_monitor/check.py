@@ -1,12 +1,14 @@
-"""One invocation: check every configured Region, or send a test notification.
+"""One invocation: check every watched subject, or send a test notification.
 
-The Regions are checked at the same time, each in a thread of its own: none waits for another,
-and one that fails or hangs (until its client's timeouts cut it) stops no other. A Region's
-check reads the enrollment, decides (``enrollment.decide``), records the new observation with
-the alert it owes (``store.observations``) and delivers every owed alert, oldest first
-(``outbox``). Then, in the member listing Region, with member tracking, the members step owes
-its own alert (``members``), which is delivered in turn. The metrics come last, once per check;
-the heartbeat among them only when every Region's check completed.
+A subject is one service's enrollment in one scope (``subjects``): Compute Optimizer in each
+watched Region, and what AlsoWatch adds. The subjects are checked at the same time, each in a
+thread of its own: none waits for another, and one that fails or hangs (until its client's
+timeouts cut it) stops no other. A subject's check reads the enrollment, decides
+(``enrollment.decide``), records the new observation with the alert it owes
+(``store.observations``) and delivers every owed alert, oldest first (``outbox``). Then, for
+Compute Optimizer in the member listing Region, with member tracking, the members step owes its
+own alert (``members``), which is delivered in turn. The metrics come last, once per check; the
+heartbeat among them only when every subject's check completed.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from aws_lambda_powertools import Logger
 from enrollment_monitor import metrics
 from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.clients import AwsClients
-from enrollment_monitor.compute_optimizer import read_enrollment
 from enrollment_monitor.enrollment import (
+    COMPUTE_OPTIMIZER,
     AccountRegion,
     Decision,
     Observation,
@@ -42,6 +44,7 @@ from enrollment_monitor.parse import SHOWN_LIMIT
 from enrollment_monitor.results import Checked, RegionResult, TestSent
 from enrollment_monitor.settings import Settings
 from enrollment_monitor.store.observations import Observations, Stored
+from enrollment_monitor.subjects import service_of, watched
 
 logger = Logger()
 
@@ -93,11 +96,12 @@ def run(
         message_id = invocation.publisher.publish(selftest_alert(where, invocation.now))
         return TestSent(TEST_NOTIFICATION, message_id)
 
-    outcomes = _each_region(invocation)
+    subjects = watched(settings, invocation.account_id)
+    outcomes = _each_subject(invocation, subjects)
     results = [outcome for outcome in outcomes if isinstance(outcome, RegionResult)]
     failures = [
-        _named(outcome, region)
-        for region, outcome in zip(settings.regions, outcomes, strict=True)
+        _named(outcome, subject)
+        for subject, outcome in zip(subjects, outcomes, strict=True)
         if not isinstance(outcome, RegionResult)
     ]
     _emit_metrics(settings, results, complete=not failures and all(r.complete for r in results))
@@ -106,60 +110,72 @@ def run(
     return Checked(tuple(results))
 
 
-def _each_region(invocation: Invocation) -> list[RegionResult | Exception]:
-    """Every Region's check, all at once (one Region runs in the invocation's own thread)."""
-    regions = invocation.settings.regions
+def _each_subject(
+    invocation: Invocation, subjects: list[AccountRegion]
+) -> list[RegionResult | Exception]:
+    """Every subject's check, all at once (one subject runs in the invocation's own thread)."""
     check = partial(_check_one, invocation)
-    if len(regions) == 1:
-        return [check(regions[0])]
-    with ThreadPoolExecutor(max_workers=len(regions), thread_name_prefix="check") as pool:
-        return list(pool.map(check, regions))
+    if len(subjects) == 1:
+        return [check(subjects[0])]
+    with ThreadPoolExecutor(max_workers=len(subjects), thread_name_prefix="check") as pool:
+        return list(pool.map(check, subjects))
 
 
-def _check_one(invocation: Invocation, region: str) -> RegionResult | Exception:
-    """One Region's check; its failure, logged with the Region, is returned, not raised."""
+def _check_one(invocation: Invocation, subject: AccountRegion) -> RegionResult | Exception:
+    """One subject's check; its failure, logged with the subject, is returned, not raised."""
     thread = threading.current_thread()
     if thread is not threading.main_thread():
-        thread.name = f"check {region}"  # in thread dumps, and for the tests' fault sweep
-    logger.thread_safe_append_keys(region=region)
+        thread.name = f"check {_shown(subject)}"  # in thread dumps, and for the fault sweep
+    logger.thread_safe_append_keys(region=subject.region, service=subject.service)
     try:
-        return check_region(invocation, AccountRegion(invocation.account_id, region))
-    except Exception as failure:  # noqa: BLE001 - one Region never stops the others
+        return check_subject(invocation, subject)
+    except Exception as failure:  # noqa: BLE001 - one subject never stops the others
         logger.exception("check failed", extra={"error": str(failure)})
         return failure
     finally:
-        logger.thread_safe_remove_keys(["region"])
+        logger.thread_safe_remove_keys(["region", "service"])
 
 
 def _emit_metrics(settings: Settings, results: list[RegionResult], complete: bool) -> None:
-    """The check's metrics, once: the heartbeat only if ``complete``; with member tracking,
+    """The check's metrics, once: the heartbeat only if ``complete``, counting the subjects
+    expected Active that are not (Automation and the delegated administrator count for no
+    alarm); with member tracking,
     the organization's figures as read in the (first) member listing Region, and its members
     per status as listed. Without it a management account pays for no organization series."""
     listing = [
         result
         for result in results
-        if settings.track_member_accounts and result.region in settings.member_regions
+        if settings.track_member_accounts and _lists_members(settings, result.subject)
     ]
     counts: dict[str, int] = {}
     for result in listing:
         counts |= result.members.counts if result.members else {}
+    not_active = sum(service_of(r.subject).counts_not_active(r.enrollment) for r in results)
     metrics.emit_check(
         settings.metric_namespace,
-        [result.status for result in results] if complete else None,
+        not_active if complete else None,
         listing[0].enrollment if listing else None,
         counts,
     )
 
 
-def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
-    """Read, compare with the last observation, record, and alert at most once; then, in the
-    member listing Region, the members. ``complete`` in the result: all of it done here.
+def _lists_members(settings: Settings, subject: AccountRegion) -> bool:
+    """Whether the members are listed beside this subject: Compute Optimizer's, in a member
+    listing Region."""
+    return subject.service == COMPUTE_OPTIMIZER and subject.region in settings.member_regions
+
+
+def check_subject(invocation: Invocation, where: AccountRegion) -> RegionResult:
+    """Read, compare with the last observation, record, and alert at most once; then, for
+    Compute Optimizer in the member listing Region, the members. ``complete`` in the result:
+    all of it done here.
 
     An item the check cannot read is set aside and the check goes on as if it had never been
     seen; then the check fails naming it, without a heartbeat: it did not complete."""
-    settings, now = invocation.settings, invocation.now
-    enrollment = read_enrollment(invocation.clients.compute_optimizer(where.region), where.region)
-    result = RegionResult(where.region, enrollment, Outcome.NOTHING)
+    settings, now, service = invocation.settings, invocation.now, service_of(where)
+    client = invocation.clients.regional(service.client, where.region)
+    enrollment = service.read(client, where.region, where.account_id)
+    result = RegionResult(where, enrollment, Outcome.NOTHING)
 
     observations = Observations(invocation.table)
     loaded = observations.load(where)
@@ -168,7 +184,7 @@ def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
     previous = stored.observation if stored else None
     if previous:
         enrollment = enrollment.with_figures_from(previous.enrollment)
-    decision = decide(previous, enrollment, now, settings.reminder_interval)
+    decision = decide(previous, enrollment, now, settings.reminder_interval, service.expects_active)
     result = replace(result, enrollment=enrollment, outcome=outcome_of(decision))
     recorded = recorded_after(decision, previous, enrollment, now)
     if recorded:
@@ -188,7 +204,7 @@ def check_region(invocation: Invocation, where: AccountRegion) -> RegionResult:
     failures: list[MonitorError] = []
     delivery = _deliver(invocation, stored, failures)
     complete = delivery.complete
-    if settings.track_member_accounts and where.region in settings.member_regions:
+    if settings.track_member_accounts and _lists_members(settings, where):
         # Imported only when tracking: the default configuration does not pay for it at
         # every cold start.
         from enrollment_monitor.members import check_members
@@ -265,9 +281,17 @@ def _json(value: Any) -> str:
     return written if len(written) <= SHOWN_LIMIT else f"{written[: SHOWN_LIMIT - 3]}..."
 
 
-def _named(failure: Exception, region: str) -> str:
+def _named(failure: Exception, subject: AccountRegion) -> str:
     """A failure as the invocation's error names it: the monitor's own errors say where they
-    happened; anything else is named with its type and the Region."""
+    happened; anything else is named with its type and the subject."""
     if isinstance(failure, MonitorError):
         return str(failure)
-    return f"{region}: {type(failure).__name__}: {failure}"
+    return f"{_shown(subject)}: {type(failure).__name__}: {failure}"
+
+
+def _shown(subject: AccountRegion) -> str:
+    """A subject in a thread's name and a failure: its Region, and the service if it is not
+    Compute Optimizer (whose checks are named by Region alone, as they always were)."""
+    if subject.service == COMPUTE_OPTIMIZER:
+        return subject.region
+    return f"{subject.region} {subject.service}"

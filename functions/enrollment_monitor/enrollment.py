@@ -23,12 +23,27 @@ REASON_LIMIT = 1_000
 STATUS_LIMIT = 100
 
 
+# The service of a watched subject unless it names another (``subjects.SERVICES``).
+COMPUTE_OPTIMIZER = "compute-optimizer"
+
+
 @dataclass(frozen=True)
 class AccountRegion:
-    """Where an enrollment is observed: each Region of an account is watched on its own."""
+    """A watched subject: one service's enrollment, read in one Region of an account. Each
+    Region of an account is watched on its own for Compute Optimizer; the other services are
+    watched once per account (``subjects``)."""
 
     account_id: str
     region: str
+    service: str = COMPUTE_OPTIMIZER
+
+    @property
+    def scope(self) -> str:
+        """What the subject's state is kept under: Compute Optimizer's by Region, as it always
+        was, every other service's by Region and service."""
+        if self.service == COMPUTE_OPTIMIZER:
+            return self.region
+        return f"{self.region}#{self.service}"
 
 
 @dataclass(frozen=True)
@@ -189,13 +204,17 @@ def decide(
     current: Enrollment,
     now: datetime,
     reminder_interval: timedelta | None,
+    expects_active: bool = True,
 ) -> Decision:
-    """Whether this check records a silent baseline, alerts a change, reminds, or does nothing."""
+    """Whether this check records a silent baseline, alerts a change, reminds, or does nothing.
+
+    ``expects_active`` False: a subject watched for changes alone (some keep it off on
+    purpose): its first observation is a baseline whatever it says, and it is never reminded."""
     if previous is None:
-        return Decision.BASELINE if current.active else Decision.CHANGED
+        return Decision.BASELINE if current.active or not expects_active else Decision.CHANGED
     if previous.enrollment.status != current.status:
         return Decision.CHANGED
-    if current.active or not reminder_interval:
+    if current.active or not reminder_interval or not expects_active:
         return Decision.NOTHING
     last_told = previous.alerted_at or previous.observed_at
     return Decision.REMINDER if now - last_told >= reminder_interval else Decision.NOTHING

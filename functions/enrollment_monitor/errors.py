@@ -26,11 +26,33 @@ class MonitorError(Exception):
     """A check could not complete. The message is meant for the person reading the logs."""
 
 
+# What AWS documents of the account a call of the organization needs, for a refused call.
+_TELL_THE_ACCOUNT = (
+    "`aws organizations describe-organization` names the management account "
+    "(MasterAccountId), and `aws organizations list-delegated-administrators "
+    "--service-principal compute-optimizer.amazonaws.com` the delegated administrator"
+)
+_NEEDS_ACCOUNT = {
+    "compute-optimizer:GetEnrollmentStatusesForOrganization": "the API reference documents "
+    "this call for an organization's management account (the user guide lets a delegated "
+    "administrator manage member opt-in, but does not say it can list members this way)",
+    "organizations:ListAWSServiceAccessForOrganization": "Organizations answers this call "
+    "only in the management account or a delegated administrator of Organizations",
+    "organizations:ListDelegatedAdministrators": "Organizations answers this call only in "
+    "the management account or a delegated administrator of Organizations",
+}
+
+
 class AwsCallError(MonitorError):
     def __init__(self, call: str, region: str, code: str, detail: str) -> None:
         self.call, self.region, self.code = call, region, code
         hint = ""
-        if code in _PERMISSION_CODES:
+        if code in _PERMISSION_CODES and call in _NEEDS_ACCOUNT:
+            hint = (
+                f"; the caller's IAM policy must allow {call}, and {_NEEDS_ACCOUNT[call]}: "
+                f"{_TELL_THE_ACCOUNT}"
+            )
+        elif code in _PERMISSION_CODES:
             hint = f"; the caller's IAM policy must allow {call}"
         elif code == "NoCredentials":
             hint = "; configure AWS credentials (environment, profile or role)"
@@ -45,6 +67,11 @@ class AwsCallError(MonitorError):
     def denied(self) -> bool:
         """AWS refused the call to this caller (as opposed to failing to answer)."""
         return self.code in _PERMISSION_CODES
+
+
+def missing(call: str, region: str, field: str) -> AwsCallError:
+    """An answer without a field the API always returns: not AWS's answer, a failed call."""
+    return AwsCallError(call, region, NOT_AWS, f"an answer without {field}")
 
 
 @contextmanager

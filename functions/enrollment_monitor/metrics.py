@@ -2,9 +2,11 @@
 check, not once per Region, and no series for a status nobody holds, because each series is
 what CloudWatch bills. Every metric carries the dimension ``service`` (the stack's name).
 
-- ``RegionsNotActive``: how many watched Regions are not Active (Inactive, Pending, Failed, or
-  a status AWS adds later). Emitted only when every watched Region's check completed: the
-  datapoint is the heartbeat, so one Region whose check did not complete leaves the period
+- ``RegionsNotActive``: how many watched subjects expected Active are not (Inactive, Pending,
+  Failed, or a status AWS adds later): Compute Optimizer in each watched Region, and what
+  AlsoWatch adds (Automation and the delegated administrator count for nothing: they are
+  watched for changes alone). Emitted only when every subject's check completed: the
+  datapoint is the heartbeat, so one subject whose check did not complete leaves the period
   without it. ``enrollment-not-active`` alarms on its maximum, ``monitor-silent`` on its
   absence.
 - ``MemberAccountsOptedIn``, ``MemberAccountsEnrolled``: the organization's figures, as read in
@@ -14,24 +16,25 @@ what CloudWatch bills. Every metric carries the dimension ``service`` (the stack
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from enrollment_monitor.enrollment import ACTIVE, Enrollment
+from enrollment_monitor.enrollment import Enrollment
 
 
 def emit_check(
     namespace: str,
-    statuses: Sequence[str] | None,
+    not_active: int | None,
     figures: Enrollment | None,
     member_counts: Mapping[str, int],
 ) -> None:
-    """``statuses``: of every watched Region, None when a check did not complete; ``figures``:
-    the organization's, None when not read; ``member_counts``: members per status listed."""
+    """``not_active``: the subjects not Active, None when a check did not complete;
+    ``figures``: the organization's, None when not read; ``member_counts``: members per
+    status listed."""
     values: dict[str, int] = {}
-    if statuses is not None:
-        values["RegionsNotActive"] = sum(status != ACTIVE for status in statuses)
+    if not_active is not None:
+        values["RegionsNotActive"] = not_active
     if figures:
         opted_in, enrolled = figures.figures
         if opted_in is not None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from enrollment_monitor.enrollment import Enrollment, Outcome
+from enrollment_monitor.enrollment import COMPUTE_OPTIMIZER, AccountRegion, Enrollment, Outcome
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,9 @@ class MembersSummary:
 
 @dataclass(frozen=True)
 class RegionResult:
-    """One Region's check."""
+    """One subject's check."""
 
-    region: str
+    subject: AccountRegion
     enrollment: Enrollment  # as read, with the member figures last known
     outcome: Outcome
     alerts_sent: int = 0
@@ -38,15 +38,18 @@ class RegionResult:
     complete: bool = False
 
     @property
+    def region(self) -> str:
+        return self.subject.region
+
+    @property
     def status(self) -> str:
         return self.enrollment.status
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "region": self.region,
-            "status": self.status,
-            "outcome": self.outcome,
-        }
+        result: dict[str, Any] = {"region": self.region}
+        if self.subject.service != COMPUTE_OPTIMIZER:
+            result["service"] = self.subject.service
+        result |= {"status": self.status, "outcome": self.outcome}
         if self.opt_ins_decreased:
             result["memberOptIns"] = "decreased"
         if self.alerts_sent:
@@ -58,7 +61,7 @@ class RegionResult:
 
 @dataclass(frozen=True)
 class Checked:
-    """A check of every configured Region."""
+    """A check of every watched subject (``regions``: Compute Optimizer's first, by Region)."""
 
     regions: tuple[RegionResult, ...]
 

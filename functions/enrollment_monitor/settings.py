@@ -15,6 +15,13 @@ from botocore.loaders import create_loader
 _REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
+# What AlsoWatch (ALSO_WATCH) may name, beside Compute Optimizer in every watched Region.
+ALSO_HUB = "CostOptimizationHub"
+ALSO_AUTOMATION = "ComputeOptimizerAutomation"
+ALSO_ORGANIZATION = "OrganizationAccess"
+ALSO_WATCH_VALUES = (ALSO_HUB, ALSO_AUTOMATION, ALSO_ORGANIZATION)
+# Cost Optimization Hub has one endpoint, in us-east-1: no other partition offers it.
+_HUB_PARTITION = "aws"
 
 
 class ConfigurationError(ValueError):
@@ -33,6 +40,10 @@ class Settings:
     # Where the organization's members are listed (and its figures read): member enrollment is
     # a fact of the organization, so once per check, in one Region unless the user names more.
     member_regions: tuple[str, ...] = ()
+    # The services AlsoWatch names (ALSO_WATCH_VALUES), each read once per check.
+    also_watch: tuple[str, ...] = ()
+    # The function's own Region: where a service watched once per account is read.
+    home_region: str = ""
 
     @property
     def reminder_interval(self) -> timedelta | None:
@@ -53,6 +64,8 @@ class Settings:
             reminder_interval_hours=_hours(env, "REMINDER_INTERVAL_HOURS", default="24"),
             track_member_accounts=_flag(env, "TRACK_MEMBER_ACCOUNTS", default="false"),
             member_regions=_member_regions(env, "MEMBER_LISTING_REGIONS", regions, function_region),
+            also_watch=_also_watch(env, "ALSO_WATCH", function_region or regions[0]),
+            home_region=function_region or regions[0],
         )
 
 
@@ -140,6 +153,24 @@ def _member_regions(
             f"{unwatched}; list the members in one of {list(watched)}"
         )
     return regions
+
+
+def _also_watch(env: Mapping[str, str], name: str, home_region: str) -> tuple[str, ...]:
+    raw = env.get(name, "")
+    values = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
+    unknown = [value for value in values if value not in ALSO_WATCH_VALUES]
+    if unknown:
+        raise ConfigurationError(
+            f"environment variable {name} names what the monitor cannot watch: {unknown}; it "
+            f"takes any of {', '.join(ALSO_WATCH_VALUES)}, separated by commas"
+        )
+    partition = partition_of(home_region)
+    if ALSO_HUB in values and partition != _HUB_PARTITION:
+        raise ConfigurationError(
+            f"environment variable {name} names {ALSO_HUB}, which the {partition} partition "
+            f"({home_region}) does not offer: Cost Optimization Hub is in {_HUB_PARTITION} only"
+        )
+    return values
 
 
 def _hours(env: Mapping[str, str], name: str, default: str) -> float:

@@ -76,6 +76,7 @@ def test_each_transition_sends_one_alert(monitor: Monitor, before: str, after: s
         "previousStatus": before,
         "accountId": "123456789012",
         "region": "us-east-1",
+        "service": "compute-optimizer",
     }
 
 

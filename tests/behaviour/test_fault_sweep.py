@@ -25,7 +25,7 @@ from devtools.fault_sweep import (
 from devtools.local_aws import local_aws
 
 EVERY_POINT = [point for scenario in SCENARIOS for point in points(scenario)]
-ACCOUNT = f"account {REGION}"  # the account's transitions, as ``delivered`` keys them
+ACCOUNT = f"compute-optimizer {REGION}"  # the account's transitions, as ``delivered`` keys them
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,23 @@ def test_the_sweep_covers_every_call_of_both_paths() -> None:
         "dynamodb:DeleteItem",
         "sns:Publish",
     }
-    assert len(EVERY_POINT) == 3 * (6 + 14 + 6)
+    assert len(EVERY_POINT) == 3 * (6 + 14 + 6 + 6 + 3)
+
+
+def test_the_sweep_covers_every_call_of_the_also_watched_subjects() -> None:
+    calls = {p.call for p in EVERY_POINT if p.scenario.also}
+
+    assert calls == {
+        "cost-optimization-hub:ListEnrollmentStatuses",
+        "aco-automation:GetEnrollmentConfiguration",
+        "organizations:ListAWSServiceAccessForOrganization",
+        "organizations:ListDelegatedAdministrators",
+        "dynamodb:Query",
+        "dynamodb:TransactWriteItems",
+        "dynamodb:UpdateItem",
+        "sns:Publish",
+        "dynamodb:DeleteItem",
+    }
 
 
 # ------------------------------------------------------------- random faults, random histories

@@ -100,6 +100,7 @@ def test_changed_members_are_sent_in_one_alert_grouped_by_new_status(org: Organi
         "status": "Failed",  # the most severe new status, for subscription filters
         "accountId": "123456789012",
         "region": "us-east-1",
+        "service": "compute-optimizer",
     }
     subject = envelope["Subject"]
     assert subject == (

@@ -596,16 +596,16 @@ def test_an_empty_listing_after_members_reports_nobody_left_and_fails(aws: Local
 def test_an_unexpected_exception_in_one_region_does_not_stop_the_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from enrollment_monitor import check
+    from enrollment_monitor.subjects import compute_optimizer
 
-    read = check.read_enrollment
+    read = compute_optimizer.read_enrollment
 
     def broken_in_eu(client: Any, region: str) -> Any:
         if region == "eu-west-1":
             raise RuntimeError("a bug")
         return read(client, region)
 
-    monkeypatch.setattr(check, "read_enrollment", broken_in_eu)
+    monkeypatch.setattr(compute_optimizer, "read_enrollment", broken_in_eu)
     with local_aws(regions=("eu-west-1", "us-east-1")) as aws:
         monitor = Monitor(aws)
         monitor.status("Inactive", region="us-east-1")

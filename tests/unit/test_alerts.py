@@ -19,6 +19,7 @@ from enrollment_monitor.enrollment import (
     Observation,
     recorded_after,
 )
+from enrollment_monitor.subjects import SERVICES
 
 WHERE = AccountRegion("123456789012", "ap-southeast-2")
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -54,6 +55,8 @@ def test_machine_document_carries_previous_and_current_with_iso_times() -> None:
         "eventType": "EnrollmentStatusChanged",
         "accountId": "123456789012",
         "region": "ap-southeast-2",
+        "service": "compute-optimizer",
+        "scope": "Region",
         "previous": {
             "status": "Active",
             "statusReason": None,
@@ -65,8 +68,28 @@ def test_machine_document_carries_previous_and_current_with_iso_times() -> None:
             "statusReason": "Opted out by user",
             "lastUpdatedTimestamp": "2026-11-26T09:12:00Z",
         },
+        "damage": SERVICES["compute-optimizer"].damage["Inactive"],
         "observedAt": "2026-11-26T09:30:00Z",
     }
+
+
+def test_an_opt_out_names_the_damage_in_every_rendering() -> None:
+    message = rendered(change(ACTIVE, INACTIVE))
+    chat = json.loads(message["https"])["content"]["description"]
+
+    for rendering in (message["email"], chat, json.loads(message["default"])["damage"]):
+        text = " ".join(rendering.split())  # the email wraps its lines
+        assert "deletes this account's Compute Optimizer recommendations and metrics" in text
+        assert "Cost Optimization Hub" in text
+        assert "COr6dfpM03 to COr6dfpM06" in text
+        assert "Automation rules have nothing to act on" in text
+
+
+def test_a_return_to_active_names_no_damage() -> None:
+    message = rendered(change(Observation(INACTIVE, NOW), Enrollment("Active")))
+
+    assert json.loads(message["default"])["damage"] is None
+    assert "What stops" not in message["email"]
 
 
 def test_email_tells_a_person_what_changed_why_when_and_what_to_do() -> None:
@@ -146,6 +169,7 @@ def test_attributes_let_subscribers_filter() -> None:
         "previousStatus": "Active",
         "accountId": "123456789012",
         "region": "ap-southeast-2",
+        "service": "compute-optimizer",
     }
 
 

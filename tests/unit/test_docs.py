@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from enrollment_monitor.alerts.render import console_links
+from enrollment_monitor.enrollment import AccountRegion
 from tests.template import load_template, parameter_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +152,9 @@ def test_the_console_link_the_docs_show_is_the_one_alerts_carry() -> None:
     assert links
     for page, link in links:
         region = re.search(r"region=([a-z0-9-]+)", link)
-        rendered = console_links(region[1] if region else "us-east-1")[0]
+        rendered = console_links(
+            AccountRegion("123456789012", region[1] if region else "us-east-1")
+        )[0]
         cut = link.rstrip(".…")
         assert link == rendered or (cut != link and rendered.startswith(cut)), (page, link)
 

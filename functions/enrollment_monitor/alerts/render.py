@@ -19,6 +19,7 @@ from typing import Any
 from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, iso
 from enrollment_monitor.settings import partition_of
+from enrollment_monitor.subjects import service_of
 
 SUBJECT_LIMIT = 99
 API_TEXT_LIMIT = 300
@@ -60,6 +61,7 @@ class AlertText:
     thread: str  # the chat thread it belongs to (metadata.threadId)
     email_listing: Sequence[str] = ()
     chat_listing: Sequence[str] = ()
+    damage: str | None = None  # what stops (or starts) with this change
 
 
 # Each partition's console (the template's dashboard links say the same). An alert from another
@@ -71,10 +73,11 @@ CONSOLE_HOSTS = {
 }
 
 
-def console_links(region: str) -> list[str]:
-    """The Compute Optimizer console of ``region``'s partition, if it is one we know."""
-    host = CONSOLE_HOSTS.get(partition_of(region))
-    return [f"https://{host}/compute-optimizer/home?region={region}#/settings"] if host else []
+def console_links(where: AccountRegion) -> list[str]:
+    """The console page of the subject's service in its Region's partition, if we know both."""
+    host = CONSOLE_HOSTS.get(partition_of(where.region))
+    page = service_of(where).console
+    return [f"https://{host}/{page.format(region=where.region)}"] if host and page else []
 
 
 def document(
@@ -110,6 +113,7 @@ def compose(
         "status": status_text(status),
         "accountId": where.account_id,
         "region": where.region,
+        "service": where.service,
     }
     if previous_status:
         attributes["previousStatus"] = status_text(previous_status)
@@ -153,12 +157,15 @@ def _email(where: AccountRegion, text: AlertText) -> str:
     lines += [f"{label + ':':<{width}}{value}" for label, value in text.facts]
     if text.email_listing:
         lines += ["", *text.email_listing]
-    lines += ["", "What it means", textwrap.fill(text.meaning, 78), "", "What to do"]
+    lines += ["", "What it means", textwrap.fill(text.meaning, 78)]
+    if text.damage:
+        lines += ["", "What stops", textwrap.fill(text.damage, 78)]
+    lines += ["", "What to do"]
     lines += [
         textwrap.fill(step, 78, initial_indent="- ", subsequent_indent="  ") for step in text.steps
     ]
-    for link in console_links(where.region):
-        lines += ["", "Compute Optimizer console", link]
+    for link in console_links(where):
+        lines += ["", f"{service_of(where).name} console", link]
     lines += [""]
     lines += ["-- ", "Sent by enrollment-monitor, which checks the enrollment on a schedule."]
     return "\n".join(lines)
@@ -170,16 +177,19 @@ def _chatbot(
     """An AWS Chatbot custom notification that Slack and Teams both render as meant: plain
     text and plain URLs, no emoji codes, nothing whose meaning hangs on bold or italics."""
     facts = [f"{label}: {chat_safe(value)}" for label, value in text.facts]
+    damage = [f"What stops: {chat_safe(text.damage)}"] if text.damage else []
     return {
         "version": "1.0",
         "source": "custom",
         "content": {
             "textType": "client-markdown",
             "title": chat_safe(text.headline),
-            "description": "\n".join([chat_safe(text.meaning), *facts, *text.chat_listing]),
+            "description": "\n".join(
+                [chat_safe(text.meaning), *damage, *facts, *text.chat_listing]
+            ),
             "nextSteps": [
                 *text.steps,
-                *(f"Compute Optimizer console: {link}" for link in console_links(where.region)),
+                *(f"{service_of(where).name} console: {link}" for link in console_links(where)),
             ],
             "keywords": [chat_safe(api_text(status)), where.region],
         },
@@ -216,7 +226,7 @@ def _yes_no(value: bool | int) -> str:
 
 def thread_id(kind: str, where: AccountRegion, stamp: str) -> str:
     """A chat thread: one per episode, test notification or member alert."""
-    return f"compute-optimizer-{kind}-{where.account_id}-{where.region}-{stamp}"
+    return f"{where.service}-{kind}-{where.account_id}-{where.region}-{stamp}"
 
 
 def short_status(status: str) -> str:

@@ -1,5 +1,6 @@
-"""The account's own alerts: a change of enrollment status, and the reminder that a status
-other than Active still stands."""
+"""A watched subject's alerts: a change of status, and the reminder that a status other than
+Active still stands. What each says of its service (what a status means, what to do, the
+damage) comes from the service's facts (``subjects``): nothing here branches on it."""
 
 from __future__ import annotations
 
@@ -24,41 +25,11 @@ from enrollment_monitor.enrollment import (
     iso,
     stamp,
 )
+from enrollment_monitor.subjects import service_of
 
 STATUS_CHANGED = "EnrollmentStatusChanged"
 REMINDER = "EnrollmentReminder"
 EVENT_TYPES = {Decision.CHANGED: STATUS_CHANGED, Decision.REMINDER: REMINDER}
-
-_WHAT_IT_MEANS = {
-    "Active": "Compute Optimizer analyses this account's resources and keeps its "
-    "recommendations up to date.",
-    "Inactive": "Compute Optimizer does not analyse this account: no new recommendations are "
-    "made and savings opportunities go unnoticed.",
-    "Pending": "Compute Optimizer is still processing the enrollment; for an organization, "
-    "member accounts can take longer to be enrolled.",
-    "Failed": "The enrollment failed: Compute Optimizer does not analyse this account.",
-}
-_WHAT_TO_DO = {
-    "Active": ["Nothing: this is the healthy state."],
-    "Inactive": [
-        "If nobody meant to opt out, opt in again on the Compute Optimizer console or with "
-        "`aws compute-optimizer update-enrollment-status --status Active`.",
-        "Look up UpdateEnrollmentStatus in CloudTrail to see who changed it.",
-    ],
-    "Pending": [
-        "Usually nothing: the monitor alerts again when the status settles.",
-        "If it stays Pending for more than a day, read the reason and contact AWS Support.",
-    ],
-    "Failed": [
-        "Read the reason above.",
-        "Check that the service-linked role AWSServiceRoleForComputeOptimizer exists, "
-        "then opt in again on the Compute Optimizer console.",
-    ],
-}
-_UNKNOWN_STATUS_TO_DO = [
-    "AWS reported a status this monitor does not know; it is treated as not Active.",
-    "Check the enrollment on the Compute Optimizer console.",
-]
 
 
 def status_alert(
@@ -70,20 +41,21 @@ def status_alert(
 ) -> Alert:
     """The alert of ``decision`` (a change, or a reminder), from the observation ``previous``
     to the one ``recorded`` with it."""
+    service = service_of(where)
     current = recorded.enrollment
     old = status_text(previous.enrollment.status) if previous else None
     new = status_text(current.status)
+    watched = service.watched
     if decision is Decision.REMINDER:
-        headline = (
-            f"Compute Optimizer enrollment is still {new} (since {iso(recorded.observed_at)})"
-        )
-        subject = f"Reminder: Compute Optimizer enrollment still {short_status(new)}"
+        headline = f"{watched} is still {new} (since {iso(recorded.observed_at)})"
+        subject = f"Reminder: {watched} still {short_status(new)}"
     elif old is None:
-        headline = f"Compute Optimizer enrollment is {new}"
-        subject = f"Compute Optimizer enrollment is {short_status(new)}"
+        headline = f"{watched} is {new}"
+        subject = f"{watched} is {short_status(new)}"
     else:
-        headline = f"Compute Optimizer enrollment changed from {old} to {new}"
-        subject = f"Compute Optimizer enrollment {short_status(old)} -> {short_status(new)}"
+        headline = f"{watched} changed from {old} to {new}"
+        subject = f"{watched} {short_status(old)} -> {short_status(new)}"
+    damage = service.damage_of(current.status)
     facts = [
         ("Account", where.account_id),
         ("Region", where.region),
@@ -95,12 +67,19 @@ def status_alert(
     ]
     text = AlertText(
         headline,
-        meaning=_WHAT_IT_MEANS.get(new, f"AWS reports the status {new!r}."),
+        meaning=service.meaning.get(new, f"AWS reports the status {new!r}."),
         facts=facts,
-        steps=_WHAT_TO_DO.get(new, _UNKNOWN_STATUS_TO_DO),
+        steps=list(service.steps_for(new)),
         thread=thread_id("enrollment", where, recorded.episode or stamp(now)),
+        damage=damage,
     )
-    body = {"previous": _observed(previous) if previous else None, "current": _shown(current)}
+    body = {
+        "service": service.id,
+        "scope": service.scope,
+        "previous": _observed(previous) if previous else None,
+        "current": _shown(current),
+        "damage": damage,
+    }
     attributes = (current.status, previous.enrollment.status if previous else None)
     alert = compose(
         where, subject, text, document(EVENT_TYPES[decision], where, now, body), *attributes

@@ -134,7 +134,7 @@ class Observations:
 
 
 def _partition(where: AccountRegion) -> str:
-    return partition(_ENROLLMENT, where.account_id, where.region)
+    return partition(_ENROLLMENT, where.account_id, where.scope)
 
 
 def _key(where: AccountRegion, sort_key: str) -> Key:

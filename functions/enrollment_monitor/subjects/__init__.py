@@ -1,0 +1,48 @@
+"""The watched subjects: each one service's enrollment in one scope, with its facts
+(``service.Service``). Compute Optimizer in every watched Region; with ``AlsoWatch``, Cost
+Optimization Hub, Compute Optimizer Automation and the organization's access."""
+
+from __future__ import annotations
+
+from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.settings import (
+    ALSO_AUTOMATION,
+    ALSO_HUB,
+    ALSO_ORGANIZATION,
+    Settings,
+)
+from enrollment_monitor.subjects import automation, compute_optimizer, cost_optimization_hub
+from enrollment_monitor.subjects import organization as organization
+from enrollment_monitor.subjects.service import Service
+
+SERVICES: dict[str, Service] = {
+    service.id: service
+    for service in (
+        compute_optimizer.SERVICE,
+        cost_optimization_hub.SERVICE,
+        automation.SERVICE,
+        organization.ACCESS,
+        organization.ADMINISTRATOR,
+    )
+}
+# What each AlsoWatch value watches.
+ALSO_WATCHED = {
+    ALSO_HUB: (cost_optimization_hub.SERVICE,),
+    ALSO_AUTOMATION: (automation.SERVICE,),
+    ALSO_ORGANIZATION: (organization.ACCESS, organization.ADMINISTRATOR),
+}
+
+
+def service_of(subject: AccountRegion) -> Service:
+    return SERVICES[subject.service]
+
+
+def watched(settings: Settings, account_id: str) -> list[AccountRegion]:
+    """Every subject a check reads: Compute Optimizer in each watched Region, then each
+    service AlsoWatch names, once, in its Region (the Hub's only endpoint, else the stack's)."""
+    subjects = [AccountRegion(account_id, region) for region in settings.regions]
+    for value in settings.also_watch:
+        for service in ALSO_WATCHED[value]:
+            region = service.region or settings.home_region
+            subjects.append(AccountRegion(account_id, region, service.id))
+    return subjects

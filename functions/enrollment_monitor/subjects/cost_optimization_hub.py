@@ -1,0 +1,65 @@
+"""Cost Optimization Hub: the account's enrollment, read in us-east-1 (its one endpoint).
+
+The Hub imports its rightsizing recommendations from Compute Optimizer; it has an enrollment
+of its own, which only the ``aws`` partition offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from enrollment_monitor.enrollment import Enrollment
+from enrollment_monitor.errors import calling, missing
+from enrollment_monitor.subjects.service import NOT_ACTIVE, Service
+
+LIST_ENROLLMENTS = "cost-optimization-hub:ListEnrollmentStatuses"
+# The Hub's one endpoint, in the one partition that offers it.
+REGION = "us-east-1"
+_NOT_LISTED = "Inactive"
+
+
+def read(client: Any, region: str, account_id: str) -> Enrollment:
+    """The account's own entry of ListEnrollmentStatuses (without includeOrganizationInfo it
+    lists the calling account alone). An account the Hub lists nothing for is not enrolled."""
+    with calling(LIST_ENROLLMENTS, region):
+        answer = client.list_enrollment_statuses()
+    items = answer.get("items")
+    if not isinstance(items, list):
+        raise missing(LIST_ENROLLMENTS, region, "items")
+    own = [item for item in items if isinstance(item, dict) and item.get("accountId") == account_id]
+    if not own:
+        return Enrollment(_NOT_LISTED, "Cost Optimization Hub lists no enrollment for this account")
+    return Enrollment.from_api(own[0])
+
+
+SERVICE = Service(
+    id="cost-optimization-hub",
+    name="Cost Optimization Hub",
+    watched="Cost Optimization Hub enrollment",
+    scope="account",
+    client="cost-optimization-hub",
+    calls=(LIST_ENROLLMENTS,),
+    read=read,
+    meaning={
+        "Active": "Cost Optimization Hub gathers this account's savings opportunities, "
+        "Compute Optimizer's rightsizing among them.",
+        "Inactive": "Cost Optimization Hub does not gather this account's savings opportunities.",
+    },
+    steps={
+        "Active": ["Nothing: this is the healthy state."],
+        "Inactive": [
+            "If nobody meant to opt out, opt in again on the Cost Optimization Hub console or "
+            "with `aws cost-optimization-hub update-enrollment-status --status Active` "
+            "(in us-east-1; from the management account, add --include-member-accounts to "
+            "enroll the members too).",
+            "Look up UpdateEnrollmentStatus (source cost-optimization-hub.amazonaws.com) in "
+            "CloudTrail in us-east-1 to see who changed it.",
+        ],
+    },
+    damage={
+        NOT_ACTIVE: "Cost Optimization Hub no longer shows this account's savings, Compute "
+        "Optimizer's rightsizing savings among them. When the management account leaves the "
+        "Hub, member accounts' savings estimation mode goes back to BeforeDiscounts.",
+    },
+    region=REGION,
+    console="costmanagement/home#/cost-optimization-hub",
+)
