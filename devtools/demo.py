@@ -1,5 +1,6 @@
-"""``make demo``: the real handler, end to end, on moto in-process, with Compute Optimizer
-scripted. No AWS account. Prints what each check saw, emitted and sent."""
+"""``make demo``: the real handler, end to end, on moto in-process, with Compute Optimizer and
+Cost Optimization Hub (``AlsoWatch``) scripted. No AWS account. Prints what each check saw,
+emitted and sent."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from devtools import emf
 from devtools.local_aws import LambdaContext, LocalAws, local_aws
+from devtools.template import ACCOUNT_ID
 
 # (what Compute Optimizer answers, members opted in, whether SNS is down, the event) for each
 # invocation.
@@ -25,6 +27,9 @@ TIMELINE: list[tuple[str | None, int, bool, str]] = [
     (None, 10, False, "test-notification"),
     ("Inactive", 10, False, "check"),
 ]
+# What Cost Optimization Hub answers from a step on: it leaves at the last step, beside Compute
+# Optimizer, and its alert names what that costs.
+HUB = {1: "Active", 8: "Inactive"}
 REASONS = {
     "Pending": "Member accounts of the organization are being enrolled",
     "Inactive": "Opted out by arn:aws:iam::123456789012:user/alice",
@@ -32,9 +37,13 @@ REASONS = {
 
 
 def main() -> None:
-    print("enrollment-monitor demo: the real handler on moto, Compute Optimizer scripted\n")
+    print(
+        "enrollment-monitor demo: the real handler on moto, Compute Optimizer and Cost"
+        " Optimization Hub scripted\n"
+    )
     with local_aws() as aws:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"  # the demo prints its own account
+        os.environ["ALSO_WATCH"] = "CostOptimizationHub"
         from enrollment_monitor import app  # imported inside the stand-in, as Lambda would
 
         for number, (status, opted_in, sns_down, action) in enumerate(TIMELINE, start=1):
@@ -45,10 +54,12 @@ def main() -> None:
                     REASONS.get(status),
                     numberOfMemberAccountsOptedIn=opted_in,
                 )
+            if number in HUB:
+                aws.compute_optimizer.set_hub(ACCOUNT_ID, HUB[number])
             if sns_down:
                 aws.wire.fail("sns", "Publish", "InternalError", times=4)
             aws.wire.calls.clear()
-            print(_heading(number, status, opted_in, sns_down, action))
+            print(_heading(number, status, opted_in, sns_down, action, HUB.get(number)))
             payload = {"action": "test-notification"} if action != "check" else {}
             stdout = io.StringIO()
             try:
@@ -69,27 +80,37 @@ def main() -> None:
     )
 
 
-def _heading(number: int, status: str | None, opted_in: int, sns_down: bool, action: str) -> str:
+def _heading(
+    number: int, status: str | None, opted_in: int, sns_down: bool, action: str, hub: str | None
+) -> str:
     if action != "check":
         return f'#{number} invoke {{"action": "{action}"}}'
     outage = "   (SNS is down for this check)" if sns_down else ""
     answer = f"{status}, {opted_in} members opted in"
-    return f"#{number} scheduled check: Compute Optimizer answers {answer}{outage}"
+    also = f"; Cost Optimization Hub answers {hub}" if hub else ""
+    return f"#{number} scheduled check: Compute Optimizer answers {answer}{also}{outage}"
+
+
+_WORDS = {
+    "baseline": "first observation is Active: silent baseline recorded",
+    "nothing": "no change: nothing written, nothing sent",
+    "changed": "status changed: alert recorded as owed, then sent",
+    "reminder": "still not Active: reminder sent",
+}
 
 
 def _outcome(result: dict[str, Any]) -> str:
     if "sent" in result:
         return f"sent a {result['sent']}; state unchanged"
-    (region,) = result["checked"]
-    words = {
-        "baseline": "first observation is Active: silent baseline recorded",
-        "nothing": "no change: nothing written, nothing sent",
-        "changed": "status changed: alert recorded as owed, then sent",
-        "reminder": "still not Active: reminder sent",
-    }
-    if region["outcome"] == "nothing" and region.get("alertsSent"):
+    account, *others = result["checked"]  # Compute Optimizer's first, then the Hub's
+    different = [s for s in others if s["outcome"] != "nothing" and _said(s) != _said(account)]
+    return "; ".join([_said(account), *(f"{s['service']}: {_said(s)}" for s in different)])
+
+
+def _said(subject: dict[str, Any]) -> str:
+    if subject["outcome"] == "nothing" and subject.get("alertsSent"):
         return "no change; sent the alert owed since the SNS outage, then forgot it"
-    return words.get(region["outcome"], region["outcome"])
+    return _WORDS.get(subject["outcome"], subject["outcome"])
 
 
 def _print_metrics(output: str) -> None:
@@ -115,7 +136,11 @@ def _shown(part: dict[str, Any] | None) -> Any:
 
 
 def _print_deliveries(aws: LocalAws) -> None:
-    for delivery, published in zip(aws.deliveries(), aws.wire.published, strict=True):
+    """Each alert the subscriber got, beside what was published (its every rendering), in the
+    order of their subjects: two subjects' alerts of one check are published concurrently."""
+    published_as = {published["Subject"]: published for published in aws.wire.published}
+    for delivery in sorted(aws.deliveries(), key=lambda d: d["Subject"]):
+        published = published_as[delivery["Subject"]]
         print(f"   ALERT     Subject: {delivery['Subject']}")
         attributes = {k: v["Value"] for k, v in delivery["MessageAttributes"].items()}
         print(f"             attributes: {attributes}")

@@ -56,13 +56,15 @@ def test_demo_prints_each_alert_once_and_no_raw_logs(
         "Compute Optimizer: member accounts opted in 12 -> 10 (123456789012, us-east-1)",
         "Test: Compute Optimizer enrollment monitor (123456789012, us-east-1)",
         "Compute Optimizer enrollment Active -> Inactive (123456789012, us-east-1)",
+        "Cost Optimization Hub enrollment Active -> Inactive (123456789012, us-east-1)",
     ]
     threads = [
         line.split("chat thread: ", 1)[1] for line in demo.stdout.splitlines() if "thread: " in line
     ]
-    episode, opt_ins, test, next_episode = threads[0], threads[3], threads[4], threads[5]
+    episode, opt_ins, test, next_episode, hub = threads[0], *threads[3:7]
     assert threads[:3] == [episode] * 3  # Pending, Inactive, back to Active: one episode
-    assert len({episode, opt_ins, test, next_episode}) == 4
+    assert len({episode, opt_ins, test, next_episode, hub}) == 5
+    assert "What stops" in demo.stdout.split("Cost Optimization Hub enrollment Active ->")[1]
     assert "FAILED    sns:Publish in us-east-1 failed" in demo.stdout
     assert '"level"' not in demo.stdout
     assert demo.stdout.rstrip().endswith("no AWS account used.")
