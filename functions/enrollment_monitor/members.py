@@ -244,10 +244,8 @@ def _members_of(client: Any, deadline: _Deadline, skipped: Skipped) -> Iterator[
     except AwsCallError as error:
         if error.call == READ_MEMBERS and error.denied:
             raise MemberTrackingDenied(
-                f"{error}. Member tracking (TRACK_MEMBER_ACCOUNTS=true) calls {READ_MEMBERS}, "
-                "which only the organization's management account or the Compute Optimizer "
-                "delegated administrator may call: deploy the monitor there, or set the "
-                "TrackMemberAccounts parameter to false. The account's own enrollment was "
-                "checked."
+                f"{error}. Member tracking (TRACK_MEMBER_ACCOUNTS=true) lists the members: "
+                "deploy the monitor in the management account, or set the TrackMemberAccounts "
+                "parameter to false. The account's own enrollment was checked."
             ) from error
         raise

@@ -405,7 +405,9 @@ def test_a_non_management_account_gets_a_clear_error_after_its_own_check(
     message = str(failure.value)
     assert "compute-optimizer:GetEnrollmentStatusesForOrganization in us-east-1 failed" in message
     assert "AccessDeniedException" in message
-    assert "management account or the Compute Optimizer delegated administrator" in message
+    # What AWS documents, and how to tell which account this is (issue 21, item 5).
+    assert "API reference documents this call for an organization's management account" in message
+    assert "list-delegated-administrators --service-principal compute-optimizer" in message
     assert "TrackMemberAccounts" in message
     (alert,) = org.alerts()  # the account's own check completed and alerted
     assert alert["eventType"] == "EnrollmentStatusChanged"
