@@ -6,14 +6,18 @@ cold-start check is counted by devtools/bench_cold.py); and the log output of a 
 
 from __future__ import annotations
 
+import os
 import sys
 
 from devtools import bench_table
 from devtools.bench_process import REGION, calls, captured, event, run_child, write
 
 _MODULE = "devtools.bench_requests"  # the child
-# A steady check reads the enrollment and the last observation: two requests, no write.
+# A steady check reads the enrollment and the last observation: two requests, no write; so does
+# each subject AlsoWatch adds (Compute Optimizer's Region and the five subjects of every value).
 TARGET = 2
+_ALSO_SUBJECTS = 5
+_ALSO = "every AlsoWatch service"
 _FLOOR = 2  # the floor's two calls (devtools/bench_floor.py)
 
 
@@ -28,8 +32,10 @@ def rows(requests: dict[str, dict[str, int]]) -> list[bench_table.Row]:
     for scenario, made in requests.items():
         label, total = f"AWS requests: {scenario}", sum(made.values())
         if scenario.startswith("steady"):
-            verdict = "ok" if total <= TARGET else "OVER"
-            found.append((label, str(total), str(_FLOOR), "", str(TARGET), verdict))
+            subjects = _ALSO_SUBJECTS if _ALSO in scenario else 1
+            target, floor = TARGET * subjects, _FLOOR * subjects
+            verdict = "ok" if total <= target else "OVER"
+            found.append((label, str(total), str(floor), "", str(target), verdict))
         else:
             found.append(bench_table.info(label, str(total)))
     return found
@@ -54,7 +60,10 @@ def log_note(measured: dict) -> str:
 
 def _child() -> dict:
     import enrollment_monitor.app as app
+    from devtools.fault_sweep import ALSO_WATCH
     from devtools.local_aws import LambdaContext, local_aws
+    from devtools.local_lambda import fresh_handler_module
+    from devtools.template import ACCOUNT_ID
 
     scheduled = event("scheduled")
     context = LambdaContext()
@@ -75,6 +84,20 @@ def _child() -> dict:
             aws, lambda: app.lambda_handler(event("test-notification"), context)
         )
         delivered = len(aws.deliveries())
+    with local_aws() as aws:
+        os.environ["ALSO_WATCH"] = ALSO_WATCH  # local_aws restores the environment
+        aws.compute_optimizer.set_enrollment(REGION, "Active")
+        aws.compute_optimizer.set_hub(ACCOUNT_ID, "Active")
+        aws.trusted_access(enabled=True)
+        cold = fresh_handler_module()  # a new sandbox: settings are read at a cold start
+
+        def check() -> object:
+            return cold.lambda_handler(scheduled, context)
+
+        requests[f"first check, {_ALSO}"] = calls(aws, check)
+        requests[f"steady state, {_ALSO}"] = calls(aws, check)
+        aws.compute_optimizer.set_hub(ACCOUNT_ID, "Inactive")
+        requests[f"the Hub leaves, {_ALSO}"] = calls(aws, check)
     return {
         "requests": requests,
         "steady_output": steady_output,

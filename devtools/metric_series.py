@@ -14,31 +14,42 @@ import os
 import sys
 
 from devtools.bench_process import FUNCTIONS, REGION, Stdout, event
+from devtools.fault_sweep import ALSO_WATCH
 
 _STATUSES = ("Active", "Inactive", "Pending", "Failed")
-# (label, Regions watched, management account, member tracking, statuses the members hold)
-CONFIGURATIONS = (
-    ("1 Region", 1, False, False, 0),
-    ("5 Regions", 5, False, False, 0),
-    ("17 Regions", 17, False, False, 0),
-    ("1 Region, management account", 1, True, False, 0),
-    ("17 Regions, management account", 17, True, False, 0),
-    ("1 Region, member tracking, members all Active", 1, True, True, 1),
-    ("17 Regions, member tracking, members all Active", 17, True, True, 1),
-    ("17 Regions, member tracking, members in all four statuses", 17, True, True, 4),
+# (label, Regions watched, management account, member tracking, statuses the members hold,
+# every AlsoWatch service watched too)
+CONFIGURATIONS: tuple[tuple[str, int, bool, bool, int, bool], ...] = (
+    ("1 Region", 1, False, False, 0, False),
+    ("5 Regions", 5, False, False, 0, False),
+    ("17 Regions", 17, False, False, 0, False),
+    ("1 Region, management account", 1, True, False, 0, False),
+    ("17 Regions, management account", 17, True, False, 0, False),
+    ("1 Region, member tracking, members all Active", 1, True, True, 1, False),
+    ("17 Regions, member tracking, members all Active", 17, True, True, 1, False),
+    ("17 Regions, member tracking, members in all four statuses", 17, True, True, 4, False),
+    ("1 Region, management account, every AlsoWatch service", 1, True, False, 0, True),
+    ("17 Regions, member tracking, every AlsoWatch service", 17, True, True, 1, True),
 )
 
 
-def series(regions: int, management: bool, tracking: bool, statuses: int) -> list[str]:
-    """The distinct series of a first and a steady check, sorted."""
+def series(regions: int, management: bool, tracking: bool, statuses: int, also: bool) -> list[str]:
+    """The distinct series of a first and a steady check, sorted. ``also``: every AlsoWatch
+    service watched, the Hub and trusted access not Active (each counts in the one series)."""
     from devtools import emf
     from devtools.bench_scale import REGIONS
     from devtools.local_aws import LambdaContext, local_aws
     from devtools.local_lambda import fresh_handler_module
+    from devtools.template import ACCOUNT_ID
 
     watched = REGIONS[:regions]
     with local_aws(watched) as aws:
         os.environ["TRACK_MEMBER_ACCOUNTS"] = str(tracking).lower()
+        if also:
+            os.environ["ALSO_WATCH"] = ALSO_WATCH
+            aws.compute_optimizer.set_hub(ACCOUNT_ID, "Inactive")
+            aws.compute_optimizer.set_automation(REGION, "Active")
+            aws.delegated_administrator(registered=True)
         for region in watched:
             figures = (
                 {"memberAccountsEnrolled": True, "numberOfMemberAccountsOptedIn": 12}
