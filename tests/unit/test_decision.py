@@ -61,3 +61,28 @@ def test_reminder_interval_counts_from_first_sight_when_never_alerted() -> None:
 def test_active_is_never_reminded_and_zero_interval_turns_reminders_off() -> None:
     assert decide(seen("Active", DAY * 30), Enrollment("Active"), NOW, DAY) is Decision.NOTHING
     assert decide(seen("Failed", DAY * 30), Enrollment("Failed"), NOW, None) is Decision.NOTHING
+
+
+# A subject watched for changes alone (Automation, the delegated administrator): issue 21.
+
+
+@pytest.mark.parametrize("status", [*STATUSES, "NotRegistered"])
+def test_watched_for_changes_a_first_observation_is_always_a_baseline(status: str) -> None:
+    assert decide(None, Enrollment(status), NOW, DAY, expects_active=False) is Decision.BASELINE
+
+
+@pytest.mark.parametrize("before", STATUSES)
+@pytest.mark.parametrize("after", STATUSES)
+def test_watched_for_changes_every_change_alerts_both_ways(before: str, after: str) -> None:
+    previous = seen(before, timedelta(hours=1))
+
+    decision = decide(previous, Enrollment(after), NOW, DAY, expects_active=False)
+
+    assert decision is (Decision.CHANGED if before != after else Decision.NOTHING)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_watched_for_changes_a_status_kept_for_months_is_never_reminded(status: str) -> None:
+    previous = seen(status, since=200 * DAY, alerted=100 * DAY)
+
+    assert decide(previous, Enrollment(status), NOW, DAY, expects_active=False) is Decision.NOTHING

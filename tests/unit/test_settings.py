@@ -168,3 +168,33 @@ def test_a_region_botocore_does_not_list_is_in_the_partition_its_name_matches() 
     assert partition_of("ap-east-9") == "aws"
     assert partition_of("us-gov-north-7") == "aws-us-gov"
     assert partition_of("cn-south-3") == "aws-cn"
+
+
+# AlsoWatch: what else is watched beside Compute Optimizer (issue 21).
+
+
+def test_also_watch_is_empty_by_default_and_takes_any_subset() -> None:
+    assert Settings.from_env(VALID).also_watch == ()
+    env = {**VALID, "ALSO_WATCH": " OrganizationAccess,CostOptimizationHub,OrganizationAccess "}
+
+    assert Settings.from_env(env).also_watch == ("OrganizationAccess", "CostOptimizationHub")
+
+
+def test_an_unknown_also_watch_value_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match=r"ALSO_WATCH .*'TrustedAdvisor'"):
+        Settings.from_env({**VALID, "ALSO_WATCH": "CostOptimizationHub,TrustedAdvisor"})
+
+
+@pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
+def test_the_hub_is_refused_at_cold_start_outside_the_aws_partition(partition: str) -> None:
+    with pytest.raises(
+        ConfigurationError, match=f"ALSO_WATCH names CostOptimizationHub.*{partition}"
+    ):
+        Settings.from_env(in_partition(partition, ALSO_WATCH="CostOptimizationHub"))
+
+
+@pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
+def test_organization_access_is_watched_in_every_partition(partition: str) -> None:
+    settings = Settings.from_env(in_partition(partition, ALSO_WATCH="OrganizationAccess"))
+
+    assert settings.also_watch == ("OrganizationAccess",)
