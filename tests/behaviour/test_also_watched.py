@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from devtools.aws_requests import EMPTY_BODY
 from devtools.local_aws import LocalAws
 from devtools.template import ACCOUNT_ID, REGION
 from enrollment_monitor.errors import MonitorError
@@ -242,3 +243,20 @@ def test_an_organization_call_refused_says_which_account_it_needs(
 
     assert "management account" in str(failure.value)
     assert "list-delegated-administrators" in str(failure.value)
+
+
+def test_a_hub_answer_without_items_is_a_failed_call_never_a_status(
+    monkeypatch: pytest.MonkeyPatch, monitor: Monitor, capsys: Any
+) -> None:
+    monkeypatch.setenv("ALSO_WATCH", "CostOptimizationHub")
+    monitor.status("Active")
+    monitor.aws.compute_optimizer.set_hub(ACCOUNT_ID, "Active")
+    monitor.check()
+    monitor.aws.wire.fail("cost-optimization-hub", "ListEnrollmentStatuses", EMPTY_BODY, 200)
+    capsys.readouterr()
+
+    with pytest.raises(MonitorError, match="ListEnrollmentStatuses in us-east-1 failed"):
+        monitor.check()
+
+    assert monitor.alerts() == []  # no Active -> Inactive -> Active from a page not AWS's
+    assert heartbeats(capsys.readouterr().out) == []
