@@ -139,23 +139,20 @@ def _check_one(invocation: Invocation, subject: AccountRegion) -> RegionResult |
 def _emit_metrics(settings: Settings, results: list[RegionResult], complete: bool) -> None:
     """The check's metrics, once: the heartbeat only if ``complete``, counting the subjects
     expected Active that are not (Automation and the delegated administrator count for no
-    alarm); with member tracking,
-    the organization's figures as read in the (first) member listing Region, and its members
-    per status as listed. Without it a management account pays for no organization series."""
-    listing = [
-        result
-        for result in results
-        if settings.track_member_accounts and _lists_members(settings, result.subject)
-    ]
+    alarm), and each of those by its Region and status; the organization's figures as
+    Compute Optimizer answered in the (first) member listing Region, whenever the answer
+    carries them; with member tracking, the members per status as listed."""
+    listing = [result for result in results if _lists_members(settings, result.subject)]
     counts: dict[str, int] = {}
     for result in listing:
         counts |= result.members.counts if result.members else {}
-    not_active = sum(service_of(r.subject).counts_not_active(r.enrollment) for r in results)
+    not_active = [r for r in results if service_of(r.subject).counts_not_active(r.enrollment)]
     metrics.emit_check(
         settings.metric_namespace,
-        not_active if complete else None,
+        len(not_active) if complete else None,
         listing[0].enrollment if listing else None,
         counts,
+        [(r.subject.service, r.region, r.status) for r in not_active],
     )
 
 

@@ -9,18 +9,26 @@ what CloudWatch bills. Every metric carries the dimension ``service`` (the stack
   datapoint is the heartbeat, so one subject whose check did not complete leaves the period
   without it. ``enrollment-not-active`` alarms on its maximum, ``monitor-silent`` on its
   absence.
-- ``MemberAccountsOptedIn``, ``MemberAccountsEnrolled``: the organization's figures, as read in
-  the member listing Region, when the API gives them.
+- ``StatusNotActive`` with ``Subject`` (the service), ``Region`` and ``Status``: 1 for each
+  subject ``RegionsNotActive`` counts, so a graph names the Region and its status. No datapoint
+  while everything is Active: free while healthy. A status is sent as printable ASCII, any
+  other character escaped (CloudWatch takes ASCII dimension values).
+- ``MemberAccountsOptedIn``, ``MemberAccountsEnrolled``: the organization's figures, as
+  Compute Optimizer answers them in the member listing Region of a management account,
+  whenever the answer carries them (member tracking or not).
 - ``MemberAccounts`` with ``Status``: how many members hold each status some member holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from enrollment_monitor.enrollment import Enrollment
+
+# CloudWatch takes dimension values of up to 1,024 characters; a status is far shorter.
+DIMENSION_LIMIT = 250
 
 
 def emit_check(
@@ -28,10 +36,11 @@ def emit_check(
     not_active: int | None,
     figures: Enrollment | None,
     member_counts: Mapping[str, int],
+    statuses: Sequence[tuple[str, str, str]] = (),
 ) -> None:
     """``not_active``: the subjects not Active, None when a check did not complete;
     ``figures``: the organization's, None when not read; ``member_counts``: members per
-    status listed."""
+    status listed; ``statuses``: (service, Region, status) of each subject not Active."""
     values: dict[str, int] = {}
     if not_active is not None:
         values["RegionsNotActive"] = not_active
@@ -45,6 +54,16 @@ def emit_check(
     for status, count in member_counts.items():
         if count:
             _emit(namespace, {"MemberAccounts": count}, Status=status)
+    for service, region, status in statuses:
+        dimensions = {"Subject": service, "Region": region, "Status": dimension_value(status)}
+        _emit(namespace, {"StatusNotActive": 1}, **dimensions)
+
+
+def dimension_value(text: str) -> str:
+    """``text`` as a CloudWatch dimension value: printable ASCII, every other character
+    escaped (``\\u00e9``), at most ``DIMENSION_LIMIT`` characters, never empty."""
+    escaped = "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode() for c in text)
+    return escaped.strip()[:DIMENSION_LIMIT] or "?"
 
 
 def _emit(namespace: str, values: Mapping[str, int], **dimensions: str) -> None:

@@ -333,9 +333,10 @@ def test_cloudtrail_event_runs_a_check(monitor: Monitor) -> None:
 
 
 @pytest.mark.parametrize("tracking", ["false", "true"])
-def test_a_check_emits_one_document_with_the_organizations_figures_only_when_tracking(
+def test_the_opt_in_count_is_a_metric_whenever_the_answer_carries_it(
     monitor: Monitor, capsys: Any, tracking: str
 ) -> None:
+    """Issue 22, case 1: the mission's "member opt-in count" needs no member tracking."""
     os.environ["TRACK_MEMBER_ACCOUNTS"] = tracking  # local_aws restores the environment
     monitor.aws.compute_optimizer.members["us-east-1"] = [
         {"accountId": "111111111111", "status": "Active"}
@@ -349,21 +350,38 @@ def test_a_check_emits_one_document_with_the_organizations_figures_only_when_tra
 
     output = capsys.readouterr().out
     base = {"service": "enrollment-monitor"}
-    organization = [
+    pending = {**base, "Subject": "compute-optimizer", "Region": "us-east-1", "Status": "Pending"}
+    expected = [
+        ("RegionsNotActive", base, 1.0),
         ("MemberAccountsOptedIn", base, 7.0),
         ("MemberAccountsEnrolled", base, 1.0),
-        ("MemberAccounts", {**base, "Status": "Active"}, 1.0),
+        ("StatusNotActive", pending, 1.0),
     ]
-    expected = [("RegionsNotActive", base, 1.0), *(organization if tracking == "true" else [])]
+    members = [("MemberAccounts", {**base, "Status": "Active"}, 1.0)]
+    expected += members if tracking == "true" else []
     assert sorted(emitted_metrics(output), key=str) == sorted(expected, key=str)
     # One document per dimension set: one Powertools flush for the check's own series.
-    assert len(emf.documents(output)) == (2 if tracking == "true" else 1)
+    assert len(emf.documents(output)) == (3 if tracking == "true" else 2)
+
+
+def test_an_account_whose_answer_has_no_organization_figures_pays_for_none(
+    monitor: Monitor, capsys: Any
+) -> None:
+    monitor.status("Active")
+    capsys.readouterr()
+
+    monitor.check()
+
+    assert emitted_metrics(capsys.readouterr().out) == [
+        ("RegionsNotActive", {"service": "enrollment-monitor"}, 0.0)
+    ]
 
 
 @pytest.mark.parametrize("status", ["Active", "Inactive", "Pending", "Failed", "Suspended"])
-def test_a_steady_check_emits_no_series_for_a_status_not_held(
+def test_a_steady_check_names_the_region_and_status_only_while_not_active(
     monitor: Monitor, capsys: Any, status: str
 ) -> None:
+    """Issue 22, case 2: "eu-west-1 Pending since Tuesday" on a graph, free while healthy."""
     monitor.status(status)
     monitor.check()
     capsys.readouterr()
@@ -371,9 +389,26 @@ def test_a_steady_check_emits_no_series_for_a_status_not_held(
     monitor.check()  # steady
 
     emitted = emitted_metrics(capsys.readouterr().out)
-    assert emitted == [
-        ("RegionsNotActive", {"service": "enrollment-monitor"}, float(status != "Active"))
+    base = {"service": "enrollment-monitor"}
+    named = {**base, "Subject": "compute-optimizer", "Region": "us-east-1", "Status": status}
+    expected = [("RegionsNotActive", base, float(status != "Active"))]
+    expected += [("StatusNotActive", named, 1.0)] if status != "Active" else []
+    assert emitted == expected
+
+
+def test_a_status_that_is_not_ascii_is_sent_escaped_as_a_dimension(
+    monitor: Monitor, capsys: Any
+) -> None:
+    monitor.status("Pend\u00efng")
+    capsys.readouterr()
+
+    monitor.check()
+
+    (status,) = [
+        d["Status"] for n, d, _ in emitted_metrics(capsys.readouterr().out) if "Status" in d
     ]
+    assert status == "Pend\\xefng"
+    assert status.isascii() and status.isprintable()
 
 
 THREE_REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
