@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -72,12 +73,39 @@ ALARMS = {
 # follow the topic's Region is seen to (the alarms themselves need it in the stack's Region).
 YOUR_TOPIC = f"arn:aws:sns:eu-west-1:{ACCOUNT_ID}:platform-alerts"
 YOUR_KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-# Every optional resource that refers to the topic turned on.
+# Each AlsoWatch value: the condition that says it is watched, what the code calls for it
+# (docs/CONFIGURATION.md), and the CloudTrail rule that checks when it changes.
+ALSO_WATCH = {
+    "CostOptimizationHub": (
+        "WatchesHub",
+        {"cost-optimization-hub:ListEnrollmentStatuses"},
+        "CloudTrailHubRule",
+    ),
+    "ComputeOptimizerAutomation": (
+        "WatchesAutomation",
+        {"aco-automation:GetEnrollmentConfiguration"},
+        "CloudTrailAutomationRule",
+    ),
+    "OrganizationAccess": (
+        "WatchesOrganization",
+        {
+            "organizations:ListAWSServiceAccessForOrganization",
+            "organizations:ListDelegatedAdministrators",
+        },
+        "CloudTrailOrganizationRule",
+    ),
+}
+# Every value AlsoWatch takes: each subset of the three, in every order.
+ALSO_WATCH_VALUES = [
+    ",".join(chosen) for size in range(4) for chosen in itertools.permutations(ALSO_WATCH, size)
+]
+# Every optional resource that refers to the topic turned on, and every service watched.
 EVERYTHING_ON = {
     "NotificationEmail": "ops@example.com",
     "SlackWorkspaceId": "T0123456789",
     "SlackChannelId": "C0123456789",
     "EnableCloudTrailTrigger": "true",
+    "AlsoWatch": ",".join(ALSO_WATCH),
 }
 TOPIC_MODES = {
     "the stack's topic": {},
@@ -272,6 +300,7 @@ def stack() -> Iterator[dict[str, Any]]:
         "CreateDashboard": "false",
         "EnableCloudTrailTrigger": "true",
         "NotificationEmail": "ops@example.com",
+        "AlsoWatch": ",".join(ALSO_WATCH),
     }
     with mock_aws():
         yield create_stack(parameters, OTHER_STACK_NAME)
@@ -362,6 +391,7 @@ def test_the_deployed_function_environment_is_what_the_helper_resolves(
             "StateTable": stack["outputs"]["StateTableName"],
             "AlertTopic": stack["outputs"]["AlertTopicArn"],
         },
+        parameters={"AlsoWatch": ",".join(ALSO_WATCH)},
         stack_name=OTHER_STACK_NAME,
     )
     assert deployed_environment(function_name) == expected
@@ -454,10 +484,18 @@ def test_the_function_environment_resolves_to_the_documented_defaults() -> None:
         "MONITORED_REGIONS": REGION,
         "REMINDER_INTERVAL_HOURS": "24",
         "TRACK_MEMBER_ACCOUNTS": "false",
+        "ALSO_WATCH": "",
     }
-    chosen = function_environment({"Regions": "eu-west-1,us-east-1", "TrackMemberAccounts": "true"})
+    chosen = function_environment(
+        {
+            "Regions": "eu-west-1,us-east-1",
+            "TrackMemberAccounts": "true",
+            "AlsoWatch": "OrganizationAccess,CostOptimizationHub",
+        }
+    )
     assert chosen["MONITORED_REGIONS"] == "eu-west-1,us-east-1"
     assert chosen["TRACK_MEMBER_ACCOUNTS"] == "true"
+    assert chosen["ALSO_WATCH"] == "OrganizationAccess,CostOptimizationHub"
 
 
 def test_the_service_name_is_the_stack_name() -> None:
@@ -624,6 +662,73 @@ def test_chat_parameters_are_refused_where_aws_chatbot_is_not(partition: str) ->
     for channels in (SLACK, TEAMS, {**SLACK, **TEAMS}):
         assert len(refusals(channels, region, partition)) == 1
         assert refusals(channels) == []
+
+
+# ---------------------------------------------------------------------------- AlsoWatch
+
+
+def test_also_watch_takes_each_service_at_most_once_in_any_order() -> None:
+    pattern = load_template()["Parameters"]["AlsoWatch"]["AllowedPattern"]
+    for size in range(5):
+        for chosen in itertools.product(ALSO_WATCH, repeat=size):
+            value = ",".join(chosen)
+            once_each = len(set(chosen)) == len(chosen)
+            assert bool(re.fullmatch(pattern, value)) is once_each, value
+    for malformed in (
+        ",",
+        "CostOptimizationHub,",
+        "CostOptimizationHub, OrganizationAccess",
+        "costoptimizationhub",
+        "CostOptimizationHubs",
+        "Organization",
+        "ComputeOptimizer",
+        "OrganizationAccess,,CostOptimizationHub",
+    ):
+        assert not re.fullmatch(pattern, malformed), malformed
+
+
+@pytest.mark.parametrize("also_watch", ALSO_WATCH_VALUES)
+def test_a_service_is_watched_exactly_when_also_watch_names_it(also_watch: str) -> None:
+    resolve = resolver({"AlsoWatch": also_watch})
+    for value, (condition, _, _) in ALSO_WATCH.items():
+        assert resolve.condition(condition) is (value in also_watch.split(",")), condition
+    assert function_environment({"AlsoWatch": also_watch})["ALSO_WATCH"] == also_watch
+
+
+@pytest.mark.parametrize("also_watch", ALSO_WATCH_VALUES)
+def test_the_role_adds_exactly_the_reads_of_each_watched_service(also_watch: str) -> None:
+    baseline = actions(function_role_statements())
+    watched = [value for value in also_watch.split(",") if value]
+    statements = function_role_statements({"AlsoWatch": also_watch})
+
+    assert actions(statements) == baseline.union(*(ALSO_WATCH[v][1] for v in watched))
+    # None of these actions has a resource type (Service Authorization Reference).
+    for statement in statements:
+        if set(as_list(statement["Action"])) - baseline:
+            assert statement["Effect"] == "Allow"
+            assert statement["Resource"] == "*"
+
+
+def test_at_the_defaults_the_role_allows_none_of_the_services_also_watch_reads() -> None:
+    reads = set().union(*(grant for _, grant, _ in ALSO_WATCH.values()))
+    assert actions(function_role_statements()) & reads == set()
+
+
+@pytest.mark.parametrize("partition", ["aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b", "aws-eusc"])
+def test_also_watch_refuses_the_hub_and_automation_where_they_are_not(partition: str) -> None:
+    """Cost Optimization Hub and Automation exist in the aws partition only: elsewhere every
+    check would fail reading them. CloudFormation refuses them before anything is created."""
+    region = {"aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}.get(partition, REGION)
+    for also_watch in ALSO_WATCH_VALUES:
+        offered_everywhere = set(also_watch.split(",")) <= {"", "OrganizationAccess"}
+        found = refusals({"AlsoWatch": also_watch}, region, partition)
+        assert refusals({"AlsoWatch": also_watch}) == []
+        if offered_everywhere:
+            assert found == [], also_watch
+        else:
+            (refusal,) = found
+            assert "CostOptimizationHub and ComputeOptimizerAutomation" in refusal
+            assert "AlsoWatch" in refusal
 
 
 # What the chat API takes (botocore's model of it: the constraints the API enforces).
