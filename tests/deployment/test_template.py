@@ -61,6 +61,12 @@ OPTIONAL_RESOURCES = {
     "CloudTrailEnrollmentRule": "HasCloudTrailTrigger",
     "CloudTrailEnrollmentRulePermission": "HasCloudTrailTrigger",
     "CloudTrailEnrollmentRuleDeadLetters": "HasCloudTrailTrigger",
+    "CloudTrailHubRule": "HasHubTrigger",
+    "CloudTrailHubRulePermission": "HasHubTrigger",
+    "CloudTrailAutomationRule": "HasAutomationTrigger",
+    "CloudTrailAutomationRulePermission": "HasAutomationTrigger",
+    "CloudTrailOrganizationRule": "HasOrganizationTrigger",
+    "CloudTrailOrganizationRulePermission": "HasOrganizationTrigger",
     "Dashboard": "HasDashboard",
 }
 ALARMS = {
@@ -349,6 +355,7 @@ def test_the_transformed_template_creates_a_stack_on_moto(stack: dict[str, Any])
         "EnrollmentMonitorFunctionRole",
         "EnrollmentMonitorFunctionScheduleRole",
         "CloudTrailEnrollmentRule",
+        *(rule for _, _, rule in ALSO_WATCH.values()),
     ):
         assert stack["resources"].get(logical_id), f"{logical_id} was not created"
     # The CLI (`enrollment-monitor verify`) reads AlertTopicArn and FunctionName.
@@ -517,23 +524,29 @@ def test_failed_asynchronous_invocations_go_to_the_queue_with_few_retries() -> N
     }
 
 
-def test_events_the_cloudtrail_rule_cannot_deliver_go_to_the_queue() -> None:
-    template = transformed_template()
-    (rule,) = resources(template, "AWS::Events::Rule").values()
-    (target,) = rule["Properties"]["Targets"]
-    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]}}
-    # EventBridge sends dead letters as events.amazonaws.com: the queue lets only this rule in.
-    (policy,) = resources(template, "AWS::SQS::QueuePolicy").values()
-    assert policy["Properties"]["Queues"] == [{"Ref": "FailedInvocationQueue"}]
+@pytest.mark.parametrize("also_watch", ["", ",".join(ALSO_WATCH)])
+def test_events_the_cloudtrail_rules_cannot_deliver_go_to_the_queue(also_watch: str) -> None:
+    queue = "<FailedInvocationQueue.Arn>"
+    created = deployed({"EnableCloudTrailTrigger": "true", "AlsoWatch": also_watch})["Resources"]
+    rules = resources({"Resources": created}, "AWS::Events::Rule")
+    watched = [value for value in also_watch.split(",") if value]
+    assert set(rules) == {"CloudTrailEnrollmentRule", *(ALSO_WATCH[v][2] for v in watched)}
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": queue}
+    # EventBridge sends dead letters as events.amazonaws.com: the queue lets in these rules only,
+    # in its one policy (a second policy on the queue would replace the first).
+    (policy,) = resources({"Resources": created}, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == ["<FailedInvocationQueue>"]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Resource"] == {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]}
-    assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["CloudTrailEnrollmentRule", "Arn"]}}
-    }
-    assert policy["Condition"] == rule["Condition"] == "HasCloudTrailTrigger"
+    assert statement["Resource"] == queue
+    assert statement["Condition"].keys() == {"ArnEquals"}
+    assert sorted(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
+        f"<{name}.Arn>" for name in rules
+    )
 
 
 def test_the_schedule_is_a_parameter_that_defaults_to_hourly() -> None:
@@ -712,6 +725,35 @@ def test_the_role_adds_exactly_the_reads_of_each_watched_service(also_watch: str
 def test_at_the_defaults_the_role_allows_none_of_the_services_also_watch_reads() -> None:
     reads = set().union(*(grant for _, grant, _ in ALSO_WATCH.values()))
     assert actions(function_role_statements()) & reads == set()
+
+
+@pytest.mark.parametrize("trigger", ["true", "false"])
+@pytest.mark.parametrize("also_watch", ALSO_WATCH_VALUES)
+def test_a_watched_service_has_its_cloudtrail_rule_only_with_the_trigger_on(
+    also_watch: str, trigger: str
+) -> None:
+    parameters = {"AlsoWatch": also_watch, "EnableCloudTrailTrigger": trigger}
+    created = deployed(parameters)["Resources"]
+    rules = resources({"Resources": created}, "AWS::Events::Rule")
+    permissions = resources({"Resources": created}, "AWS::Lambda::Permission")
+    watched = [value for value in also_watch.split(",") if value]
+
+    expected = {"CloudTrailEnrollmentRule", *(ALSO_WATCH[v][2] for v in watched)}
+    assert set(rules) == (expected if trigger == "true" else set())
+    # Each rule invokes the function, as the Compute Optimizer rule does, and may: its own
+    # permission, for this account's rule only.
+    assert sorted(p["Properties"]["SourceArn"] for p in permissions.values()) == sorted(
+        f"<{name}.Arn>" for name in rules
+    )
+    for permission in permissions.values():
+        assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+        assert permission["Properties"]["SourceAccount"] == ACCOUNT_ID
+        assert permission["Properties"]["FunctionName"] == "<EnrollmentMonitorFunction>"
+    for name, rule in rules.items():
+        (target,) = rule["Properties"]["Targets"]
+        (model,) = created["CloudTrailEnrollmentRule"]["Properties"]["Targets"]
+        assert target == model, name
+        assert rule["Properties"]["State"] == "ENABLED"
 
 
 @pytest.mark.parametrize("partition", ["aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b", "aws-eusc"])
