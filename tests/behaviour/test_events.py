@@ -21,6 +21,35 @@ from conftest import EVENTS, emitted_metrics, event, new_sandbox
 from template import REGION, Resolver, function_environment, table_definition, transformed_template
 
 _PLACEHOLDER = re.compile(r"^<aws\.scheduler\.[a-z-]+>$")
+# Each CloudTrail rule of the template: its sample event (events/), the calls it is for, and a
+# read (the monitor's own calls must not set off a check).
+CLOUDTRAIL_RULES = {
+    "CloudTrailEnrollmentRule": (
+        "cloudtrail-update-enrollment",
+        {"UpdateEnrollmentStatus"},
+        "GetEnrollmentStatus",
+    ),
+    "CloudTrailHubRule": (
+        "cloudtrail-cost-optimization-hub-update-enrollment",
+        {"UpdateEnrollmentStatus", "UpdatePreferences"},
+        "ListEnrollmentStatuses",
+    ),
+    "CloudTrailAutomationRule": (
+        "cloudtrail-automation-update-enrollment",
+        {"UpdateEnrollmentConfiguration"},
+        "GetEnrollmentConfiguration",
+    ),
+    "CloudTrailOrganizationRule": (
+        "cloudtrail-organizations-disable-service-access",
+        {
+            "EnableAWSServiceAccess",
+            "DisableAWSServiceAccess",
+            "RegisterDelegatedAdministrator",
+            "DeregisterDelegatedAdministrator",
+        },
+        "ListDelegatedAdministrators",
+    ),
+}
 
 
 def schedule_input() -> dict[str, Any]:
@@ -33,10 +62,26 @@ def schedule_input() -> dict[str, Any]:
     return loaded
 
 
-def cloudtrail_rule_pattern() -> dict[str, Any]:
-    rule = transformed_template()["Resources"]["CloudTrailEnrollmentRule"]
+def cloudtrail_rule_pattern(name: str = "CloudTrailEnrollmentRule") -> dict[str, Any]:
+    rule = transformed_template()["Resources"][name]
     pattern: dict[str, Any] = Resolver().value(rule["Properties"]["EventPattern"])
     return pattern
+
+
+def rules_matching(sample: dict[str, Any]) -> set[str]:
+    """The template's CloudTrail rules whose pattern matches ``sample``, as moto's EventBridge
+    matches them."""
+    return {
+        name
+        for name in CLOUDTRAIL_RULES
+        if EventPattern.load(json.dumps(cloudtrail_rule_pattern(name))).matches_event(sample)
+    }
+
+
+def with_detail(sample: dict[str, Any], **detail: Any) -> dict[str, Any]:
+    changed: dict[str, Any] = json.loads(json.dumps(sample))
+    changed["detail"].update(detail)
+    return changed
 
 
 @pytest.fixture
@@ -67,8 +112,11 @@ def published(deployed: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
 
 
-def test_the_sample_events_are_the_three_the_monitor_receives() -> None:
+def test_the_sample_events_are_those_the_monitor_receives() -> None:
     assert sorted(path.stem for path in EVENTS.glob("*.json")) == [
+        "cloudtrail-automation-update-enrollment",
+        "cloudtrail-cost-optimization-hub-update-enrollment",
+        "cloudtrail-organizations-disable-service-access",
         "cloudtrail-update-enrollment",
         "scheduled",
         "test-notification",
@@ -89,13 +137,23 @@ def test_the_scheduled_event_is_what_the_schedule_sends() -> None:
     assert sent["action"] != "test-notification"
 
 
-def test_the_cloudtrail_sample_matches_the_rule_and_a_read_call_does_not() -> None:
-    pattern = EventPattern.load(json.dumps(cloudtrail_rule_pattern()))
-    sample = event("cloudtrail-update-enrollment")
-    assert pattern.matches_event(sample)
-    read_call = json.loads(json.dumps(sample))
-    read_call["detail"]["eventName"] = "GetEnrollmentStatus"
-    assert not pattern.matches_event(read_call)
+@pytest.mark.parametrize("rule", CLOUDTRAIL_RULES)
+def test_each_call_a_cloudtrail_rule_is_for_sets_off_that_rule_only(rule: str) -> None:
+    name, calls, read = CLOUDTRAIL_RULES[rule]
+    sample = event(name)
+
+    assert set(cloudtrail_rule_pattern(rule)["detail"]["eventName"]) == calls
+    for call in calls:
+        assert rules_matching(with_detail(sample, eventName=call)) == {rule}, call
+    assert rules_matching(with_detail(sample, eventName=read)) == set()
+
+
+def test_the_organizations_rule_ignores_other_services_access() -> None:
+    sample = event("cloudtrail-organizations-disable-service-access")
+    other = with_detail(sample, requestParameters={"servicePrincipal": "guardduty.amazonaws.com"})
+
+    assert rules_matching(sample) == {"CloudTrailOrganizationRule"}
+    assert rules_matching(other) == set()
 
 
 def test_the_scheduled_event_runs_a_check(
@@ -109,8 +167,9 @@ def test_the_scheduled_event_runs_a_check(
     )
 
 
-def test_the_cloudtrail_event_runs_a_check(deployed: dict[str, Any]) -> None:
-    result = deployed["handler"](event("cloudtrail-update-enrollment"), LambdaContext())
+@pytest.mark.parametrize("sample", [name for name, _, _ in CLOUDTRAIL_RULES.values()])
+def test_each_cloudtrail_event_runs_a_check(deployed: dict[str, Any], sample: str) -> None:
+    result = deployed["handler"](event(sample), LambdaContext())
 
     assert [check["outcome"] for check in result["checked"]] == ["baseline"]
 

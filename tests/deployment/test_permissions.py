@@ -24,10 +24,11 @@ USED_BY_SERVICES = {
 }
 
 
-def granted_actions() -> set[str]:
-    """What the role allows when the stack makes its topic and key (every grant is present)."""
+def granted_actions(parameters: dict[str, str] | None = None) -> set[str]:
+    """What the role allows for ``parameters`` (e.g. ``{"AlsoWatch": ...}``) when the stack
+    makes its topic and key (every grant of the topic and key is present)."""
     topic = "arn:aws:sns:us-east-1:123456789012:alerts"
-    role = Resolver(resources={"AlertTopic": topic}).value(
+    role = Resolver(parameters, resources={"AlertTopic": topic}).value(
         transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
     )
     actions: set[str] = set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -60,6 +61,12 @@ OPTIONAL_RESOURCES = {
     "CloudTrailEnrollmentRule": "HasCloudTrailTrigger",
     "CloudTrailEnrollmentRulePermission": "HasCloudTrailTrigger",
     "CloudTrailEnrollmentRuleDeadLetters": "HasCloudTrailTrigger",
+    "CloudTrailHubRule": "HasHubTrigger",
+    "CloudTrailHubRulePermission": "HasHubTrigger",
+    "CloudTrailAutomationRule": "HasAutomationTrigger",
+    "CloudTrailAutomationRulePermission": "HasAutomationTrigger",
+    "CloudTrailOrganizationRule": "HasOrganizationTrigger",
+    "CloudTrailOrganizationRulePermission": "HasOrganizationTrigger",
     "Dashboard": "HasDashboard",
 }
 ALARMS = {
@@ -72,12 +79,39 @@ ALARMS = {
 # follow the topic's Region is seen to (the alarms themselves need it in the stack's Region).
 YOUR_TOPIC = f"arn:aws:sns:eu-west-1:{ACCOUNT_ID}:platform-alerts"
 YOUR_KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-# Every optional resource that refers to the topic turned on.
+# Each AlsoWatch value: the condition that says it is watched, what the code calls for it
+# (docs/CONFIGURATION.md), and the CloudTrail rule that checks when it changes.
+ALSO_WATCH = {
+    "CostOptimizationHub": (
+        "WatchesHub",
+        {"cost-optimization-hub:ListEnrollmentStatuses"},
+        "CloudTrailHubRule",
+    ),
+    "ComputeOptimizerAutomation": (
+        "WatchesAutomation",
+        {"aco-automation:GetEnrollmentConfiguration"},
+        "CloudTrailAutomationRule",
+    ),
+    "OrganizationAccess": (
+        "WatchesOrganization",
+        {
+            "organizations:ListAWSServiceAccessForOrganization",
+            "organizations:ListDelegatedAdministrators",
+        },
+        "CloudTrailOrganizationRule",
+    ),
+}
+# Every value AlsoWatch takes: each subset of the three, in every order.
+ALSO_WATCH_VALUES = [
+    ",".join(chosen) for size in range(4) for chosen in itertools.permutations(ALSO_WATCH, size)
+]
+# Every optional resource that refers to the topic turned on, and every service watched.
 EVERYTHING_ON = {
     "NotificationEmail": "ops@example.com",
     "SlackWorkspaceId": "T0123456789",
     "SlackChannelId": "C0123456789",
     "EnableCloudTrailTrigger": "true",
+    "AlsoWatch": ",".join(ALSO_WATCH),
 }
 TOPIC_MODES = {
     "the stack's topic": {},
@@ -272,6 +306,7 @@ def stack() -> Iterator[dict[str, Any]]:
         "CreateDashboard": "false",
         "EnableCloudTrailTrigger": "true",
         "NotificationEmail": "ops@example.com",
+        "AlsoWatch": ",".join(ALSO_WATCH),
     }
     with mock_aws():
         yield create_stack(parameters, OTHER_STACK_NAME)
@@ -320,6 +355,7 @@ def test_the_transformed_template_creates_a_stack_on_moto(stack: dict[str, Any])
         "EnrollmentMonitorFunctionRole",
         "EnrollmentMonitorFunctionScheduleRole",
         "CloudTrailEnrollmentRule",
+        *(rule for _, _, rule in ALSO_WATCH.values()),
     ):
         assert stack["resources"].get(logical_id), f"{logical_id} was not created"
     # The CLI (`enrollment-monitor verify`) reads AlertTopicArn and FunctionName.
@@ -362,6 +398,7 @@ def test_the_deployed_function_environment_is_what_the_helper_resolves(
             "StateTable": stack["outputs"]["StateTableName"],
             "AlertTopic": stack["outputs"]["AlertTopicArn"],
         },
+        parameters={"AlsoWatch": ",".join(ALSO_WATCH)},
         stack_name=OTHER_STACK_NAME,
     )
     assert deployed_environment(function_name) == expected
@@ -454,10 +491,18 @@ def test_the_function_environment_resolves_to_the_documented_defaults() -> None:
         "MONITORED_REGIONS": REGION,
         "REMINDER_INTERVAL_HOURS": "24",
         "TRACK_MEMBER_ACCOUNTS": "false",
+        "ALSO_WATCH": "",
     }
-    chosen = function_environment({"Regions": "eu-west-1,us-east-1", "TrackMemberAccounts": "true"})
+    chosen = function_environment(
+        {
+            "Regions": "eu-west-1,us-east-1",
+            "TrackMemberAccounts": "true",
+            "AlsoWatch": "OrganizationAccess,CostOptimizationHub",
+        }
+    )
     assert chosen["MONITORED_REGIONS"] == "eu-west-1,us-east-1"
     assert chosen["TRACK_MEMBER_ACCOUNTS"] == "true"
+    assert chosen["ALSO_WATCH"] == "OrganizationAccess,CostOptimizationHub"
 
 
 def test_the_service_name_is_the_stack_name() -> None:
@@ -479,23 +524,29 @@ def test_failed_asynchronous_invocations_go_to_the_queue_with_few_retries() -> N
     }
 
 
-def test_events_the_cloudtrail_rule_cannot_deliver_go_to_the_queue() -> None:
-    template = transformed_template()
-    (rule,) = resources(template, "AWS::Events::Rule").values()
-    (target,) = rule["Properties"]["Targets"]
-    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]}}
-    # EventBridge sends dead letters as events.amazonaws.com: the queue lets only this rule in.
-    (policy,) = resources(template, "AWS::SQS::QueuePolicy").values()
-    assert policy["Properties"]["Queues"] == [{"Ref": "FailedInvocationQueue"}]
+@pytest.mark.parametrize("also_watch", ["", ",".join(ALSO_WATCH)])
+def test_events_the_cloudtrail_rules_cannot_deliver_go_to_the_queue(also_watch: str) -> None:
+    queue = "<FailedInvocationQueue.Arn>"
+    created = deployed({"EnableCloudTrailTrigger": "true", "AlsoWatch": also_watch})["Resources"]
+    rules = resources({"Resources": created}, "AWS::Events::Rule")
+    watched = [value for value in also_watch.split(",") if value]
+    assert set(rules) == {"CloudTrailEnrollmentRule", *(ALSO_WATCH[v][2] for v in watched)}
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": queue}
+    # EventBridge sends dead letters as events.amazonaws.com: the queue lets in these rules only,
+    # in its one policy (a second policy on the queue would replace the first).
+    (policy,) = resources({"Resources": created}, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == ["<FailedInvocationQueue>"]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Resource"] == {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]}
-    assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["CloudTrailEnrollmentRule", "Arn"]}}
-    }
-    assert policy["Condition"] == rule["Condition"] == "HasCloudTrailTrigger"
+    assert statement["Resource"] == queue
+    assert statement["Condition"].keys() == {"ArnEquals"}
+    assert sorted(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
+        f"<{name}.Arn>" for name in rules
+    )
 
 
 def test_the_schedule_is_a_parameter_that_defaults_to_hourly() -> None:
@@ -624,6 +675,102 @@ def test_chat_parameters_are_refused_where_aws_chatbot_is_not(partition: str) ->
     for channels in (SLACK, TEAMS, {**SLACK, **TEAMS}):
         assert len(refusals(channels, region, partition)) == 1
         assert refusals(channels) == []
+
+
+# ---------------------------------------------------------------------------- AlsoWatch
+
+
+def test_also_watch_takes_each_service_at_most_once_in_any_order() -> None:
+    pattern = load_template()["Parameters"]["AlsoWatch"]["AllowedPattern"]
+    for size in range(5):
+        for chosen in itertools.product(ALSO_WATCH, repeat=size):
+            value = ",".join(chosen)
+            once_each = len(set(chosen)) == len(chosen)
+            assert bool(re.fullmatch(pattern, value)) is once_each, value
+    for malformed in (
+        ",",
+        "CostOptimizationHub,",
+        "CostOptimizationHub, OrganizationAccess",
+        "costoptimizationhub",
+        "CostOptimizationHubs",
+        "Organization",
+        "ComputeOptimizer",
+        "OrganizationAccess,,CostOptimizationHub",
+    ):
+        assert not re.fullmatch(pattern, malformed), malformed
+
+
+@pytest.mark.parametrize("also_watch", ALSO_WATCH_VALUES)
+def test_a_service_is_watched_exactly_when_also_watch_names_it(also_watch: str) -> None:
+    resolve = resolver({"AlsoWatch": also_watch})
+    for value, (condition, _, _) in ALSO_WATCH.items():
+        assert resolve.condition(condition) is (value in also_watch.split(",")), condition
+    assert function_environment({"AlsoWatch": also_watch})["ALSO_WATCH"] == also_watch
+
+
+@pytest.mark.parametrize("also_watch", ALSO_WATCH_VALUES)
+def test_the_role_adds_exactly_the_reads_of_each_watched_service(also_watch: str) -> None:
+    baseline = actions(function_role_statements())
+    watched = [value for value in also_watch.split(",") if value]
+    statements = function_role_statements({"AlsoWatch": also_watch})
+
+    assert actions(statements) == baseline.union(*(ALSO_WATCH[v][1] for v in watched))
+    # None of these actions has a resource type (Service Authorization Reference).
+    for statement in statements:
+        if set(as_list(statement["Action"])) - baseline:
+            assert statement["Effect"] == "Allow"
+            assert statement["Resource"] == "*"
+
+
+def test_at_the_defaults_the_role_allows_none_of_the_services_also_watch_reads() -> None:
+    reads = set().union(*(grant for _, grant, _ in ALSO_WATCH.values()))
+    assert actions(function_role_statements()) & reads == set()
+
+
+@pytest.mark.parametrize("trigger", ["true", "false"])
+@pytest.mark.parametrize("also_watch", ALSO_WATCH_VALUES)
+def test_a_watched_service_has_its_cloudtrail_rule_only_with_the_trigger_on(
+    also_watch: str, trigger: str
+) -> None:
+    parameters = {"AlsoWatch": also_watch, "EnableCloudTrailTrigger": trigger}
+    created = deployed(parameters)["Resources"]
+    rules = resources({"Resources": created}, "AWS::Events::Rule")
+    permissions = resources({"Resources": created}, "AWS::Lambda::Permission")
+    watched = [value for value in also_watch.split(",") if value]
+
+    expected = {"CloudTrailEnrollmentRule", *(ALSO_WATCH[v][2] for v in watched)}
+    assert set(rules) == (expected if trigger == "true" else set())
+    # Each rule invokes the function, as the Compute Optimizer rule does, and may: its own
+    # permission, for this account's rule only.
+    assert sorted(p["Properties"]["SourceArn"] for p in permissions.values()) == sorted(
+        f"<{name}.Arn>" for name in rules
+    )
+    for permission in permissions.values():
+        assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+        assert permission["Properties"]["SourceAccount"] == ACCOUNT_ID
+        assert permission["Properties"]["FunctionName"] == "<EnrollmentMonitorFunction>"
+    for name, rule in rules.items():
+        (target,) = rule["Properties"]["Targets"]
+        (model,) = created["CloudTrailEnrollmentRule"]["Properties"]["Targets"]
+        assert target == model, name
+        assert rule["Properties"]["State"] == "ENABLED"
+
+
+@pytest.mark.parametrize("partition", ["aws-us-gov", "aws-cn", "aws-iso", "aws-iso-b", "aws-eusc"])
+def test_also_watch_refuses_the_hub_and_automation_where_they_are_not(partition: str) -> None:
+    """Cost Optimization Hub and Automation exist in the aws partition only: elsewhere every
+    check would fail reading them. CloudFormation refuses them before anything is created."""
+    region = {"aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}.get(partition, REGION)
+    for also_watch in ALSO_WATCH_VALUES:
+        offered_everywhere = set(also_watch.split(",")) <= {"", "OrganizationAccess"}
+        found = refusals({"AlsoWatch": also_watch}, region, partition)
+        assert refusals({"AlsoWatch": also_watch}) == []
+        if offered_everywhere:
+            assert found == [], also_watch
+        else:
+            (refusal,) = found
+            assert "CostOptimizationHub and ComputeOptimizerAutomation" in refusal
+            assert "AlsoWatch" in refusal
 
 
 # What the chat API takes (botocore's model of it: the constraints the API enforces).
