@@ -3,6 +3,8 @@
 import contextlib
 import os
 
+import pytest
+
 from devtools.local_aws import local_aws
 from enrollment_monitor.errors import MonitorError
 
@@ -39,11 +41,14 @@ def granted_actions(parameters: dict[str, str] | None = None) -> set[str]:
     return actions
 
 
-def actions_of_every_path() -> set[str]:
+def actions_of_every_path(also_watch: str = "") -> set[str]:
     """Every IAM action the code needs, from the calls it made through each path: baseline,
-    change, SNS outage and recovery, members on, test notification."""
+    change, SNS outage and recovery, members on, test notification; with ``also_watch``, the
+    services it names read too."""
     with local_aws() as aws:
         os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws restores the environment
+        os.environ["ALSO_WATCH"] = also_watch
+        aws.trusted_access(enabled=True)
         aws.compute_optimizer.members["us-east-1"] = [
             {"accountId": f"11111111111{n}", "status": "Active"} for n in range(3)
         ]
@@ -63,9 +68,19 @@ def actions_of_every_path() -> set[str]:
     return set().union(*(AUTHORISED_AS.get(call, {call}) for call in calls))
 
 
-def test_the_role_allows_exactly_the_actions_the_code_uses() -> None:
-    used = actions_of_every_path()
-    granted = granted_actions()
+@pytest.mark.parametrize(
+    "also_watch",
+    [
+        "",
+        "CostOptimizationHub",
+        "ComputeOptimizerAutomation",
+        "OrganizationAccess",
+        "CostOptimizationHub,ComputeOptimizerAutomation,OrganizationAccess",
+    ],
+)
+def test_the_role_allows_exactly_the_actions_the_code_uses(also_watch: str) -> None:
+    used = actions_of_every_path(also_watch)
+    granted = granted_actions({"AlsoWatch": also_watch})
 
     assert used - granted == set(), "the code calls actions the role does not allow"
     assert granted - used - USED_BY_SERVICES == set(), "the role allows actions nobody uses"

@@ -1526,6 +1526,7 @@ def test_the_handler_emits_the_contracted_metrics_and_dimension_sets(
         "MemberAccounts": {frozenset({"Status", "service"})},
         "MemberAccountsOptedIn": {frozenset({"service"})},
         "MemberAccountsEnrolled": {frozenset({"service"})},
+        "StatusNotActive": {frozenset({"Subject", "Region", "Status", "service"})},
     }
     for sets in emitted["datapoints"].values():
         for points in sets.values():
