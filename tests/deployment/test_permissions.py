@@ -3,6 +3,8 @@
 import contextlib
 import os
 
+import pytest
+
 from devtools.local_aws import local_aws
 from enrollment_monitor.errors import MonitorError
 
@@ -24,10 +26,12 @@ USED_BY_SERVICES = {
 }
 
 
-def granted_actions() -> set[str]:
-    """What the role allows when the stack makes its topic and key (every grant is present)."""
+def granted_actions(tracking: str) -> set[str]:
+    """What the role allows when the stack makes its topic and key, with TrackMemberAccounts
+    ``tracking``."""
     topic = "arn:aws:sns:us-east-1:123456789012:alerts"
-    role = Resolver(resources={"AlertTopic": topic}).value(
+    parameters = {"TrackMemberAccounts": tracking}
+    role = Resolver(parameters, resources={"AlertTopic": topic}).value(
         transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
     )
     actions: set[str] = set()
@@ -38,11 +42,11 @@ def granted_actions() -> set[str]:
     return actions
 
 
-def actions_of_every_path() -> set[str]:
+def actions_of_every_path(tracking: str) -> set[str]:
     """Every IAM action the code needs, from the calls it made through each path: baseline,
-    change, SNS outage and recovery, members on, test notification."""
+    change, SNS outage and recovery, test notification, with member tracking ``tracking``."""
     with local_aws() as aws:
-        os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws restores the environment
+        os.environ["TRACK_MEMBER_ACCOUNTS"] = tracking  # local_aws restores the environment
         aws.compute_optimizer.members["us-east-1"] = [
             {"accountId": f"11111111111{n}", "status": "Active"} for n in range(3)
         ]
@@ -62,9 +66,10 @@ def actions_of_every_path() -> set[str]:
     return set().union(*(AUTHORISED_AS.get(call, {call}) for call in calls))
 
 
-def test_the_role_allows_exactly_the_actions_the_code_uses() -> None:
-    used = actions_of_every_path()
-    granted = granted_actions()
+@pytest.mark.parametrize("tracking", ["true", "false"])
+def test_the_role_allows_exactly_the_actions_the_code_uses(tracking: str) -> None:
+    used = actions_of_every_path(tracking)
+    granted = granted_actions(tracking)
 
     assert used - granted == set(), "the code calls actions the role does not allow"
     assert granted - used - USED_BY_SERVICES == set(), "the role allows actions nobody uses"

@@ -998,30 +998,43 @@ def test_actions_on_this_stacks_resources_are_scoped_to_them(mode: str) -> None:
                 )
 
 
-def test_compute_optimizer_reads_are_the_only_actions_on_every_resource() -> None:
-    unscoped = actions([s for s in function_role_statements() if s["Resource"] == "*"])
-    assert unscoped == {
-        "compute-optimizer:GetEnrollmentStatus",
-        "compute-optimizer:GetEnrollmentStatusesForOrganization",
-    }
+# What the function calls only with TrackMemberAccounts=true: the listing and the roster.
+MEMBER_ACTIONS = {
+    "compute-optimizer:GetEnrollmentStatusesForOrganization",
+    "dynamodb:BatchWriteItem",
+}
 
 
+@pytest.mark.parametrize("tracking", ["false", "true"])
+def test_compute_optimizer_reads_are_the_only_actions_on_every_resource(tracking: str) -> None:
+    statements = function_role_statements({"TrackMemberAccounts": tracking})
+    unscoped = actions([s for s in statements if s["Resource"] == "*"])
+    listing = {"compute-optimizer:GetEnrollmentStatusesForOrganization"}
+    assert unscoped == {"compute-optimizer:GetEnrollmentStatus"} | (
+        listing if tracking == "true" else set()
+    )
+
+
+@pytest.mark.parametrize("tracking", ["false", "true"])
 @pytest.mark.parametrize("mode", TOPIC_MODES)
-def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str) -> None:
-    granted = actions(function_role_statements(TOPIC_MODES[mode]))
+def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str, tracking: str) -> None:
+    granted = actions(
+        function_role_statements({**TOPIC_MODES[mode], "TrackMemberAccounts": tracking})
+    )
     expected = {
         "compute-optimizer:GetEnrollmentStatus",
-        "compute-optimizer:GetEnrollmentStatusesForOrganization",
         "dynamodb:Query",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
-        "dynamodb:BatchWriteItem",
         "sns:Publish",
         "sqs:SendMessage",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
+    # Members are listed and kept only when tracked.
+    if tracking == "true":
+        expected |= MEMBER_ACTIONS
     # No key, no key grant: an unencrypted topic of your own needs none.
     if mode != "your unencrypted topic":
         expected |= {"kms:GenerateDataKey", "kms:Decrypt"}
