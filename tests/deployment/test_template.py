@@ -572,6 +572,35 @@ def test_the_regions_parameter_takes_every_partitions_region_names(regions: str)
     assert re.fullmatch(pattern, regions)
 
 
+# What CloudWatch's API takes as a namespace (botocore's model: the constraints it enforces).
+NAMESPACE = botocore.session.get_session().get_service_model("cloudwatch").shape_for("Namespace")
+
+
+def cloudwatch_takes_namespace(value: str) -> bool:
+    constraints = NAMESPACE.metadata
+    return constraints["min"] <= len(value) <= constraints["max"] and bool(
+        re.fullmatch(constraints["pattern"], value)
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("ComputeOptimizerEnrollment", True),
+        ("Team/Enrollment:prod#1", True),
+        ("N" * 255, True),
+        (":Enrollment", False),  # CloudWatch's pattern, [^:].*, refuses a leading colon
+        ("N" * 256, False),
+        ("", False),
+        ("AWS/Enrollment", False),  # reserved for AWS's own namespaces
+    ],
+)
+def test_the_metric_namespace_takes_nothing_cloudwatch_refuses(value: str, accepted: bool) -> None:
+    parameter = load_template()["Parameters"]["MetricNamespace"]
+    assert parameter_accepts(parameter, value) is accepted
+    assert cloudwatch_takes_namespace(value) or not accepted
+
+
 @pytest.mark.parametrize(
     ("parameters", "accepted"),
     [
