@@ -6,7 +6,8 @@
 Every command takes ``--profile``, ``--region`` and ``--json``, and exits as ``EXIT_CODES``
 says: one cause, one exit code, whichever command meets it. With ``--json`` stdout is one JSON
 document, errors included (``{"error": ..., "exitCode": 2}``); without it, an error is one line
-on stderr that says what to do.
+on stderr that says what to do. A reader that stops reading (``| head``) changes no exit code:
+the verdict is decided before anything is printed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import boto3
 from botocore.exceptions import BotoCoreError, ProfileNotFound, UnknownRegionError
@@ -134,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as error:
         if as_json:
             return _cannot_tell(str(error), as_json)
-        print(f"{error.usage}{error}", file=sys.stderr)  # as argparse prints it
+        _say(f"{error.usage}{error}", sys.stderr)  # as argparse prints it
         return CANNOT_TELL
     except (MonitorError, BotoCoreError) as error:
         return _cannot_tell(_explained(error), as_json)
@@ -144,18 +145,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"unexpected {type(error).__name__}: {error}: please report it", as_json
         )
     if as_json:
-        print(json.dumps({**outcome.document, "exitCode": outcome.exit_code}, indent=2))
+        _say(json.dumps({**outcome.document, "exitCode": outcome.exit_code}, indent=2))
     else:
-        print(outcome.text)
+        _say(outcome.text)
     return outcome.exit_code
+
+
+def _say(text: str, stream: TextIO | None = None) -> None:
+    """Prints ``text`` on ``stream`` (stdout). A reader that left (``| head``, EPIPE) gets no
+    more, and is no verdict: the exit code stays the one already decided."""
+    stream = stream or sys.stdout
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        # What is still buffered goes nowhere, as the Python docs advise for SIGPIPE, so the
+        # interpreter's own flush at exit does not fail again (exit 120).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def _cannot_tell(message: str, as_json: bool) -> int:
     line = " ".join(message.split())  # one line, whatever AWS said
     if as_json:
-        print(json.dumps({"error": line, "exitCode": CANNOT_TELL}))
+        _say(json.dumps({"error": line, "exitCode": CANNOT_TELL}))
     else:
-        print(f"error: {line}", file=sys.stderr)
+        _say(f"error: {line}", sys.stderr)
     return CANNOT_TELL
 
 

@@ -2,6 +2,10 @@
 and what every command shares: exit codes, --profile, --region, --json."""
 
 import json
+import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -314,3 +318,82 @@ def test_an_unexpected_error_exits_2_never_1_which_means_not_active(
     assert main(["status", "--json"]) == 2
 
     assert json.loads(capsys.readouterr().out)["error"].startswith("unexpected RuntimeError: a bug")
+
+
+# ------------------------------------------------------------------------------ a reader leaves
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The command line as the installed script runs it (`sys.exit(main())`, then the interpreter's
+# own flush of stdout), in its own process, on the local stand-ins.
+_COMMAND_ON_LOCAL_AWS = """
+import sys
+from devtools.local_aws import local_aws
+from enrollment_monitor.cli import main
+
+status, members = sys.argv[1], int(sys.argv[2])
+with local_aws() as aws:
+    aws.compute_optimizer.set_enrollment("us-east-1", status)
+    aws.compute_optimizer.members["us-east-1"] = [
+        {"accountId": f"{n:012d}", "status": "Active"} for n in range(1, members + 1)
+    ]
+    code = main(sys.argv[3:])
+sys.exit(code)
+"""
+
+
+def command_line(status: str, members: int, *arguments: str) -> list[str]:
+    return [sys.executable, "-c", _COMMAND_ON_LOCAL_AWS, status, str(members), *arguments]
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)])}
+
+
+@pytest.mark.parametrize(
+    ("status", "members", "arguments", "verdict"),
+    [
+        ("Active", 3, ["status", "--members"], 0),  # all of it waits in the buffer until exit
+        ("Active", 3000, ["status", "--members"], 0),  # more than a pipe holds: print fails
+        ("Active", 3000, ["status", "--members", "--json"], 0),
+        ("Inactive", 3000, ["status", "--members"], 1),
+        ("Active", 0, ["status", "--json", "--region", "eu-west1"], 2),
+    ],
+    ids=["short", "long", "json", "not-active", "cannot-tell"],
+)
+def test_a_reader_that_stopped_reading_leaves_the_verdict_as_it_was(
+    status: str, members: int, arguments: list[str], verdict: int
+) -> None:
+    reading, writing = os.pipe()
+    os.close(reading)  # the reader left before the first byte: every write meets EPIPE
+    try:
+        ran = subprocess.run(
+            command_line(status, members, *arguments),
+            cwd=ROOT,
+            env=_environment(),
+            stdout=writing,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(writing)
+
+    assert ran.returncode == verdict, ran.stderr
+    assert "BrokenPipeError" not in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_status_members_piped_to_head_exits_0_under_pipefail_for_an_active_account() -> None:
+    command = shlex.join(command_line("Active", 3000, "status", "--members"))
+    ran = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -c 1"],
+        cwd=ROOT,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert (ran.returncode, ran.stdout) == (0, "C"), ran.stderr  # "Compute Optimizer ..."

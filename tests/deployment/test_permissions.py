@@ -27,8 +27,9 @@ USED_BY_SERVICES = {
 
 
 def granted_actions(parameters: dict[str, str] | None = None) -> set[str]:
-    """What the role allows for ``parameters`` (e.g. ``{"AlsoWatch": ...}``) when the stack
-    makes its topic and key (every grant of the topic and key is present)."""
+    """What the role allows for ``parameters`` (e.g. ``{"AlsoWatch": ...}``, the
+    TrackMemberAccounts default otherwise) when the stack makes its topic and key (every grant
+    of the topic and key is present)."""
     topic = "arn:aws:sns:us-east-1:123456789012:alerts"
     role = Resolver(parameters, resources={"AlertTopic": topic}).value(
         transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
@@ -41,12 +42,12 @@ def granted_actions(parameters: dict[str, str] | None = None) -> set[str]:
     return actions
 
 
-def actions_of_every_path(also_watch: str = "") -> set[str]:
+def actions_of_every_path(tracking: str, also_watch: str = "") -> set[str]:
     """Every IAM action the code needs, from the calls it made through each path: baseline,
-    change, SNS outage and recovery, members on, test notification; with ``also_watch``, the
-    services it names read too."""
+    change, SNS outage and recovery, test notification, with member tracking ``tracking``;
+    with ``also_watch``, the services it names read too."""
     with local_aws() as aws:
-        os.environ["TRACK_MEMBER_ACCOUNTS"] = "true"  # local_aws restores the environment
+        os.environ["TRACK_MEMBER_ACCOUNTS"] = tracking  # local_aws restores the environment
         os.environ["ALSO_WATCH"] = also_watch
         aws.trusted_access(enabled=True)
         aws.compute_optimizer.members["us-east-1"] = [
@@ -68,6 +69,7 @@ def actions_of_every_path(also_watch: str = "") -> set[str]:
     return set().union(*(AUTHORISED_AS.get(call, {call}) for call in calls))
 
 
+@pytest.mark.parametrize("tracking", ["true", "false"])
 @pytest.mark.parametrize(
     "also_watch",
     [
@@ -78,9 +80,9 @@ def actions_of_every_path(also_watch: str = "") -> set[str]:
         "CostOptimizationHub,ComputeOptimizerAutomation,OrganizationAccess",
     ],
 )
-def test_the_role_allows_exactly_the_actions_the_code_uses(also_watch: str) -> None:
-    used = actions_of_every_path(also_watch)
-    granted = granted_actions({"AlsoWatch": also_watch})
+def test_the_role_allows_exactly_the_actions_the_code_uses(tracking: str, also_watch: str) -> None:
+    used = actions_of_every_path(tracking, also_watch)
+    granted = granted_actions({"TrackMemberAccounts": tracking, "AlsoWatch": also_watch})
 
     assert used - granted == set(), "the code calls actions the role does not allow"
     assert granted - used - USED_BY_SERVICES == set(), "the role allows actions nobody uses"

@@ -623,6 +623,35 @@ def test_the_regions_parameter_takes_every_partitions_region_names(regions: str)
     assert re.fullmatch(pattern, regions)
 
 
+# What CloudWatch's API takes as a namespace (botocore's model: the constraints it enforces).
+NAMESPACE = botocore.session.get_session().get_service_model("cloudwatch").shape_for("Namespace")
+
+
+def cloudwatch_takes_namespace(value: str) -> bool:
+    constraints = NAMESPACE.metadata
+    return constraints["min"] <= len(value) <= constraints["max"] and bool(
+        re.fullmatch(constraints["pattern"], value)
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("ComputeOptimizerEnrollment", True),
+        ("Team/Enrollment:prod#1", True),
+        ("N" * 255, True),
+        (":Enrollment", False),  # CloudWatch's pattern, [^:].*, refuses a leading colon
+        ("N" * 256, False),
+        ("", False),
+        ("AWS/Enrollment", False),  # reserved for AWS's own namespaces
+    ],
+)
+def test_the_metric_namespace_takes_nothing_cloudwatch_refuses(value: str, accepted: bool) -> None:
+    parameter = load_template()["Parameters"]["MetricNamespace"]
+    assert parameter_accepts(parameter, value) is accepted
+    assert cloudwatch_takes_namespace(value) or not accepted
+
+
 @pytest.mark.parametrize(
     ("parameters", "accepted"),
     [
@@ -1145,30 +1174,43 @@ def test_actions_on_this_stacks_resources_are_scoped_to_them(mode: str) -> None:
                 )
 
 
-def test_compute_optimizer_reads_are_the_only_actions_on_every_resource() -> None:
-    unscoped = actions([s for s in function_role_statements() if s["Resource"] == "*"])
-    assert unscoped == {
-        "compute-optimizer:GetEnrollmentStatus",
-        "compute-optimizer:GetEnrollmentStatusesForOrganization",
-    }
+# What the function calls only with TrackMemberAccounts=true: the listing and the roster.
+MEMBER_ACTIONS = {
+    "compute-optimizer:GetEnrollmentStatusesForOrganization",
+    "dynamodb:BatchWriteItem",
+}
 
 
+@pytest.mark.parametrize("tracking", ["false", "true"])
+def test_compute_optimizer_reads_are_the_only_actions_on_every_resource(tracking: str) -> None:
+    statements = function_role_statements({"TrackMemberAccounts": tracking})
+    unscoped = actions([s for s in statements if s["Resource"] == "*"])
+    listing = {"compute-optimizer:GetEnrollmentStatusesForOrganization"}
+    assert unscoped == {"compute-optimizer:GetEnrollmentStatus"} | (
+        listing if tracking == "true" else set()
+    )
+
+
+@pytest.mark.parametrize("tracking", ["false", "true"])
 @pytest.mark.parametrize("mode", TOPIC_MODES)
-def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str) -> None:
-    granted = actions(function_role_statements(TOPIC_MODES[mode]))
+def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str, tracking: str) -> None:
+    granted = actions(
+        function_role_statements({**TOPIC_MODES[mode], "TrackMemberAccounts": tracking})
+    )
     expected = {
         "compute-optimizer:GetEnrollmentStatus",
-        "compute-optimizer:GetEnrollmentStatusesForOrganization",
         "dynamodb:Query",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
-        "dynamodb:BatchWriteItem",
         "sns:Publish",
         "sqs:SendMessage",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
+    # Members are listed and kept only when tracked.
+    if tracking == "true":
+        expected |= MEMBER_ACTIONS
     # No key, no key grant: an unencrypted topic of your own needs none.
     if mode != "your unencrypted topic":
         expected |= {"kms:GenerateDataKey", "kms:Decrypt"}
@@ -1200,16 +1242,9 @@ def test_the_function_writes_logs_to_its_own_log_group_only() -> None:
     assert created["FunctionLogGroup"]["Properties"]["LogGroupName"] == log_group
 
 
-# What a service that assumes one of the stack's roles sends as aws:SourceArn, for a resource
-# of ``account``: the function; the schedule's group (EventBridge Scheduler); the channel.
-def source_arn(service: str, account: str) -> str:
-    return {
-        "lambda.amazonaws.com": f"arn:aws:lambda:{REGION}:{account}:function:monitor-Function-0A",
-        "scheduler.amazonaws.com": f"arn:aws:scheduler:{REGION}:{account}:schedule-group/default",
-        "chatbot.amazonaws.com": (
-            f"arn:aws:chatbot::{account}:chat-configuration/slack-channel/enrollment-monitor-0a"
-        ),
-    }[service]
+def schedule_group(account: str, group: str = "default") -> str:
+    """What EventBridge Scheduler sends as aws:SourceArn: the schedule's group."""
+    return f"arn:aws:scheduler:{REGION}:{account}:schedule-group/{group}"
 
 
 def service_roles() -> dict[str, dict[str, Any]]:
@@ -1225,41 +1260,38 @@ def service_roles() -> dict[str, dict[str, Any]]:
     }
 
 
-def trust(document: dict[str, Any], service: str, account: str, arn: str) -> Verdict:
-    """Whether a trust policy lets ``service`` assume the role for the resource ``arn`` of
-    ``account``, evaluated as verify evaluates a deployed policy."""
-    context = {"aws:SourceAccount": account, "aws:SourceArn": arn}
-    request = Request(service, "sts:AssumeRole", "*", context)
-    return evaluate(json.dumps(document), request).verdict
-
-
-def test_every_service_trust_policy_lets_in_only_this_accounts_resources() -> None:
-    """Confused deputy: a service assumes a role of the stack only for this account's
-    resources (aws:SourceAccount), and the scheduler only for this account's default schedule
-    group, the schedule's (aws:SourceArn)."""
-    other = "999999999999"
+def test_a_trust_policy_conditions_only_on_keys_aws_documents_the_service_sends() -> None:
+    """Confused deputy where AWS documents the keys (EventBridge Scheduler's guide): the
+    scheduler assumes its role only for this account's default schedule group, the schedule's.
+    Lambda and AWS Chatbot, whose pages document no such keys, assume theirs whatever they
+    send: a condition they did not meet would stop every check (Lambda) or take the alarm
+    details out of chat (AWS Chatbot)."""
     trusted = {}
     for name, role in service_roles().items():
         document = role["Properties"]["AssumeRolePolicyDocument"]
         for statement in as_list(document["Statement"]):
             for service in as_list(statement["Principal"]["Service"]):
-                trusted[service] = document
-                if service == "lambda.amazonaws.com":
-                    # The execution role: iam:PassRole keeps it in this account, and a source
-                    # condition Lambda might not meet would stop every check (template.yaml).
+                trusted[service] = json.dumps(document)
+                if service != "scheduler.amazonaws.com":
                     assert "Condition" not in statement, name
-                    continue
-                mine, theirs = source_arn(service, ACCOUNT_ID), source_arn(service, other)
-                assert trust(document, service, ACCOUNT_ID, mine) is Verdict.ALLOWED, name
-                assert trust(document, service, other, theirs) is Verdict.NOT_ALLOWED, name
     assert set(trusted) == {
         "lambda.amazonaws.com",
         "scheduler.amazonaws.com",
         "chatbot.amazonaws.com",
     }
+    for service in ("lambda.amazonaws.com", "chatbot.amazonaws.com"):
+        sent_nothing = Request(service, "sts:AssumeRole", "*", {})
+        assert evaluate(trusted[service], sent_nothing).verdict is Verdict.ALLOWED, service
+
     scheduler = "scheduler.amazonaws.com"
-    another_group = source_arn(scheduler, ACCOUNT_ID).replace("/default", "/other")
-    assert trust(trusted[scheduler], scheduler, ACCOUNT_ID, another_group) is Verdict.NOT_ALLOWED
+    for account, group, verdict in (
+        (ACCOUNT_ID, "default", Verdict.ALLOWED),
+        ("999999999999", "default", Verdict.NOT_ALLOWED),
+        (ACCOUNT_ID, "other", Verdict.NOT_ALLOWED),
+    ):
+        context = {"aws:SourceAccount": account, "aws:SourceArn": schedule_group(account, group)}
+        request = Request(scheduler, "sts:AssumeRole", "*", context)
+        assert evaluate(trusted[scheduler], request).verdict is verdict, (account, group)
 
 
 def test_the_schedule_runs_in_the_group_its_role_trusts_and_may_only_invoke() -> None:

@@ -3,9 +3,10 @@ key policies: verify never says "allowed" where IAM may refuse.
 
 The reference reads IAM's documentation with no cleverness: it evaluates every statement,
 condition and value in full, and where IAM's answer depends on what a request may carry or on
-what IAM leaves undocumented (a short ARN pattern, a variable it cannot resolve) it tries both
-answers. Its result is the set of decisions IAM may reach. verify's "allowed", "denied" and "not
-allowed" must each be the only one; its "cannot tell" must stand for more than one.
+what IAM leaves undocumented (a short ARN pattern, a variable it cannot resolve, a Service
+principal in other letter case) it tries both answers. Its result is the set of decisions IAM
+may reach. verify's "allowed", "denied" and "not allowed" must each be the only one; its "cannot
+tell" must stand for more than one.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ POLICIES = 300  # of each kind: topic and key
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
 ALARMS = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{STACK.name}"
 # What a service principal's request never carries; any other key it does not carry may or
-# may not be there.
-NEVER_CARRIED = {"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"}
+# may not be there (aws:userid is in every signed request, IAM says: a service's is unknown).
+NEVER_CARRIED = {"aws:sourcevpc", "aws:sourcevpce", "aws:username"}
 ALLOWED, DENIED, NOT_ALLOWED = "allowed", "denied", "not allowed"
 
 # ------------------------------------------------------------------------------ the reference
@@ -63,7 +64,7 @@ def decide(document: dict[str, Any], request: Request, unknown: Unknowns) -> str
     applies = {"Allow": False, "Deny": False}
     for statement in document["Statement"]:
         results = [
-            principal_named(statement),
+            principal_named(statement, unknown),
             action_named(statement, request.action),
             resource_named(statement, request.resource, context, variables, unknown),
             *conditions_hold(statement.get("Condition", {}), context, variables, unknown),
@@ -76,17 +77,17 @@ def listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def principal_named(statement: dict[str, Any]) -> bool:
+def principal_named(statement: dict[str, Any], unknown: Unknowns) -> bool:
     for element, negated in (("Principal", False), ("NotPrincipal", True)):
         if element in statement:
             principal = statement[element]
+            services = listed(principal.get("Service", [])) if isinstance(principal, dict) else []
             named = principal == "*" or (
                 isinstance(principal, dict)
-                and (
-                    CLOUDWATCH in listed(principal.get("Service", []))
-                    or "*" in listed(principal.get("AWS", []))
-                )
+                and (CLOUDWATCH in services or "*" in listed(principal.get("AWS", [])))
             )
+            if not named and CLOUDWATCH in (service.lower() for service in services):
+                named = unknown()  # IAM does not say whether it matches letter case
             return named != negated
     return False
 
@@ -308,6 +309,7 @@ KEYS = {
     "aws:PrincipalOrgID": ["o-abc", "${aws:PrincipalOrgID}"],  # verify cannot know
     "aws:SourceVpce": ["vpce-1", "${aws:SourceVpce, 'vpce-1'}"],  # never carried
     "aws:username": ["ops", "${aws:username}"],  # never carried
+    "aws:userid": ["AIDAEXAMPLE", "AIDA*", "${aws:userid, 'AIDAEXAMPLE'}"],  # carried, unknown
 }
 OPERATORS = [*POSITIVE, "Null", "NumericLessThan", "IpAddress", "ForAnyValue:StringLike"]
 PRINCIPALS: list[dict[str, Any]] = [
@@ -318,6 +320,8 @@ PRINCIPALS: list[dict[str, Any]] = [
     {"Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}},
     {"NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}},
     {"NotPrincipal": {"Service": CLOUDWATCH}},
+    {"Principal": {"Service": "CloudWatch.amazonaws.com"}},
+    {"NotPrincipal": {"Service": ["events.amazonaws.com", "CLOUDWATCH.AMAZONAWS.COM"]}},
 ]
 ACTIONS = {
     "topic": ["sns:Publish", "SNS:Publish", "sns:*", "*", "sns:Pub?ish", "sns:Subscribe"],

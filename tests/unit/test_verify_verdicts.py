@@ -571,6 +571,57 @@ def test_the_key_policy_aws_documents_for_encrypted_topics_lets_the_alarms_in() 
     assert evaluate(key, request).verdict is Verdict.ALLOWED
 
 
+# IAM documents aws:userid in every signed request, without saying what a service's is; and it
+# does not say whether a Service principal in other letter case names the service.
+USERID = {"StringEquals": {"aws:userid": "AIDAEXAMPLE"}}
+UNDOCUMENTED = {
+    "a Deny on aws:userid": [statement(), statement("Deny", Principal="*", Condition=USERID)],
+    "an Allow only without aws:userid": [statement(Condition={"Null": {"aws:userid": "true"}})],
+    "an Allow for every aws:userid but users'": [
+        statement(Condition={"StringNotLike": {"aws:userid": "AIDA*"}})
+    ],
+    "a variable's default for aws:userid": [
+        statement(),
+        statement(
+            "Deny",
+            Principal="*",
+            Condition={"StringEquals": {"aws:SourceAccount": "${aws:userid, '123456789012'}"}},
+        ),
+    ],
+    "a Deny on the service in capitals": [
+        statement(),
+        statement("Deny", Principal={"Service": "CloudWatch.amazonaws.com"}),
+    ],
+    "a Deny on all but the service in capitals": [
+        statement(),
+        without("Principal", NotPrincipal={"Service": "CLOUDWATCH.AMAZONAWS.COM"}),
+    ],
+    "an Allow of the service in capitals": [
+        statement(Principal={"Service": "CloudWatch.amazonaws.com"})
+    ],
+}
+
+
+@pytest.mark.parametrize("statements", UNDOCUMENTED.values(), ids=list(UNDOCUMENTED))
+def test_what_iam_leaves_undocumented_is_cannot_tell_never_a_pass(
+    statements: list[dict[str, Any]],
+) -> None:
+    topic = judge_topic_policy(STACK, Policy.parse(policy(*statements)))
+    as_key_policy = [{**s, "Action": "kms:*", "Resource": "*"} for s in statements]
+    key = Key(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k")
+    key_line = judge_key_policy(STACK, key, Policy.parse(policy(*as_key_policy)))
+
+    for line in (topic, key_line):
+        assert not line.passed and line.found.startswith("cannot tell whether"), line
+
+
+def test_a_service_principal_in_other_letter_case_is_named_in_the_reason() -> None:
+    document = policy(statement(Principal={"Service": "CloudWatch.amazonaws.com"}, Sid="Alarms"))
+    assert evaluate(document, PUBLISH).why == (
+        "Alarms (Principal names cloudwatch.amazonaws.com only in other letter case)"
+    )
+
+
 def test_a_test_notification_that_did_not_fail_passes() -> None:
     assert judge_test_notification("fn", "/aws/lambda/fn", Reply()).passed
 

@@ -4,7 +4,9 @@ one request, evaluated as IAM does for the parts verify can know.
 Verify knows the request a CloudWatch alarm makes: its principal, action, resource and the
 condition keys a service principal sends (``aws:SourceAccount``, ``aws:SourceArn``,
 ``aws:SecureTransport`` ...). A condition on any other key, or a policy variable naming one, is
-a question verify cannot answer: the verdict is then ``UNKNOWN``, never a pass.
+a question verify cannot answer: the verdict is then ``UNKNOWN``, never a pass. So is what IAM
+leaves undocumented, such as whether a ``Service`` principal written in other letter case names
+the service.
 
 A policy is parsed once (``Policy.parse``) into typed statements; a document of a shape IAM
 does not write raises ValueError there.
@@ -19,8 +21,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-# Keys a service principal's request carries or, as listed here, never carries.
-ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:userid", "aws:username"})
+# Keys a service principal's request carries or, as listed here, never carries (IAM's global
+# condition keys: aws:username only for IAM users, aws:SourceVpc(e) only through a VPC endpoint).
+# Not aws:userid: IAM documents it in every signed request, and not what a service's is.
+ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:username"})
 
 
 class Verdict(Enum):
@@ -59,8 +63,13 @@ class Principals:
     services: frozenset[str] = frozenset()
     negated: bool = False
 
-    def name(self, service: str) -> bool:
-        return (self.everyone or service in self.services) != self.negated
+    def name(self, service: str) -> bool | None:
+        """Whether the element names ``service``; None when it is written only in other letter
+        case (IAM does not document whether its matching is case-sensitive)."""
+        named = self.everyone or service in self.services
+        if not named and service.lower() in {s.lower() for s in self.services}:
+            return None
+        return named != self.negated
 
 
 @dataclass(frozen=True)
@@ -350,9 +359,13 @@ def _holds(
     resource = _listed(
         statement.resources, lambda pattern: _names_resource(pattern, request, variables)
     )
+    principal = statement.principals.name(request.service)
     met, unknown = _conditions_met(statement.conditions, request, variables)
-    if not statement.principals.name(request.service) or False in (action, resource, met):
+    if False in (principal, action, resource, met):
         return False, None
+    if principal is None:
+        element = "NotPrincipal" if statement.principals.negated else "Principal"
+        return None, f"{element} names {request.service} only in other letter case"
     if resource is None:
         element = "NotResource" if statement.resources.negated else "Resource"
         return None, f"{element} {', '.join(statement.resources.patterns)}"
