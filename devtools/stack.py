@@ -4,7 +4,8 @@ stand-ins, and broken the ways ``verify`` must catch.
 
 Shared by the deployment tests (moto in-process) and ``make verify-demo`` (a moto server, or
 an emulator of your own): every client here is a plain boto3 client, so it goes wherever
-botocore sends it. moto evaluates no alarm: the state CloudWatch would reach is set by hand.
+botocore sends it. moto evaluates no alarm: the state CloudWatch would reach is set by hand
+(devtools.alarm_evaluation models when monitor-silent fires).
 """
 
 from __future__ import annotations

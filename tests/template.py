@@ -42,6 +42,7 @@ __all__ = [
     "create_stack",
     "deployed_environment",
     "OWN_METRIC_ALARMS",
+    "alarm_properties",
     "own_metric_alarm",
 ]
 
@@ -49,16 +50,37 @@ __all__ = [
 OWN_METRIC_ALARMS = {"EnrollmentNotActiveAlarm", "MonitorSilentAlarm"}
 
 
-def own_metric_alarm(name: str, stack_name: str = STACK_NAME) -> dict[str, Any]:
-    """An alarm on the monitor's own metrics, resolved as CloudFormation would for the stack."""
-    resolve = Resolver(None, {}, REGION, stack_name)
+def alarm_properties(
+    name: str, parameters: dict[str, str] | None = None, stack_name: str = STACK_NAME
+) -> dict[str, Any]:
+    """An alarm's properties, resolved as CloudFormation would for the stack."""
     properties = transformed_template()["Resources"][name]["Properties"]
+    resolved: dict[str, Any] = Resolver(parameters, {}, REGION, stack_name).value(properties)
+    return resolved
+
+
+def own_metric_alarm(name: str, stack_name: str = STACK_NAME) -> dict[str, Any]:
+    """An alarm on the monitor's own metrics, resolved as CloudFormation would for the stack:
+    the one metric it reads, and ``fill``, what ``FILL(metric, value)`` puts where the metric
+    has no datapoint (None: the alarm reads the bare metric)."""
+    properties = alarm_properties(name, stack_name=stack_name)
+    fill = None
+    if "Metrics" in properties:
+        (query,) = (q for q in properties["Metrics"] if "MetricStat" in q)
+        (watched,) = (q for q in properties["Metrics"] if q.get("ReturnData", True))
+        if watched is not query:
+            assert watched["Expression"] == f"FILL({query['Id']}, 0)", watched
+            fill = 0
+        metric, statistic = query["MetricStat"]["Metric"], query["MetricStat"]["Stat"]
+    else:
+        metric, statistic = properties, properties["Statistic"]
     return {
-        "namespace": resolve.value(properties["Namespace"]),
-        "metric": properties["MetricName"],
-        "dimensions": {d["Name"]: resolve.value(d["Value"]) for d in properties["Dimensions"]},
-        "statistic": properties["Statistic"],
+        "namespace": metric["Namespace"],
+        "metric": metric["MetricName"],
+        "dimensions": {d["Name"]: d["Value"] for d in metric["Dimensions"]},
+        "statistic": statistic,
         "comparison": properties["ComparisonOperator"],
         "threshold": properties["Threshold"],
         "missing": properties["TreatMissingData"],
+        "fill": fill,
     }

@@ -18,15 +18,20 @@ REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
 
 def alarm_state(alarm: dict[str, Any], output: str) -> str:
     """What CloudWatch makes of one period holding the EMF ``output`` of one check: ALARM, OK,
-    or what the alarm's TreatMissingData says when no datapoint has its exact dimensions."""
+    or, when no datapoint has the alarm's exact dimensions, what its FILL puts there or else
+    what its TreatMissingData says."""
     values = [
         value
         for name, dimensions, value in emitted_metrics(output)
         if name == alarm["metric"] and dimensions == alarm["dimensions"]
     ]
-    if not values:
+    if not values and alarm["fill"] is None:
         return {"breaching": "ALARM", "notBreaching": "OK"}.get(alarm["missing"], alarm["missing"])
-    observed = {"Maximum": max(values), "SampleCount": len(values)}[alarm["statistic"]]
+    observed = (
+        {"Maximum": max, "SampleCount": len}[alarm["statistic"]](values)
+        if values
+        else alarm["fill"]
+    )
     breaching = {
         "GreaterThanThreshold": observed > alarm["threshold"],
         "LessThanThreshold": observed < alarm["threshold"],

@@ -9,6 +9,7 @@ CloudWatch.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -192,6 +193,11 @@ def _alarm_reads_another_service(deployed: Deployed) -> None:
     deployed.healthy()
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     (alarm,) = cloudwatch.describe_alarms(AlarmNames=[f"{STACK}-monitor-silent"])["MetricAlarms"]
+    metrics = copy.deepcopy(alarm["Metrics"])
+    (query,) = (q for q in metrics if "MetricStat" in q)
+    query["MetricStat"]["Metric"]["Dimensions"] = [
+        {"Name": "service", "Value": "enrollment-monitor"}
+    ]
     cloudwatch.put_metric_alarm(
         **{
             key: alarm[key]
@@ -200,15 +206,13 @@ def _alarm_reads_another_service(deployed: Deployed) -> None:
                 "ComparisonOperator",
                 "Threshold",
                 "EvaluationPeriods",
+                "DatapointsToAlarm",
+                "TreatMissingData",
                 "AlarmActions",
                 "OKActions",
-                "Namespace",
-                "MetricName",
-                "Statistic",
-                "Period",
             )
         },
-        Dimensions=[{"Name": "service", "Value": "enrollment-monitor"}],
+        Metrics=metrics,
     )
     deployed.set_alarms("OK")
 

@@ -4,6 +4,7 @@ defaults are the template's, and the README stays short, draws the flow and maps
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,3 +212,14 @@ def test_the_readme_maps_every_page_of_docs_in_one_line_each() -> None:
     assert sorted(re.search(r"\(docs/([^)]+)\)", row)[1] for row in rows) == [  # type: ignore[index]
         path.name for path in PAGES
     ]
+
+
+def test_the_silent_alarm_s_window_is_the_readme_s_promise_for_every_period() -> None:
+    """README says after how many periods without a check "monitor silent" fires; the template
+    maps each CheckPeriodSeconds to that many periods, rounded up to the minute
+    (tests/deployment/test_silent_alarm_timing.py shows CloudWatch then fires on time)."""
+    (stated,) = re.findall(r'"monitor silent" alarm\*\*: for ([0-9.]+) periods', README.read_text())
+    template = load_template()
+    minutes = template["Mappings"]["SilentAlarmMinutes"]
+    for period in template["Parameters"]["CheckPeriodSeconds"]["AllowedValues"]:
+        assert minutes[str(period)]["Minutes"] == math.ceil(float(stated) * period / 60), period

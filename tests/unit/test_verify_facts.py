@@ -68,6 +68,23 @@ def test_an_alarm_carries_the_one_series_it_watches() -> None:
     assert Alarm.from_api(query).series is None
 
 
+def test_a_metric_math_alarm_carries_the_one_series_its_expression_reads() -> None:
+    def stat(service: str) -> dict[str, object]:
+        metric = {
+            "Namespace": "Ns",
+            "MetricName": "RegionsNotActive",
+            "Dimensions": [{"Name": "service", "Value": service}],
+        }
+        return {"MetricStat": {"Metric": metric, "Period": 60, "Stat": "SampleCount"}}
+
+    fill = {"Id": "completed", "Expression": "FILL(heartbeat, 0)", "ReturnData": True}
+    silent = {"StateValue": "OK", "Metrics": [{"Id": "heartbeat", **stat("team")}, fill]}
+
+    assert Alarm.from_api(silent).series == Series("Ns", "RegionsNotActive", {"service": "team"})
+    two = {**silent, "Metrics": [*silent["Metrics"], {"Id": "other", **stat("elsewhere")}]}
+    assert Alarm.from_api(two).series is None
+
+
 def test_the_function_configuration_gives_what_its_metrics_carry() -> None:
     configuration = {
         "Timeout": 90,

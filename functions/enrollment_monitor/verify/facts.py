@@ -64,7 +64,7 @@ class Alarm:
     alarm_actions: frozenset[str] = frozenset()
     ok_actions: frozenset[str] = frozenset()
     configured_at: datetime | None = None
-    series: Series | None = None  # the one series it watches; None: a query or a metric math
+    series: Series | None = None  # the one series it reads; None: a query, or several metrics
 
     @classmethod
     def from_api(cls, alarm: Mapping[str, Any]) -> Alarm:
@@ -81,11 +81,17 @@ class Alarm:
 
 
 def _watched(alarm: Mapping[str, Any]) -> Series | None:
-    """The one series a metric alarm watches (None for an alarm on a query or metric math)."""
-    if "MetricName" not in alarm:
-        return None
-    dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
-    return Series(alarm["Namespace"], alarm["MetricName"], dimensions)
+    """The one series a metric alarm reads: its metric, or the only metric its metric math
+    reads (monitor-silent's FILL). None for an alarm on a query or on several metrics."""
+    if "MetricName" in alarm:
+        metric = alarm
+    else:
+        stats = [q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if "MetricStat" in q]
+        if len(stats) != 1:
+            return None
+        metric = stats[0]
+    dimensions = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+    return Series(metric["Namespace"], metric["MetricName"], dimensions)
 
 
 @dataclass(frozen=True)

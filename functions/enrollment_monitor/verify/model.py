@@ -92,7 +92,7 @@ class Stack:
 
     @property
     def period(self) -> int:
-        """The alarms' period: "the last two periods" is what the alarms themselves read."""
+        """The alarms' period (CheckPeriodSeconds): a check completes in every one."""
         value = self.parameters.get("CheckPeriodSeconds", "")
         return int(value) if value.isdigit() else DEFAULT_PERIOD_SECONDS
 

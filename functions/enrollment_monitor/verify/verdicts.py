@@ -83,7 +83,7 @@ def judge_alarm(stack: Stack, suffix: str, alarm: Alarm | None) -> Line:
         return failed(
             check,
             f"{name} is INSUFFICIENT_DATA: it has not evaluated a check yet",
-            "wait for the next scheduled check (two periods for a new stack), then verify again",
+            "wait for the next scheduled check (a new stack's first), then verify again",
         )
     if alarm.state == "ALARM" and suffix != ENROLLMENT_ALARM:
         return failed(check, f"{name} is ALARM: {alarm.reason}", "fix what its reason says")
