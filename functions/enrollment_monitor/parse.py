@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
@@ -26,6 +27,32 @@ SHOWN_LIMIT = 60
 # ASCII digits only: \d would take any script's digits.
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class Missing(Exception):
+    """An answer without a field the API always returns: not AWS's answer but what a proxy,
+    a captive portal or an emulator sent instead (botocore parses a 200 whose body is an HTML
+    page or nothing at all into an empty answer). ``errors.calling`` names the call it failed."""
+
+    def __init__(self, field: str, answer: Mapping[str, Any]) -> None:
+        self.field = field
+        metadata = answer.get("ResponseMetadata") or {}
+        status = metadata.get("HTTPStatusCode", "")
+        content_type = (metadata.get("HTTPHeaders") or {}).get("content-type")
+        sent = f"HTTP {status}{f' ({content_type})' if content_type else ''}".strip()
+        super().__init__(f"{sent or 'an answer'} without {field}, which AWS always returns")
+
+
+def required(answer: Mapping[str, Any], *path: str) -> Any:
+    """``answer[path[0]][path[1]]...``, a field the API always returns; Missing if the answer
+    lacks it. Every reader takes what it cannot do without through here, inside
+    ``errors.calling``: an answer that is not AWS's is a failed call, never a value."""
+    found: Any = answer
+    for field in path:
+        if not isinstance(found, Mapping) or field not in found:
+            raise Missing(field, answer)
+        found = found[field]
+    return found
 
 
 def text(field: str, value: Any, limit: int, of: str = "") -> str | None:

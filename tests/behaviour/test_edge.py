@@ -12,11 +12,12 @@ import pytest
 from organization import Organization, account, transitions
 from storage import corrupt_member, nothing_stored, roster, set_aside, stored
 
+from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
 from devtools.local_aws import LocalAws
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError
 
-from conftest import Monitor
+from conftest import Monitor, heartbeats
 
 REGION = "us-east-1"
 # Invisible and bidi characters (Cf), private-use ones (Co) and control characters (Cc).
@@ -307,3 +308,78 @@ def test_invisible_characters_in_member_statuses_and_reasons_reach_nobody(aws: L
     assert_nothing_hidden(published)
     email = json.loads(published["Message"])["email"]
     assert "Role missing" in email
+
+
+# 10. Only AWS's answers are believed: an HTTP 200 whose body is not AWS's (botocore parses it
+# into an empty answer) is a failed call, named like any other, never a value.
+
+NOT_AWS_ANSWERS = (PROXY_PAGE, EMPTY_BODY)
+
+
+@pytest.mark.parametrize("answer", NOT_AWS_ANSWERS)
+def test_a_page_answered_with_200_for_the_status_fails_the_check_and_alerts_nothing(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str], answer: str
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    capsys.readouterr()
+    monitor.aws.wire.fail("compute-optimizer", "GetEnrollmentStatus", answer, http_status=200)
+
+    with pytest.raises(MonitorError) as failure:
+        monitor.check()
+
+    assert "compute-optimizer:GetEnrollmentStatus in us-east-1 failed: NotAnAwsAnswer" in str(
+        failure.value
+    )
+    assert "HTTPS_PROXY" in str(failure.value)
+    assert heartbeats(capsys.readouterr().out) == []
+    monitor.check()
+    assert monitor.alerts() == []  # never Active -> Unknown -> Active
+
+
+@pytest.mark.parametrize("answer", NOT_AWS_ANSWERS)
+def test_a_page_in_the_member_listing_reports_no_member_as_gone_or_new(
+    aws: LocalAws, answer: str
+) -> None:
+    org = Organization(aws, **{f"{n:012d}": "Active" for n in range(1, 251)})  # three pages
+    org.check()
+    listing = "compute-optimizer:GetEnrollmentStatusesForOrganization"
+    second_page = ("compute-optimizer", "GetEnrollmentStatusesForOrganization", answer, 200)
+    aws.wire.once_after(listing, lambda: aws.wire.fail(*second_page))
+
+    with pytest.raises(MonitorError, match=f"{listing} in us-east-1 failed: NotAnAwsAnswer"):
+        org.check()
+
+    assert org.alerts() == []
+    org.check()
+    assert org.alerts() == []  # nobody reported as new either
+    org.member(f"{250:012d}", "Inactive")
+    org.check()
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(f"{250:012d}", "Active", "Inactive")]
+
+
+@pytest.mark.parametrize("answer", NOT_AWS_ANSWERS)
+@pytest.mark.parametrize(
+    ("operation", "named"),
+    [("TransactWriteItems", "dynamodb:PutItem"), ("Query", "dynamodb:Query")],
+)
+def test_a_page_answered_by_dynamodb_fails_the_check_and_the_change_is_alerted_once(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    answer: str,
+    operation: str,
+    named: str,
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    capsys.readouterr()
+    monitor.aws.wire.fail("dynamodb", operation, answer, http_status=200)
+
+    with pytest.raises(MonitorError, match=f"{named} in us-east-1 failed: NotAnAwsAnswer"):
+        monitor.check()
+
+    assert heartbeats(capsys.readouterr().out) == []  # no heartbeat while an alert is owed
+    monitor.check()
+    assert account_transitions(monitor) == [("Active", "Inactive")]

@@ -57,8 +57,10 @@ def field(shape: Any) -> st.SearchStrategy[Any]:
     return allowed(shape) | HOSTILE
 
 
+# Every answer of AWS says a status: one without is not AWS's, a failed call (test_edge.py).
 answers = st.fixed_dictionaries(
-    {}, optional={name: field(shape) for name, shape in OUTPUT.members.items()}
+    {"status": field(OUTPUT.members["status"]).filter(lambda status: status is not None)},
+    optional={name: field(shape) for name, shape in OUTPUT.members.items() if name != "status"},
 )
 
 
@@ -104,10 +106,16 @@ def fewer(before: Enrollment, after: Enrollment) -> bool:
 # Bounded: some 0.25 s an example (four checks); the explicit examples below run every time.
 @settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=answers, then=answers)
-@example(first={"status": "Inactive", "numberOfMemberAccountsOptedIn": 7.0}, then={})
-@example(first={"status": "Inactive", "numberOfMemberAccountsOptedIn": True}, then={})
-@example(first={"status": "Inactive", "numberOfMemberAccountsOptedIn": "7"}, then={})
-@example(first={"status": "Inactive", "memberAccountsEnrolled": 1}, then={})
+@example(
+    first={"status": "Inactive", "numberOfMemberAccountsOptedIn": 7.0}, then={"status": "Inactive"}
+)
+@example(
+    first={"status": "Inactive", "numberOfMemberAccountsOptedIn": True}, then={"status": "Inactive"}
+)
+@example(
+    first={"status": "Inactive", "numberOfMemberAccountsOptedIn": "7"}, then={"status": "Inactive"}
+)
+@example(first={"status": "Inactive", "memberAccountsEnrolled": 1}, then={"status": "Inactive"})
 @example(first={"status": "Inactive\ud800", "statusReason": "\udfff"}, then={"status": "Active"})
 @example(
     first={"status": "Active", "numberOfMemberAccountsOptedIn": 9, "memberAccountsEnrolled": True},

@@ -96,6 +96,18 @@ def test_a_status_not_said_is_unknown_and_so_not_active(status: Any) -> None:
     assert enrollment.status == "Unknown" and not enrollment.active
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},  # what botocore makes of a 200 whose body is an HTML page or empty
+        {"statusReason": "x", "ResponseMetadata": {"HTTPStatusCode": 200}},
+    ],
+)
+def test_an_answer_without_a_status_is_not_aws_and_never_a_value(answer: dict[str, Any]) -> None:
+    with pytest.raises(parse.Missing, match="without status, which AWS always returns"):
+        Enrollment.from_api(answer)
+
+
 def test_text_is_valid_unicode_and_bounded() -> None:
     enrollment = Enrollment.from_api(
         {"status": "Inactive\ud800" + "s" * 500, "statusReason": "\udfff" * 5_000}
