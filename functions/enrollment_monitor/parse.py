@@ -87,11 +87,15 @@ def flag(field: str, value: Any, of: str = "") -> bool | None:
 
 def moment(field: str, value: Any, of: str = "") -> datetime | None:
     """A time as botocore parsed it, in UTC to the second (as the monitor stores and shows
-    it, so it reads back unchanged); naive, it is taken as UTC."""
-    if not isinstance(value, datetime):
+    it, so it reads back unchanged); naive, it is taken as UTC. What botocore could not read
+    comes as sent, and is not said."""
+    try:
+        if not isinstance(value, datetime):  # botocore could not read it (clients.timestamp)
+            raise TypeError(value)
+        aware = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (TypeError, OverflowError):  # or, in UTC, past either end of datetime's years
         _not_said(field, value, of)
         return None
-    aware = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return aware.replace(microsecond=0)
 
 

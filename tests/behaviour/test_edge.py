@@ -383,3 +383,49 @@ def test_a_page_answered_by_dynamodb_fails_the_check_and_the_change_is_alerted_o
     assert heartbeats(capsys.readouterr().out) == []  # no heartbeat while an alert is owed
     monitor.check()
     assert account_transitions(monitor) == [("Active", "Inactive")]
+
+
+# 11. A time botocore cannot parse is not said, like any other field that does not fit.
+
+UNPARSABLE_TIMES = [
+    "not a time",
+    float("nan"),
+    253_402_300_800,  # 10000-01-01, past datetime's last year
+    "10000-01-01T00:00:00Z",
+    "9999-12-31T23:00:00-05:00",  # a time, but past 9999 in UTC
+    -1e20,
+    True,  # botocore would read one second past 1970
+]
+
+
+@pytest.mark.parametrize("moment", UNPARSABLE_TIMES)
+def test_a_time_that_does_not_parse_is_not_said_and_the_change_alerted(
+    monitor: Monitor, moment: Any
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.aws.compute_optimizer.set_enrollment(REGION, "Inactive", lastUpdatedTimestamp=moment)
+
+    monitor.check()
+    monitor.check()
+
+    (alert,) = monitor.alerts()
+    assert (alert["previous"]["status"], alert["current"]["status"]) == ("Active", "Inactive")
+    assert alert["current"]["lastUpdatedTimestamp"] is None
+
+
+@pytest.mark.parametrize("moment", UNPARSABLE_TIMES)
+def test_a_member_time_that_does_not_parse_holds_back_no_member(aws: LocalAws, moment: Any) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    org.member("a1", "Inactive")
+    org.listed[-1]["lastUpdatedTimestamp"] = moment
+    org.member("a2", "Failed")
+
+    org.check()
+
+    (alert,) = org.member_alerts()
+    assert sorted(transitions(alert)) == [
+        (account("a1"), "Active", "Inactive"),
+        (account("a2"), "Active", "Failed"),
+    ]

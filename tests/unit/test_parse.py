@@ -76,6 +76,8 @@ def test_member_figures_of_their_type_are_kept(
         ("statusReason", ["a reason"]),
         ("lastUpdatedTimestamp", "2026-11-26T09:30:00Z"),
         ("lastUpdatedTimestamp", 1_700_000_000),
+        ("lastUpdatedTimestamp", datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))),
+        ("lastUpdatedTimestamp", datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))),
     ],
 )
 def test_a_field_of_another_type_is_not_said_and_logged_once_naming_it(
