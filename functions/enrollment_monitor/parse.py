@@ -1,8 +1,8 @@
 """Values from Compute Optimizer, parsed once where they enter (DESIGN: "Parse at the edge").
 
 Each field becomes its type or "not said" (None): a count is an int (never a bool), a flag a
-bool, text valid Unicode (a lone surrogate replaced) and bounded, a time aware UTC to the
-second. A value that does not fit is logged once, naming the field and the value, and goes no
+bool, text valid Unicode (a lone surrogate replaced), visible and bounded, a time aware UTC to
+the second. A value that does not fit is logged once, naming the field and the value, and goes no
 further: no rendering, key or write ever sees it.
 
 The command line imports this module too, without Powertools: it logs with the standard
@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
+
+from enrollment_monitor.invisible import visible
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +58,17 @@ def required(answer: Mapping[str, Any], *path: str) -> Any:
 
 
 def text(field: str, value: Any, limit: int, of: str = "") -> str | None:
-    """Text of at most ``limit`` characters, each a valid one (a lone surrogate, which no
-    UTF-8 encoder takes, becomes U+FFFD); None if not said or not text."""
+    """Text as a person sees it, so that two statuses compare as they are shown: one line of
+    at most ``limit`` characters, each a valid one (a lone surrogate, which no UTF-8 encoder
+    takes, becomes U+FFFD), nothing invisible (``invisible.visible``), spaces collapsed and
+    trimmed; None if not said or not text."""
     if not isinstance(value, str):
         _not_said(field, value, of)
         return None
     value = value[:limit]
-    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if not value.isascii():
+        value = _SURROGATE.sub("\ufffd", value)
+    return " ".join(visible(value).split())
 
 
 def count(field: str, value: Any, of: str = "") -> int | None:

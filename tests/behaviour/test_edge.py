@@ -9,6 +9,7 @@ import unicodedata
 from typing import Any
 
 import pytest
+import regex
 from organization import Organization, account, transitions
 from storage import corrupt_member, nothing_stored, roster, set_aside, stored
 
@@ -25,6 +26,11 @@ INVISIBLE = "\u061c\u180e\u2060\u2061\u2062\u2063\u2064\u200b\u202e\u2066\ufeff\
 PRIVATE = "\ue000\U000f0000"
 CONTROL = "\x00\x07\x1b\x7f\x85"
 HIDDEN = {"Cc", "Cf", "Cs", "Co"}
+# Invisible, though no category above says so: Hangul fillers, the braille blank, the combining
+# grapheme joiner, variation selectors, Khmer inherent vowels, noncharacters.
+UNSEEN = "\u115f\u1160\u3164\uffa0\u2800\u034f\ufe0f\U000e0100\u17b4\ufdd0\uffff\U0010fffe"
+# What Unicode calls invisible, as the regex module knows it (not the monitor's own table).
+_IGNORABLE = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u2800]")
 
 
 def account_transitions(monitor: Monitor) -> list[tuple[str | None, str]]:
@@ -37,7 +43,9 @@ def account_transitions(monitor: Monitor) -> list[tuple[str | None, str]]:
 
 def hidden_in(text: str, allowed: str = "") -> list[str]:
     return [
-        f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in HIDDEN and c not in allowed
+        f"U+{ord(c):04X}"
+        for c in text
+        if (unicodedata.category(c) in HIDDEN or _IGNORABLE.match(c)) and c not in allowed
     ]
 
 
@@ -279,9 +287,11 @@ def test_a_region_of_another_partition_fails_the_cold_start_naming_the_variable(
 def test_invisible_and_control_characters_from_the_api_reach_no_rendering_or_attribute(
     monitor: Monitor,
 ) -> None:
-    monitor.status(f"Inac{INVISIBLE}tive{CONTROL}", reason=f"Opted{INVISIBLE} out{PRIVATE}\x00")
+    monitor.status(
+        f"Inac{INVISIBLE}{UNSEEN}tive{CONTROL}", reason=f"Opted{UNSEEN} out{PRIVATE}\x00"
+    )
     monitor.check()
-    monitor.status(f"Pen{INVISIBLE}ding\x1b", reason=f"\u2067Enrolling{CONTROL}")
+    monitor.status(f"Pen{INVISIBLE}ding\x1b{UNSEEN}", reason=f"\u2067Enrolling{CONTROL}{UNSEEN}")
     monitor.check()
 
     first, second = monitor.aws.wire.published
@@ -299,7 +309,7 @@ def test_invisible_and_control_characters_from_the_api_reach_no_rendering_or_att
 def test_invisible_characters_in_member_statuses_and_reasons_reach_nobody(aws: LocalAws) -> None:
     org = Organization(aws, a1="Active", a2="Active")
     org.check()
-    org.member("a1", f"Fai{INVISIBLE}led{CONTROL}", reason=f"Role{INVISIBLE}{PRIVATE} missing")
+    org.member("a1", f"Fai{INVISIBLE}led{CONTROL}", reason=f"Role{UNSEEN}{PRIVATE} missing")
     org.member("a2", "\u202eInactive\u202c")
 
     org.check()
@@ -308,6 +318,32 @@ def test_invisible_characters_in_member_statuses_and_reasons_reach_nobody(aws: L
     assert_nothing_hidden(published)
     email = json.loads(published["Message"])["email"]
     assert "Role missing" in email
+
+
+@pytest.mark.parametrize("unseen", UNSEEN, ids=lambda c: f"U+{ord(c):04X}")
+def test_active_with_an_invisible_character_is_active(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str], unseen: str
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status(f"Active{unseen}")
+
+    monitor.check()
+
+    assert monitor.alerts() == []  # never "Active -> Active"
+    assert heartbeats(capsys.readouterr().out) == [0.0, 0.0]  # counted Active
+
+
+def test_a_member_active_with_an_invisible_character_is_active(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    org.member("a1", f"\u2800Active{UNSEEN}")
+    org.member("a2", f"Inactive{UNSEEN}")
+
+    org.check()
+
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(account("a2"), "Active", "Inactive")]
 
 
 # 10. Only AWS's answers are believed: an HTTP 200 whose body is not AWS's (botocore parses it
