@@ -180,7 +180,7 @@ class WireTap:
         if code in (PROXY_PAGE, EMPTY_BODY):
             answer_url, request.url = request.url, "https://fault-injected.invalid/"
             page = _PAGE if code == PROXY_PAGE else ""
-            return response(answer_url, status, page, content_type="text/html")
+            return response(answer_url, status, page, content_type="text/html", from_aws=False)
         return self._error(request, code, status, extra)
 
     def _error(

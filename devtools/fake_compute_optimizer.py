@@ -179,8 +179,12 @@ def response(
     status: int,
     body: dict[str, Any] | str,
     content_type: str = "application/x-amz-json-1.0",
+    from_aws: bool = True,
 ) -> AWSResponse:
-    """An HTTP answer to ``request`` as botocore reads it off the wire."""
+    """An HTTP answer to ``request`` as botocore reads it off the wire; ``from_aws``: with the
+    request id every answer of AWS carries (a proxy's page has none)."""
     text = body if isinstance(body, str) else json.dumps(body)
-    headers = {"Content-Type": content_type, "x-amzn-RequestId": "fake"}
+    headers = {"Content-Type": content_type}
+    if from_aws:
+        headers["x-amzn-RequestId"] = "fake"
     return AWSResponse(url, status, headers, _RawBody(text.encode()))

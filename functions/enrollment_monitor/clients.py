@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 
 # Standard mode retries throttling, 5xx and timeouts with backoff; other errors surface at once.
 # A call that hangs is cut after 3 x (3 + 10) s plus backoff, about 45 s: well inside the
@@ -53,6 +54,26 @@ class AwsClients:
     def _client(
         self, service: str, region: str | None = None, config: Config = CLIENT_CONFIG
     ) -> Any:
-        if self._session is None:
-            return boto3.client(service, region_name=region, config=config)
-        return self._session.client(service, region_name=region, config=config)
+        session = self._session
+        if session is None:  # the default session's, as boto3.client makes them
+            if boto3.DEFAULT_SESSION is None:
+                boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+        # Every parser a client of this session makes reads times with ``timestamp``.
+        parsers = session._session.get_component("response_parser_factory")
+        parsers.set_parser_defaults(timestamp_parser=timestamp)
+        return session.client(service, region_name=region, config=config)
+
+
+def timestamp(value: Any) -> Any:
+    """A time in an answer, as botocore reads it; one botocore cannot read (a bad string, NaN,
+    the year 10000: ValueError, RuntimeError or OverflowError inside botocore's parser, where
+    ``errors.calling`` cannot name the call, and the whole answer lost) is left as sent, for
+    ``parse.moment`` to log and take as not said, like any field that does not fit. A bool is
+    no time (botocore would read ``true`` as one second past 1970)."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return parse_timestamp(value)
+    except (ValueError, TypeError, RuntimeError, OverflowError, OSError):
+        return value

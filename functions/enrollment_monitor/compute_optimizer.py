@@ -9,6 +9,7 @@ from typing import Any
 
 from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, NotAnAccount
 from enrollment_monitor.errors import calling
+from enrollment_monitor.parse import required
 
 # The standard library's: the command line imports this module without Powertools.
 logger = logging.getLogger(__name__)
@@ -51,11 +52,12 @@ def read_members(
     client: Any, region: str, skipped: Skipped | None = None
 ) -> Iterator[MemberEnrollment]:
     """Every member of the organization, read one page at a time: no page is kept. An entry
-    that names no account is skipped, logged, and added to ``skipped``."""
+    that names no account is skipped, logged, and added to ``skipped``; a page without its
+    list is not AWS's and fails the listing (nobody is reported as gone)."""
     paginator = client.get_paginator("get_enrollment_statuses_for_organization")
     with calling(READ_MEMBERS, region):
         for page in paginator.paginate(PaginationConfig={"PageSize": MEMBERS_PAGE_SIZE}):
-            for entry in page.get("accountEnrollmentStatuses", []):
+            for entry in required(page, "accountEnrollmentStatuses"):
                 try:
                     member = MemberEnrollment.from_api(entry)
                 except NotAnAccount as refused:

@@ -82,10 +82,12 @@ class Enrollment:
     @classmethod
     def from_api(cls, response: Mapping[str, Any]) -> Enrollment:
         """One answer, each field parsed once (``parse``): what does not fit is not said, so
-        what is recorded is what ``from_dict`` reads back."""
+        what is recorded is what ``from_dict`` reads back. An answer without a status is not
+        AWS's (``parse.Missing``)."""
         get = response.get
+        status = parse.required(response, "status")
         return cls(
-            status=parse.text("status", get("status"), STATUS_LIMIT) or UNKNOWN,
+            status=parse.text("status", status, STATUS_LIMIT) or UNKNOWN,
             status_reason=parse.text("statusReason", get("statusReason"), REASON_LIMIT) or None,
             last_updated=parse.moment("lastUpdatedTimestamp", get("lastUpdatedTimestamp")),
             member_accounts_enrolled=parse.flag(

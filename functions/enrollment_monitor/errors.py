@@ -10,6 +10,8 @@ from http.client import responses
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.parsers import ResponseParserError
 
+from enrollment_monitor.parse import Missing
+
 _PERMISSION_CODES = {
     "AccessDenied",
     "AccessDeniedException",
@@ -93,6 +95,8 @@ def calling(call: str, region: str) -> Iterator[None]:
         raise AwsCallError(call, region, NOT_AWS, _answered(body)) from error
     except BotoCoreError as error:
         raise AwsCallError(call, region, type(error).__name__, str(error)) from error
+    except Missing as error:  # botocore read an answer, but not AWS's
+        raise AwsCallError(call, region, NOT_AWS, str(error)) from error
 
 
 def _answered(body: str, status: str | None = None) -> str:

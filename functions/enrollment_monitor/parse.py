@@ -1,8 +1,8 @@
 """Values from Compute Optimizer, parsed once where they enter (DESIGN: "Parse at the edge").
 
 Each field becomes its type or "not said" (None): a count is an int (never a bool), a flag a
-bool, text valid Unicode (a lone surrogate replaced) and bounded, a time aware UTC to the
-second. A value that does not fit is logged once, naming the field and the value, and goes no
+bool, text valid Unicode (a lone surrogate replaced), visible and bounded, a time aware UTC to
+the second. A value that does not fit is logged once, naming the field and the value, and goes no
 further: no rendering, key or write ever sees it.
 
 The command line imports this module too, without Powertools: it logs with the standard
@@ -14,8 +14,11 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
+
+from enrollment_monitor.invisible import visible
 
 logger = logging.getLogger(__name__)
 
@@ -28,14 +31,44 @@ _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class Missing(Exception):
+    """An answer without a field the API always returns: not AWS's answer but what a proxy,
+    a captive portal or an emulator sent instead (botocore parses a 200 whose body is an HTML
+    page or nothing at all into an empty answer). ``errors.calling`` names the call it failed."""
+
+    def __init__(self, field: str, answer: Mapping[str, Any]) -> None:
+        self.field = field
+        metadata = answer.get("ResponseMetadata") or {}
+        status = metadata.get("HTTPStatusCode", "")
+        content_type = (metadata.get("HTTPHeaders") or {}).get("content-type")
+        sent = f"HTTP {status}{f' ({content_type})' if content_type else ''}".strip()
+        super().__init__(f"{sent or 'an answer'} without {field}, which AWS always returns")
+
+
+def required(answer: Mapping[str, Any], *path: str) -> Any:
+    """``answer[path[0]][path[1]]...``, a field the API always returns; Missing if the answer
+    lacks it. Every reader takes what it cannot do without through here, inside
+    ``errors.calling``: an answer that is not AWS's is a failed call, never a value."""
+    found: Any = answer
+    for field in path:
+        if not isinstance(found, Mapping) or field not in found:
+            raise Missing(field, answer)
+        found = found[field]
+    return found
+
+
 def text(field: str, value: Any, limit: int, of: str = "") -> str | None:
-    """Text of at most ``limit`` characters, each a valid one (a lone surrogate, which no
-    UTF-8 encoder takes, becomes U+FFFD); None if not said or not text."""
+    """Text as a person sees it, so that two statuses compare as they are shown: one line of
+    at most ``limit`` characters, each a valid one (a lone surrogate, which no UTF-8 encoder
+    takes, becomes U+FFFD), nothing invisible (``invisible.visible``), spaces collapsed and
+    trimmed; None if not said or not text."""
     if not isinstance(value, str):
         _not_said(field, value, of)
         return None
     value = value[:limit]
-    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if not value.isascii():
+        value = _SURROGATE.sub("\ufffd", value)
+    return " ".join(visible(value).split())
 
 
 def count(field: str, value: Any, of: str = "") -> int | None:
@@ -60,11 +93,15 @@ def flag(field: str, value: Any, of: str = "") -> bool | None:
 
 def moment(field: str, value: Any, of: str = "") -> datetime | None:
     """A time as botocore parsed it, in UTC to the second (as the monitor stores and shows
-    it, so it reads back unchanged); naive, it is taken as UTC."""
-    if not isinstance(value, datetime):
+    it, so it reads back unchanged); naive, it is taken as UTC. What botocore could not read
+    comes as sent, and is not said."""
+    try:
+        if not isinstance(value, datetime):  # botocore could not read it (clients.timestamp)
+            raise TypeError(value)
+        aware = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (TypeError, OverflowError):  # or, in UTC, past either end of datetime's years
         _not_said(field, value, of)
         return None
-    aware = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return aware.replace(microsecond=0)
 
 

@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -179,12 +180,21 @@ def test_the_stand_ins_answer_whatever_endpoint_url_the_request_goes_to(
 COMMANDS = {"status": ["status"], "verify": ["verify", "--stack", "team-enrollment"]}
 
 
-def _proxy_in_the_way(monitor: Monitor, monkeypatch: pytest.MonkeyPatch) -> None:
-    for service, operation in (
-        ("compute-optimizer", "GetEnrollmentStatus"),
-        ("cloudformation", "DescribeStacks"),
-    ):
-        monitor.aws.wire.fail(service, operation, PROXY_PAGE, http_status=403, times=3)
+def _in_the_way(answer: str, http_status: int) -> Callable[[Monitor, pytest.MonkeyPatch], None]:
+    """Not AWS but a proxy answers every call a command makes first, with ``answer``."""
+
+    def given(monitor: Monitor, monkeypatch: pytest.MonkeyPatch) -> None:
+        for service, operation in (
+            ("compute-optimizer", "GetEnrollmentStatus"),
+            ("cloudformation", "DescribeStacks"),
+        ):
+            monitor.aws.wire.fail(service, operation, answer, http_status, times=3)
+
+    return given
+
+
+# What a command says when not AWS but something in the way answers.
+NOT_AWS = "a proxy, a firewall or an endpoint URL may be in the way: check HTTPS_PROXY"
 
 
 CAUSES = {
@@ -202,10 +212,12 @@ CAUSES = {
         "unknown Region 'us-east1': pass a Region's code, such as us-east-1",
     ),
     "a proxy's page": (
-        _proxy_in_the_way,
-        'an HTML page titled "Access denied by policy"; a proxy, a firewall or an endpoint URL '
-        "may be in the way: check HTTPS_PROXY",
+        _in_the_way(PROXY_PAGE, 403),
+        f'an HTML page titled "Access denied by policy"; {NOT_AWS}',
     ),
+    # botocore parses a 200 whose body is not AWS's into an empty answer: never a verdict.
+    "a proxy's page with HTTP 200": (_in_the_way(PROXY_PAGE, 200), NOT_AWS),
+    "an empty body with HTTP 200": (_in_the_way(EMPTY_BODY, 200), NOT_AWS),
 }
 
 

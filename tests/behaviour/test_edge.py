@@ -9,14 +9,16 @@ import unicodedata
 from typing import Any
 
 import pytest
+import regex
 from organization import Organization, account, transitions
 from storage import corrupt_member, nothing_stored, roster, set_aside, stored
 
+from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
 from devtools.local_aws import LocalAws
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError
 
-from conftest import Monitor
+from conftest import Monitor, heartbeats
 
 REGION = "us-east-1"
 # Invisible and bidi characters (Cf), private-use ones (Co) and control characters (Cc).
@@ -24,6 +26,11 @@ INVISIBLE = "\u061c\u180e\u2060\u2061\u2062\u2063\u2064\u200b\u202e\u2066\ufeff\
 PRIVATE = "\ue000\U000f0000"
 CONTROL = "\x00\x07\x1b\x7f\x85"
 HIDDEN = {"Cc", "Cf", "Cs", "Co"}
+# Invisible, though no category above says so: Hangul fillers, the braille blank, the combining
+# grapheme joiner, variation selectors, Khmer inherent vowels, noncharacters.
+UNSEEN = "\u115f\u1160\u3164\uffa0\u2800\u034f\ufe0f\U000e0100\u17b4\ufdd0\uffff\U0010fffe"
+# What Unicode calls invisible, as the regex module knows it (not the monitor's own table).
+_IGNORABLE = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u2800]")
 
 
 def account_transitions(monitor: Monitor) -> list[tuple[str | None, str]]:
@@ -36,7 +43,9 @@ def account_transitions(monitor: Monitor) -> list[tuple[str | None, str]]:
 
 def hidden_in(text: str, allowed: str = "") -> list[str]:
     return [
-        f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in HIDDEN and c not in allowed
+        f"U+{ord(c):04X}"
+        for c in text
+        if (unicodedata.category(c) in HIDDEN or _IGNORABLE.match(c)) and c not in allowed
     ]
 
 
@@ -278,9 +287,11 @@ def test_a_region_of_another_partition_fails_the_cold_start_naming_the_variable(
 def test_invisible_and_control_characters_from_the_api_reach_no_rendering_or_attribute(
     monitor: Monitor,
 ) -> None:
-    monitor.status(f"Inac{INVISIBLE}tive{CONTROL}", reason=f"Opted{INVISIBLE} out{PRIVATE}\x00")
+    monitor.status(
+        f"Inac{INVISIBLE}{UNSEEN}tive{CONTROL}", reason=f"Opted{UNSEEN} out{PRIVATE}\x00"
+    )
     monitor.check()
-    monitor.status(f"Pen{INVISIBLE}ding\x1b", reason=f"\u2067Enrolling{CONTROL}")
+    monitor.status(f"Pen{INVISIBLE}ding\x1b{UNSEEN}", reason=f"\u2067Enrolling{CONTROL}{UNSEEN}")
     monitor.check()
 
     first, second = monitor.aws.wire.published
@@ -298,7 +309,7 @@ def test_invisible_and_control_characters_from_the_api_reach_no_rendering_or_att
 def test_invisible_characters_in_member_statuses_and_reasons_reach_nobody(aws: LocalAws) -> None:
     org = Organization(aws, a1="Active", a2="Active")
     org.check()
-    org.member("a1", f"Fai{INVISIBLE}led{CONTROL}", reason=f"Role{INVISIBLE}{PRIVATE} missing")
+    org.member("a1", f"Fai{INVISIBLE}led{CONTROL}", reason=f"Role{UNSEEN}{PRIVATE} missing")
     org.member("a2", "\u202eInactive\u202c")
 
     org.check()
@@ -307,3 +318,150 @@ def test_invisible_characters_in_member_statuses_and_reasons_reach_nobody(aws: L
     assert_nothing_hidden(published)
     email = json.loads(published["Message"])["email"]
     assert "Role missing" in email
+
+
+@pytest.mark.parametrize("unseen", UNSEEN, ids=lambda c: f"U+{ord(c):04X}")
+def test_active_with_an_invisible_character_is_active(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str], unseen: str
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status(f"Active{unseen}")
+
+    monitor.check()
+
+    assert monitor.alerts() == []  # never "Active -> Active"
+    assert heartbeats(capsys.readouterr().out) == [0.0, 0.0]  # counted Active
+
+
+def test_a_member_active_with_an_invisible_character_is_active(aws: LocalAws) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    org.member("a1", f"\u2800Active{UNSEEN}")
+    org.member("a2", f"Inactive{UNSEEN}")
+
+    org.check()
+
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(account("a2"), "Active", "Inactive")]
+
+
+# 10. Only AWS's answers are believed: an HTTP 200 whose body is not AWS's (botocore parses it
+# into an empty answer) is a failed call, named like any other, never a value.
+
+NOT_AWS_ANSWERS = (PROXY_PAGE, EMPTY_BODY)
+
+
+@pytest.mark.parametrize("answer", NOT_AWS_ANSWERS)
+def test_a_page_answered_with_200_for_the_status_fails_the_check_and_alerts_nothing(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str], answer: str
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    capsys.readouterr()
+    monitor.aws.wire.fail("compute-optimizer", "GetEnrollmentStatus", answer, http_status=200)
+
+    with pytest.raises(MonitorError) as failure:
+        monitor.check()
+
+    assert "compute-optimizer:GetEnrollmentStatus in us-east-1 failed: NotAnAwsAnswer" in str(
+        failure.value
+    )
+    assert "HTTPS_PROXY" in str(failure.value)
+    assert heartbeats(capsys.readouterr().out) == []
+    monitor.check()
+    assert monitor.alerts() == []  # never Active -> Unknown -> Active
+
+
+@pytest.mark.parametrize("answer", NOT_AWS_ANSWERS)
+def test_a_page_in_the_member_listing_reports_no_member_as_gone_or_new(
+    aws: LocalAws, answer: str
+) -> None:
+    org = Organization(aws, **{f"{n:012d}": "Active" for n in range(1, 251)})  # three pages
+    org.check()
+    listing = "compute-optimizer:GetEnrollmentStatusesForOrganization"
+    second_page = ("compute-optimizer", "GetEnrollmentStatusesForOrganization", answer, 200)
+    aws.wire.once_after(listing, lambda: aws.wire.fail(*second_page))
+
+    with pytest.raises(MonitorError, match=f"{listing} in us-east-1 failed: NotAnAwsAnswer"):
+        org.check()
+
+    assert org.alerts() == []
+    org.check()
+    assert org.alerts() == []  # nobody reported as new either
+    org.member(f"{250:012d}", "Inactive")
+    org.check()
+    (alert,) = org.member_alerts()
+    assert transitions(alert) == [(f"{250:012d}", "Active", "Inactive")]
+
+
+@pytest.mark.parametrize("answer", NOT_AWS_ANSWERS)
+@pytest.mark.parametrize(
+    ("operation", "named"),
+    [("TransactWriteItems", "dynamodb:PutItem"), ("Query", "dynamodb:Query")],
+)
+def test_a_page_answered_by_dynamodb_fails_the_check_and_the_change_is_alerted_once(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    answer: str,
+    operation: str,
+    named: str,
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.status("Inactive")
+    capsys.readouterr()
+    monitor.aws.wire.fail("dynamodb", operation, answer, http_status=200)
+
+    with pytest.raises(MonitorError, match=f"{named} in us-east-1 failed: NotAnAwsAnswer"):
+        monitor.check()
+
+    assert heartbeats(capsys.readouterr().out) == []  # no heartbeat while an alert is owed
+    monitor.check()
+    assert account_transitions(monitor) == [("Active", "Inactive")]
+
+
+# 11. A time botocore cannot parse is not said, like any other field that does not fit.
+
+UNPARSABLE_TIMES = [
+    "not a time",
+    float("nan"),
+    253_402_300_800,  # 10000-01-01, past datetime's last year
+    "10000-01-01T00:00:00Z",
+    "9999-12-31T23:00:00-05:00",  # a time, but past 9999 in UTC
+    -1e20,
+    True,  # botocore would read one second past 1970
+]
+
+
+@pytest.mark.parametrize("moment", UNPARSABLE_TIMES)
+def test_a_time_that_does_not_parse_is_not_said_and_the_change_alerted(
+    monitor: Monitor, moment: Any
+) -> None:
+    monitor.status("Active")
+    monitor.check()
+    monitor.aws.compute_optimizer.set_enrollment(REGION, "Inactive", lastUpdatedTimestamp=moment)
+
+    monitor.check()
+    monitor.check()
+
+    (alert,) = monitor.alerts()
+    assert (alert["previous"]["status"], alert["current"]["status"]) == ("Active", "Inactive")
+    assert alert["current"]["lastUpdatedTimestamp"] is None
+
+
+@pytest.mark.parametrize("moment", UNPARSABLE_TIMES)
+def test_a_member_time_that_does_not_parse_holds_back_no_member(aws: LocalAws, moment: Any) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    org.member("a1", "Inactive")
+    org.listed[-1]["lastUpdatedTimestamp"] = moment
+    org.member("a2", "Failed")
+
+    org.check()
+
+    (alert,) = org.member_alerts()
+    assert sorted(transitions(alert)) == [
+        (account("a1"), "Active", "Inactive"),
+        (account("a2"), "Active", "Failed"),
+    ]

@@ -25,7 +25,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.aws_requests import PROXY_PAGE
+from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
 from devtools.stack import (
     Deployed,
     answers_changed,
@@ -536,6 +536,21 @@ def test_require_active_also_fails_on_an_enrollment_not_active_naming_the_region
     assert (
         "update-enrollment-status --status Active --region eu-west-1" in lines["enrollment"]["fix"]
     )
+
+
+@pytest.mark.parametrize("answer", [PROXY_PAGE, EMPTY_BODY])
+def test_require_active_never_takes_a_page_answered_with_200_for_an_enrollment(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str], answer: str
+) -> None:
+    deployed.healthy()
+    deployed.wire.fail("compute-optimizer", "GetEnrollmentStatus", answer, 200, region="eu-west-1")
+
+    code, lines = verify_json(capsys, "--require-active")
+
+    assert code == 1 and failing(lines) == {"enrollment"}
+    found = lines["enrollment"]["found"]
+    assert "compute-optimizer:GetEnrollmentStatus in eu-west-1 failed: NotAnAwsAnswer" in found
+    assert "not Active" not in found and "HTTPS_PROXY" in lines["enrollment"]["fix"]
 
 
 def test_require_active_passes_when_every_watched_region_is_active(

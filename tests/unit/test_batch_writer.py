@@ -12,6 +12,8 @@ from enrollment_monitor.store.roster import MemberWriter
 from enrollment_monitor.store.table import BatchWriter, Key
 
 REGION = "us-east-1"
+# What botocore adds to every answer of DynamoDB.
+_FROM_DYNAMODB = {"ResponseMetadata": {"RequestId": "r", "HTTPStatusCode": 200}}
 
 
 class _ThrottledDynamoDB:
@@ -25,8 +27,8 @@ class _ThrottledDynamoDB:
         self.batches.append(len(requests))
         if self.times:
             self.times -= 1
-            return {"UnprocessedItems": {"t": requests[-1:]}}
-        return {"UnprocessedItems": {}}
+            return {"UnprocessedItems": {"t": requests[-1:]}, **_FROM_DYNAMODB}
+        return {"UnprocessedItems": {}, **_FROM_DYNAMODB}
 
 
 def test_unprocessed_items_are_sent_again_with_growing_waits() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from enrollment_monitor import parse
+from enrollment_monitor import invisible, parse
 from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, NotAnAccount
 
 
@@ -76,6 +76,8 @@ def test_member_figures_of_their_type_are_kept(
         ("statusReason", ["a reason"]),
         ("lastUpdatedTimestamp", "2026-11-26T09:30:00Z"),
         ("lastUpdatedTimestamp", 1_700_000_000),
+        ("lastUpdatedTimestamp", datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))),
+        ("lastUpdatedTimestamp", datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))),
     ],
 )
 def test_a_field_of_another_type_is_not_said_and_logged_once_naming_it(
@@ -94,6 +96,18 @@ def test_a_status_not_said_is_unknown_and_so_not_active(status: Any) -> None:
     enrollment = Enrollment.from_api({"status": status})
 
     assert enrollment.status == "Unknown" and not enrollment.active
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},  # what botocore makes of a 200 whose body is an HTML page or empty
+        {"statusReason": "x", "ResponseMetadata": {"HTTPStatusCode": 200}},
+    ],
+)
+def test_an_answer_without_a_status_is_not_aws_and_never_a_value(answer: dict[str, Any]) -> None:
+    with pytest.raises(parse.Missing, match="without status, which AWS always returns"):
+        Enrollment.from_api(answer)
 
 
 def test_text_is_valid_unicode_and_bounded() -> None:
@@ -158,3 +172,48 @@ def test_shown_values_are_bounded_reprs() -> None:
     assert parse.shown("\ud800") == "'\\ud800'"
     long = parse.shown("1" * 1024)
     assert long.startswith("'1111") and "1,024 characters" in long and len(long) <= 60
+
+
+# What is invisible (enrollment_monitor.invisible): the one table the edge and every rendering
+# share.
+
+KNOWN_INVISIBLE = {
+    "\u00ad": "soft hyphen",
+    "\u034f": "combining grapheme joiner",
+    "\u115f": "Hangul choseong filler",
+    "\u1160": "Hangul jungseong filler",
+    "\u3164": "Hangul filler",
+    "\uffa0": "halfwidth Hangul filler",
+    "\u2800": "braille pattern blank",
+    "\u200d": "zero width joiner",
+    "\u2060": "word joiner",
+    "\ufe0f": "variation selector-16",
+    "\U000e0100": "variation selector-17",
+    "\U000e0041": "tag latin capital letter a",
+    "\ufeff": "zero width no-break space",
+    "\ufdd0": "noncharacter",
+    "\ufffe": "noncharacter",
+    "\U0001ffff": "noncharacter",
+    "\U0010ffff": "noncharacter",
+    "\ue000": "private use",
+    "\x07": "bell, a control: a space",
+}
+KNOWN_VISIBLE = "A\u00e9\u00a0\u3000\ufffd\u2028\u0301\u1100\u3131\u2801\U0001f600"
+
+
+def test_every_invisible_character_is_removed_where_text_enters() -> None:
+    for character, name in KNOWN_INVISIBLE.items():
+        assert parse.text("status", f"Act{character}ive", 100) in ("Active", "Act ive"), name
+    assert parse.text("status", f"Active{''.join(KNOWN_INVISIBLE)}", 100) == "Active"
+
+
+def test_visible_characters_are_kept() -> None:
+    assert invisible.visible(KNOWN_VISIBLE) == KNOWN_VISIBLE
+
+
+def test_the_table_is_unicodes_default_ignorable_code_points_and_noncharacters() -> None:
+    regex = pytest.importorskip("regex")  # a dependency of cfn-lint, in the dev environment
+    unicode = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]")
+    said = {code for code in range(0x110000) if unicode.match(chr(code))}
+
+    assert said | {invisible.BRAILLE_PATTERN_BLANK} == set(invisible.INVISIBLE)

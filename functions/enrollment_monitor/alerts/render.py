@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,15 +17,12 @@ from typing import Any
 
 from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, iso
+from enrollment_monitor.invisible import visible
 from enrollment_monitor.settings import partition_of
 from enrollment_monitor.subjects import service_of
 
 SUBJECT_LIMIT = 99
 API_TEXT_LIMIT = 300
-# What text from the API never shows, by Unicode category: a control character (Cc: newlines
-# among them) becomes a space; format characters (Cf: the invisible ones that hide, join or
-# reorder text, bidi controls, tags), surrogates (Cs) and private-use characters (Co) go.
-_HIDDEN = {"Cc": " ", "Cf": "", "Cs": "", "Co": ""}
 # Characters that mean markup in Slack or Teams, as look-alikes that mean nothing there.
 _CHAT_MARKUP = str.maketrans(
     {
@@ -122,9 +118,9 @@ def compose(
 
 def api_text(text: str) -> str:
     """Text from the API as every rendering shows it: one line (control characters and line
-    breaks become spaces), nothing hidden (format, surrogate and private-use characters
-    removed), at most ``API_TEXT_LIMIT`` characters."""
-    line = " ".join(_visible(text).split())
+    breaks become spaces), nothing invisible (``invisible.visible``), at most
+    ``API_TEXT_LIMIT`` characters."""
+    line = " ".join(visible(text).split())
     return line if len(line) <= API_TEXT_LIMIT else line[: API_TEXT_LIMIT - 1] + "\u2026"
 
 
@@ -132,12 +128,6 @@ def status_text(status: str) -> str:
     """A status as every rendering shows it and the message attributes carry it: as
     ``api_text`` shows it, never empty (SNS takes no empty attribute value)."""
     return api_text(status) or "?"
-
-
-def _visible(text: str) -> str:
-    if text.isprintable():  # no Other (C*) nor separator but the space: nothing to remove
-        return text
-    return "".join(_HIDDEN.get(unicodedata.category(c), c) for c in text)
 
 
 def chat_safe(text: str) -> str:

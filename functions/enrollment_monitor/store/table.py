@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from enrollment_monitor.errors import MonitorError, calling
+from enrollment_monitor.parse import required
 
 logger = Logger()
 
@@ -202,7 +203,7 @@ class Table:
         with calling("dynamodb:Query", self.region):
             while True:
                 page = self._client.query(**arguments)
-                yield from page["Items"]
+                yield from required(page, "Items")
                 if "LastEvaluatedKey" not in page:
                     return
                 arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -235,7 +236,7 @@ class Table:
             }
         with calling(writes[0].permission, self.region):
             try:
-                operation(**arguments)
+                written(operation(**arguments))
             except ClientError as error:
                 if not _is_lost_race(error):
                     raise
@@ -355,13 +356,23 @@ class BatchWriter:
             if attempt:
                 self._sleep(random.uniform(0.5, 1.0) * min(2.0, 0.05 * 2**attempt))
             with calling("dynamodb:BatchWriteItem", self._region):
-                response = self._client.batch_write_item(RequestItems={self._table: requests})
-            requests = response.get("UnprocessedItems", {}).get(self._table, [])
+                response = written(
+                    self._client.batch_write_item(RequestItems={self._table: requests})
+                )
+                requests = required(response, "UnprocessedItems").get(self._table, [])
         if requests:
             raise MonitorError(
                 f"dynamodb:BatchWriteItem in {self._region} failed: {len(requests)} items still "
                 f"unprocessed after {self._attempts} attempts (the table is throttled)"
             )
+
+
+def written(answer: Item) -> Item:
+    """A write's answer, if it is DynamoDB's: a write answers no field, but every answer of
+    DynamoDB carries its request id (``x-amzn-RequestId``), which a proxy's page or an empty
+    body does not; without it nothing says the write was applied (``parse.Missing``)."""
+    required(answer, "ResponseMetadata", "RequestId")
+    return answer
 
 
 def lease_running(lease_until: float, now: float) -> bool:
