@@ -71,11 +71,6 @@ class AwsCallError(MonitorError):
         return self.code in _PERMISSION_CODES
 
 
-def missing(call: str, region: str, field: str) -> AwsCallError:
-    """An answer without a field the API always returns: not AWS's answer, a failed call."""
-    return AwsCallError(call, region, NOT_AWS, f"an answer without {field}")
-
-
 @contextmanager
 def calling(call: str, region: str) -> Iterator[None]:
     """Turns botocore's errors into an AwsCallError naming ``call`` (an IAM action name)."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from enrollment_monitor import parse
 from enrollment_monitor.enrollment import Enrollment
-from enrollment_monitor.errors import calling, missing
+from enrollment_monitor.errors import calling
 from enrollment_monitor.subjects.service import NOT_ACTIVE, Service
 
 LIST_ENROLLMENTS = "cost-optimization-hub:ListEnrollmentStatuses"
@@ -21,14 +22,12 @@ def read(client: Any, region: str, account_id: str) -> Enrollment:
     """The account's own entry of ListEnrollmentStatuses (without includeOrganizationInfo it
     lists the calling account alone). An account the Hub lists nothing for is not enrolled."""
     with calling(LIST_ENROLLMENTS, region):
-        answer = client.list_enrollment_statuses()
-    items = answer.get("items")
-    if not isinstance(items, list):
-        raise missing(LIST_ENROLLMENTS, region, "items")
+        items = parse.required(client.list_enrollment_statuses(), "items")
     own = [item for item in items if isinstance(item, dict) and item.get("accountId") == account_id]
     if not own:
         return Enrollment(_NOT_LISTED, "Cost Optimization Hub lists no enrollment for this account")
-    return Enrollment.from_api(own[0])
+    with calling(LIST_ENROLLMENTS, region):
+        return Enrollment.from_api(own[0])
 
 
 SERVICE = Service(

@@ -9,7 +9,7 @@ from typing import Any
 
 from enrollment_monitor import parse
 from enrollment_monitor.enrollment import Enrollment
-from enrollment_monitor.errors import calling, missing
+from enrollment_monitor.errors import calling
 from enrollment_monitor.subjects.service import NOT_ACTIVE, Service
 
 PRINCIPAL = "compute-optimizer.amazonaws.com"
@@ -47,9 +47,7 @@ def _listed(pages: Iterable[Any], region: str, call: str, field: str) -> list[di
     entries: list[dict[str, Any]] = []
     with calling(call, region):
         for page in pages:
-            if not isinstance(page.get(field), list):
-                raise missing(call, region, field)
-            entries += [entry for entry in page[field] if isinstance(entry, dict)]
+            entries += [entry for entry in parse.required(page, field) if isinstance(entry, dict)]
     return entries
 
 
