@@ -44,6 +44,8 @@ from enrollment_monitor.parse import SHOWN_LIMIT
 from enrollment_monitor.results import Checked, RegionResult, TestSent
 from enrollment_monitor.settings import Settings
 from enrollment_monitor.store.observations import Observations, Stored
+from enrollment_monitor.store.owed import Owed
+from enrollment_monitor.store.watched import WatchedSubjects
 from enrollment_monitor.subjects import service_of, watched
 
 logger = Logger()
@@ -104,6 +106,7 @@ def run(
         for subject, outcome in zip(subjects, outcomes, strict=True)
         if not isinstance(outcome, RegionResult)
     ]
+    failures += _deliver_what_unwatched_owe(invocation, subjects)
     _emit_metrics(settings, results, complete=not failures and all(r.complete for r in results))
     if failures:
         raise CheckFailed(failures)
@@ -154,6 +157,47 @@ def _emit_metrics(settings: Settings, results: list[RegionResult], complete: boo
         counts,
         [(r.subject.service, r.region, r.status) for r in not_active],
     )
+
+
+def _deliver_what_unwatched_owe(invocation: Invocation, subjects: list[AccountRegion]) -> list[str]:
+    """Delivers what a subject watched at an earlier check, and no longer, still owes (a Region
+    removed from ``Regions`` while SNS was down): configuration never drops an alert. The
+    subjects watched are recorded when they change, a subject left out only once it owes
+    nothing. Returns the failures, each naming the subject."""
+    record, account = WatchedSubjects(invocation.table), invocation.account_id
+    try:
+        before = record.load(account)
+    except MonitorError as failure:
+        return [f"the subjects watched before: {failure}"]
+    failures: list[str] = []
+    still_owing: list[AccountRegion] = []
+    for subject in sorted((before or frozenset()) - set(subjects), key=lambda s: s.scope):
+        try:
+            owed = _owed_by(invocation, subject)
+            if owed:
+                logger.warning(
+                    "delivering what a subject no longer watched owes",
+                    extra={"region": subject.region, "service": subject.service, "owed": owed},
+                )
+                if not deliver(
+                    invocation.outbox, invocation.publisher, owed, invocation.at
+                ).complete:
+                    still_owing.append(subject)
+        except MonitorError as failure:
+            failures.append(f"{_shown(subject)}, no longer watched: {failure}")
+            still_owing.append(subject)
+    keep = frozenset({*subjects, *still_owing})
+    if before != keep:
+        try:
+            record.save(account, keep)
+        except MonitorError as failure:
+            failures.append(f"recording the subjects watched: {failure}")
+    return failures
+
+
+def _owed_by(invocation: Invocation, subject: AccountRegion) -> tuple[Owed, ...]:
+    stored = Observations(invocation.table).load(subject).stored
+    return stored.owed if stored else ()
 
 
 def _lists_members(settings: Settings, subject: AccountRegion) -> bool:
@@ -279,11 +323,14 @@ def _json(value: Any) -> str:
 
 
 def _named(failure: Exception, subject: AccountRegion) -> str:
-    """A failure as the invocation's error names it: the monitor's own errors say where they
-    happened; anything else is named with its type and the subject."""
-    if isinstance(failure, MonitorError):
-        return str(failure)
-    return f"{_shown(subject)}: {type(failure).__name__}: {failure}"
+    """A failure as the invocation's error names it: the subject being checked first (a
+    failure at DynamoDB or SNS names their Region, not the one checked), then what failed."""
+    said = (
+        str(failure)
+        if isinstance(failure, MonitorError)
+        else f"{type(failure).__name__}: {failure}"
+    )
+    return f"checking {_shown(subject)}: {said}"
 
 
 def _shown(subject: AccountRegion) -> str:

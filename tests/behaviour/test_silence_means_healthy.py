@@ -2,6 +2,7 @@
 fault ends in a failed invocation or a missing heartbeat, and the rest goes on."""
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from enrollment_monitor.alerts.render import API_TEXT_LIMIT
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError, Settings
 
-from conftest import Monitor, check_at, heartbeats
+from conftest import Monitor, check_at, heartbeats, watching
 
 
 def crash() -> None:
@@ -615,3 +616,55 @@ def test_an_unexpected_exception_in_one_region_does_not_stop_the_others(
 
         assert transitions(monitor) == [(None, "Inactive")]
         assert stored(aws, "us-east-1") is not None
+
+
+# Issue 22, case 9: an alert owed is never dropped by configuration.
+
+
+def test_a_region_removed_while_it_owes_an_alert_still_delivers_it_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with watching(("us-east-1", "eu-west-1")) as monitor:
+        monitor.check()
+        monitor.status("Inactive", region="eu-west-1")
+        monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+        with pytest.raises(MonitorError):
+            monitor.check()  # eu-west-1's change is owed
+        monitor.aws.wire.heal()
+        os.environ["MONITORED_REGIONS"] = "us-east-1"  # the stack no longer watches eu-west-1
+
+        monitor.check(cold=True)
+        monitor.check()
+
+        (alert,) = monitor.alerts()
+        assert (alert["region"], alert["current"]["status"]) == ("eu-west-1", "Inactive")
+        assert "delivering what a subject no longer watched owes" in caplog.text
+        assert owed(monitor.aws, "eu-west-1") == ()
+
+
+def test_a_region_removed_owing_nothing_costs_no_request_after_the_check_that_sees_it_go() -> None:
+    with watching(("us-east-1", "eu-west-1")) as monitor:
+        monitor.check()
+        os.environ["MONITORED_REGIONS"] = "us-east-1"
+        monitor.check(cold=True)  # reads eu-west-1's partition once, and records the change
+        monitor.aws.wire.calls.clear()
+
+        monitor.check()
+
+        assert dict(monitor.aws.wire.calls) == {
+            "compute-optimizer:GetEnrollmentStatus": 1,
+            "dynamodb:Query": 2,  # us-east-1's state, and the subjects watched before
+        }
+
+
+# Issue 22, case 10: a failure names the Region being checked.
+
+
+def test_a_regions_check_that_fails_at_sns_names_the_region_checked() -> None:
+    with watching(("us-east-1", "eu-west-1")) as monitor:
+        monitor.check()
+        monitor.status("Inactive", region="eu-west-1")
+        monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+
+        with pytest.raises(MonitorError, match=r"checking eu-west-1: sns:Publish in us-east-1"):
+            monitor.check()
