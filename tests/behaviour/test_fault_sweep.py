@@ -53,7 +53,7 @@ def test_the_sweep_covers_every_call_of_both_paths() -> None:
         "dynamodb:DeleteItem",
         "sns:Publish",
     }
-    assert len(EVERY_POINT) == 3 * (6 + 14 + 6 + 6 + 3)
+    assert len(EVERY_POINT) == 3 * (7 + 15 + 6 + 6 + 3)
 
 
 def test_the_sweep_covers_every_call_of_the_also_watched_subjects() -> None:
