@@ -181,7 +181,8 @@ class Outcome(enum.StrEnum):
     REMINDER = "reminder"  # a reminder owed
     LOST_RACE = "left to another invocation"  # another invocation wrote first, or holds the lease
     DEFERRED = "left to the next check"  # member changes written, reported by the next check
-    REPAIRED = "repaired"  # unreported member changes that reverted, cleaned up
+    REPAIRED = "repaired"  # unreported member changes that reverted, state repaired
+    UNCONFIRMED = "departures to confirm"  # members not listed: the next listing confirms
 
 
 def decide(
