@@ -212,7 +212,7 @@ class MemberDiff:
                 self.changes.add(_change(account_id, previous, member))
             elif current is not None:
                 wanted = current
-            elif known == GONE:
+            elif known == GONE and account_id not in self._rewrite:
                 self.left_earlier.append(account_id)
                 return None
             else:

@@ -14,9 +14,9 @@ or by a later check if this one died first; a miss counts once its round is clos
 
 State that contradicts itself (a hand edit, a restore of one item) is repaired, not obeyed:
 logged once, read as the monitor would have written it, and written back by the same check. A
-member tagged with a round beyond the next is an unreported change of the next round (reported
-once); a round below 0, or 0 beside members tagged with a closed round (only a complete
-listing tags members), goes on from the latest round the members name.
+check tags what it writes with the next round only, so a member tagged beyond it holds what
+was reported in a round since closed; and only a check after a complete listing tags members,
+so a round below 0, or 0 beside tagged members, goes on from the latest round they name.
 """
 
 from __future__ import annotations
@@ -129,23 +129,32 @@ class Rosters:
         elif round_ is not None and (round_ < 0 or (round_ == 0 and latest)):
             stored_round, round_ = round_, max(latest, 1) if account_ids else 0
             logger.warning(
-                "members' round repaired",
-                extra={"where": _partition(where), "stored": stored_round, "repaired": round_},
+                "state repaired: the members' round contradicts the members",
+                extra={
+                    "item": f"{_partition(where)} {_CONTROL}",
+                    "round": stored_round,
+                    "repairedTo": round_,
+                },
             )
+        closed = round_ or 0
         rewrite: set[str] = set()
         for at, tag, status, previous, unlisted in tagged:
-            if tag > (round_ or 0) + 1:  # only the round a check closes tags what it writes
+            if tag > closed + 1:  # a check tags with the next round: this one is past, reported
                 rewrite.add(account_ids[at])
                 logger.warning(
-                    "member's round repaired",
-                    extra={"where": _partition(where), "accountId": account_ids[at], "tag": tag},
+                    "state repaired: a member tagged with a round not yet reached",
+                    extra={
+                        "item": f"{_partition(where)} {account_ids[at]}",
+                        "round": tag,
+                        "closedRound": closed,
+                    },
                 )
             if unlisted:  # a miss counts once the check that saw it closed its round
-                if status and tag <= (round_ or 0):
+                if status and tag <= closed:
                     remembered[at] = Unlisted(status)
                 else:  # as if never written: a check writes it again, whatever it finds
                     rewrite.add(account_ids[at])
-            elif tag > (round_ or 0):
+            elif closed < tag <= closed + 1:
                 remembered[at] = Unreported(status or None, previous)
         members = StoredMembers(account_ids, remembered)
         return Roster(
