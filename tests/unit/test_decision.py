@@ -4,7 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from enrollment_monitor.enrollment import Decision, Enrollment, Observation, decide
+from enrollment_monitor.enrollment import (
+    Decision,
+    Enrollment,
+    Observation,
+    decide,
+    recorded_after,
+)
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -61,3 +67,25 @@ def test_reminder_interval_counts_from_first_sight_when_never_alerted() -> None:
 def test_active_is_never_reminded_and_zero_interval_turns_reminders_off() -> None:
     assert decide(seen("Active", DAY * 30), Enrollment("Active"), NOW, DAY) is Decision.NOTHING
     assert decide(seen("Failed", DAY * 30), Enrollment("Failed"), NOW, None) is Decision.NOTHING
+
+
+@pytest.mark.parametrize(
+    ("ahead", "kept"),
+    [
+        (timedelta(minutes=14), True),  # an invocation beside this one stamped it: kept
+        (timedelta(minutes=16), False),  # no invocation runs that long: repaired
+        (timedelta(days=365), False),
+    ],
+)
+def test_a_previous_observation_stamped_in_the_future_is_written_back_at_now(
+    ahead: timedelta, kept: bool
+) -> None:
+    previous = seen("Inactive", -ahead, alerted=-ahead)
+
+    recorded = recorded_after(Decision.NOTHING, previous, Enrollment("Inactive"), NOW)
+
+    if kept:
+        assert recorded is None
+    else:
+        assert recorded == Observation(Enrollment("Inactive"), NOW, alerted_at=NOW)
+        assert decide(recorded, Enrollment("Inactive"), NOW + DAY, DAY) is Decision.REMINDER
