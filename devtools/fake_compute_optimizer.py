@@ -17,7 +17,7 @@ import io
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -100,6 +100,9 @@ class FakeComputeOptimizer(AnswersOnTheWire):
     enrollments: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    # Called with the Region and the page's end offset after each page of members is served:
+    # the organization can change between two pages of one listing, as it can on AWS.
+    after_page: Callable[[str, int], None] | None = None
     # ListEnrollmentStatuses' items (an account never enrolled: none), and
     # GetEnrollmentConfiguration's answer by Region (Inactive unless set).
     hub: list[dict[str, Any]] = field(default_factory=list)
@@ -155,7 +158,9 @@ class FakeComputeOptimizer(AnswersOnTheWire):
         members = self.members.get(region, [])
         page: dict[str, Any] = {"accountEnrollmentStatuses": members[start : start + size]}
         if start + size < len(members):
-            page["nextToken"] = str(start + size)
+            page["nextToken"] = str(start + size)  # an offset: what a change shifts
+        if self.after_page:
+            self.after_page(region, start + size)
         return page
 
 

@@ -38,6 +38,17 @@ class Organization(Monitor):
     def leave(self, account_id: str) -> None:
         self.listed[:] = [m for m in self.listed if m["accountId"] != account(account_id)]
 
+    def leave_between_pages(self, account_id: str, after: int = 100) -> None:
+        """Member ``account_id`` leaves once the next listing has served the members up to
+        offset ``after``: the fake's page tokens are offsets, as a listing's may be."""
+
+        def leave(region: str, end: int) -> None:
+            if region == REGION and end == after:
+                self.aws.compute_optimizer.after_page = None
+                self.leave(account_id)
+
+        self.aws.compute_optimizer.after_page = leave
+
     def member_alerts(self) -> list[dict[str, Any]]:
         alerts = self.alerts()
         assert all(a["eventType"] == "MemberEnrollmentChanged" for a in alerts), alerts

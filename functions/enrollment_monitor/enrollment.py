@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -11,7 +12,12 @@ from typing import Any, TypeVar
 
 from enrollment_monitor import parse
 
+# The standard library's, as ``parse``'s: the command line imports this module too.
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# A check never runs longer than Lambda's longest timeout: an observation stamped later than
+# that after a check's own time was not recorded by an invocation running beside it.
+LONGEST_INVOCATION = timedelta(minutes=15)
 
 ACTIVE = "Active"
 KNOWN_STATUSES = ("Active", "Inactive", "Pending", "Failed")
@@ -198,7 +204,8 @@ class Outcome(enum.StrEnum):
     REMINDER = "reminder"  # a reminder owed
     LOST_RACE = "left to another invocation"  # another invocation wrote first, or holds the lease
     DEFERRED = "left to the next check"  # member changes written, reported by the next check
-    REPAIRED = "repaired"  # unreported member changes that reverted, cleaned up
+    REPAIRED = "repaired"  # unreported member changes that reverted, state repaired
+    UNCONFIRMED = "departures to confirm"  # members not listed: the next listing confirms
 
 
 def decide(
@@ -238,17 +245,42 @@ def recorded_after(
     decision: Decision, previous: Observation | None, current: Enrollment, now: datetime
 ) -> Observation | None:
     """The observation a check records after ``decision`` (None: nothing to record). A
-    reminder keeps the time the status was first seen."""
+    reminder keeps the time the status was first seen. A previous observation stamped in the
+    future is recorded again with its times clamped to now (``settled``)."""
+    repaired = previous and settled(previous, now)
     if decision is Decision.NOTHING:
-        stale = previous and not previous.figures_current
-        if previous and (stale or previous.enrollment.figures != current.figures):
+        if repaired and (
+            repaired != previous
+            or not repaired.figures_current
+            or repaired.enrollment.figures != current.figures
+        ):
             # Kept silently, to compare with at the next check.
-            return replace(previous, enrollment=current, figures_current=True)
+            return replace(repaired, enrollment=current, figures_current=True)
         return None
     if decision is Decision.BASELINE:
         return Observation(current, now)
-    since = previous.observed_at if previous and decision is Decision.REMINDER else now
+    since = repaired.observed_at if repaired and decision is Decision.REMINDER else now
     return Observation(current, since, alerted_at=now, episode=_episode(previous, now))
+
+
+def settled(observation: Observation, now: datetime) -> Observation:
+    """The observation with no time after ``now``: stamped later than a check running beside
+    this one could have stamped it (a hand edit, a clock gone wrong), it would silence the
+    reminders until then. Logged, and the caller writes it back repaired."""
+    moments = (observation.observed_at, observation.alerted_at)
+    if all(moment is None or moment <= now + LONGEST_INVOCATION for moment in moments):
+        return observation
+    stamped = {"observedAt": iso(moments[0]), "alertedAt": moments[1] and iso(moments[1])}
+    logger.warning(
+        "state repaired: an observation stamped in the future (%s), its times clamped to %s",
+        stamped,
+        iso(now),
+        extra=stamped,
+    )
+    alerted_at = observation.alerted_at and min(observation.alerted_at, now)
+    return replace(
+        observation, observed_at=min(observation.observed_at, now), alerted_at=alerted_at
+    )
 
 
 def _episode(previous: Observation | None, now: datetime) -> str:

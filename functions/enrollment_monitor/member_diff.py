@@ -6,9 +6,15 @@ listed. It then holds the changes to report and the members counted per status. 
 ``members.py`` does the writing.
 
 What the table remembers of a member (``Remembered``): the status last reported, ``GONE`` for
-a member that left (and was reported), or an ``Unreported`` change: written by a check that
-did not owe its alert (it died, or another invocation wrote first). A later check reports that
-change, from the status last reported, unless it reverted in between.
+a member that left (and was reported), ``Unlisted`` for one the last complete listing did not
+name, or an ``Unreported`` change: written by a check that did not owe its alert (it died, or
+another invocation wrote first). A later check reports that change, from the status last
+reported, unless it reverted in between.
+
+A member is reported as gone only when two complete listings in a row miss it. A listing whose
+page tokens are offsets skips a member whenever another, already listed, leaves between two of
+its pages: the first miss is only written down (``Unlisted``), and the next listing confirms
+the departure or lists the member again (then nothing is reported).
 """
 
 from __future__ import annotations
@@ -37,8 +43,16 @@ class Unreported:
     previous: str | None  # the status last reported; None: not a member then
 
 
+@dataclass(frozen=True)
+class Unlisted:
+    """A member the last complete listing did not name: it has left only if the next one does
+    not name it either."""
+
+    status: str  # the status last reported
+
+
 GONE = ""
-Remembered: TypeAlias = str | Unreported
+Remembered: TypeAlias = str | Unreported | Unlisted
 
 
 @dataclass(frozen=True)
@@ -132,18 +146,26 @@ class MemberDiff:
     each once, in order: ``listed(listing)``, then ``unlisted()``.
 
     Then ``changes`` are the changes to report, ``members`` counts the members listed per
-    status, and ``left_earlier`` names members that left and were reported: a check that
-    writes anyway forgets them. A baseline (no complete listing recorded yet) remembers every
-    member and reports nothing.
+    status, ``missed`` counts the members missed for the first time (their departure is for
+    the next listing to confirm), and ``left_earlier`` names members that left and were
+    reported: a check that writes anyway forgets them. A baseline (no complete listing
+    recorded yet) remembers every member and reports nothing.
+
+    ``rewrite`` names stored members whose item must be written again even where what it
+    holds is what the diff wants (a repair of their item, ``store.roster``).
     """
 
-    def __init__(self, stored: StoredMembers, baseline: bool) -> None:
+    def __init__(
+        self, stored: StoredMembers, baseline: bool, rewrite: frozenset[str] = frozenset()
+    ) -> None:
         self._stored = stored
         self._baseline = baseline
+        self._rewrite = rewrite
         self._met = bytearray(len(stored))  # 1: the stored member at that position was listed
         self._new: set[str] = set()  # listed members not stored: a few
         self.members: Counter[str] = Counter()
         self.changes = ChangeList()
+        self.missed = 0
         self.left_earlier: list[str] = []
 
     def listed(self, listing: Iterable[MemberEnrollment]) -> Iterator[MemberWrite]:
@@ -181,20 +203,40 @@ class MemberDiff:
         if self._baseline:
             wanted = current
         else:
-            previous = known.previous if isinstance(known, Unreported) else known or None
-            if current != previous:
+            previous = _last_reported(known)
+            if current is None and previous is not None and _listed_last(known):
+                wanted = Unlisted(previous)  # a first miss: the next listing confirms it
+                self.missed += 1
+            elif current != previous:
                 wanted = Unreported(current, previous)
                 self.changes.add(_change(account_id, previous, member))
             elif current is not None:
                 wanted = current
-            elif known == GONE:
+            elif known == GONE and account_id not in self._rewrite:
                 self.left_earlier.append(account_id)
                 return None
             else:
                 wanted = None
-        if wanted == known:
+        if wanted == known and account_id not in self._rewrite:
             return None
         return Forget(account_id) if wanted is None else Remember(account_id, wanted)
+
+
+def _last_reported(known: Remembered | None) -> str | None:
+    """The status last reported of a member (None: none, or it left)."""
+    if isinstance(known, Unreported):
+        return known.previous
+    if isinstance(known, Unlisted):
+        return known.status
+    return known or None
+
+
+def _listed_last(known: Remembered | None) -> bool:
+    """Whether the last complete listing named the member: a member that is missed now was
+    then missed for the first time."""
+    if isinstance(known, Unreported):
+        return known.status is not None  # not a departure a crashed check had confirmed
+    return isinstance(known, str) and known != GONE
 
 
 def _change(account_id: str, previous: str | None, member: MemberEnrollment | None) -> MemberChange:

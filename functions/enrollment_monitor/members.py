@@ -6,7 +6,9 @@ first write (or, with none, when there is a baseline to close or a change to rep
 takes the members' lease, then writes the members in batches of 25, each change tagged as not
 yet reported; then, in one transaction, it owes the alert, raises the version of the (account,
 Region) observation as any owed alert does, and closes the round (``store.roster``). The first
-check records every member silently (the baseline).
+check records every member silently (the baseline), from two listings: the page tokens are
+offsets, so a member that leaves between two pages makes a listing skip another, which the
+second listing names (else it would later be reported as new).
 
 - Racing invocations: the lease lets one invocation write members at a time, and is refused
   to an invocation that loaded the members before another closed a round.
@@ -14,7 +16,8 @@ check records every member silently (the baseline).
   its lease has expired, the next check reports them, from the status they had before.
 - SNS down: the alert stays owed and the next check delivers it, oldest first.
 - A member that leaves the organization is reported once, in the group "Left the
-  organization"; if it comes back it is reported as a new member.
+  organization", when a second complete listing in a row (the next check's) misses it too:
+  the first miss may be a skipped member. If it comes back it is reported as a new member.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -103,12 +107,16 @@ def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) 
     rosters = Rosters(invocation.table)
     roster = rosters.load(where)
     set_aside = [rosters.set_aside(item, invocation.at) for item in roster.unreadable]
-    diff = MemberDiff(roster.members, roster.baseline)
+    diff = MemberDiff(roster.members, roster.baseline, roster.rewrite)
     writes = _LazyLease(invocation, rosters, where, roster)
     client = invocation.clients.compute_optimizer(where.region)
     skipped = Skipped()
+    deadline = _Deadline(invocation, where)
+    listing = _members_of(client, deadline, skipped)
+    if roster.baseline:  # the second names what the first skipped: the diff takes each once
+        listing = chain(listing, _members_of(client, deadline, Skipped()))
     try:
-        for write in diff.listed(_members_of(client, _Deadline(invocation, where), skipped)):
+        for write in diff.listed(listing):
             writes.write(write)
         listed_before = sum(map(bool, roster.members.values()))
         if not diff.members and listed_before:
@@ -123,9 +131,9 @@ def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) 
         if writes.lease:  # writing anyway: forget the members that left earlier
             for account_id in diff.left_earlier:
                 writes.write(Forget(account_id))
-        # Even an organization without members completes its baseline, and changes that a
-        # check which died had all written already are still to be reported.
-        if roster.baseline or diff.changes:
+        # Even an organization without members completes its baseline, changes that a check
+        # which died had all written already are still to be reported, and a repair is written.
+        if roster.baseline or diff.changes or roster.repairs:
             writes.take()
         if writes.lease is None:
             outcome = Outcome.LOST_RACE if writes.refused else Outcome.NOTHING
@@ -140,7 +148,7 @@ def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) 
     for status, count in diff.members.items():
         counts[status_text(status)] += count
     summary = MembersSummary(outcome, diff.members.total(), len(diff.changes), counts)
-    logger.info("members checked", extra=summary.to_dict())
+    logger.info("members checked", extra={**summary.to_dict(), "missed": diff.missed})
     return MembersChecked(stored, summary, set_aside, _not_members(where, skipped))
 
 
@@ -162,14 +170,14 @@ def _conclude(
     diff: MemberDiff,
     writes: _LazyLease,
 ) -> tuple[Stored, Outcome]:
-    """With the members written: closes the baseline, or owes the alert and closes the round."""
+    """With the members written: closes the round, owing the alert if there is one to owe."""
     round_ = roster.next_round
     if roster.baseline:
         writes.give_back(round_)
         return stored, Outcome.BASELINE
-    if not diff.changes:  # only unreported changes that reverted: nothing to tell
-        writes.give_back()
-        return stored, Outcome.REPAIRED
+    if not diff.changes:  # members missed, changes that reverted, repairs: nothing to tell
+        writes.give_back(round_)
+        return stored, Outcome.UNCONFIRMED if diff.missed else Outcome.REPAIRED
     alert = member_alert(where, diff.changes, diff.members, invocation.now)
     owed = Observations(invocation.table).owe(where, stored, alert, writes.closing(round_))
     if owed is None:

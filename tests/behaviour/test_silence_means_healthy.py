@@ -294,6 +294,92 @@ def test_an_unreadable_control_item_does_not_drop_member_changes(aws: LocalAws) 
     assert org.alerts() == []
 
 
+# 2b. State that contradicts itself is repaired, not obeyed: logged once, written back.
+
+
+def repairs_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage().split(":")[1].split("(")[0].strip()
+        for record in caplog.records
+        if record.getMessage().startswith("state repaired:")
+    ]
+
+
+@pytest.mark.parametrize("member", ["a1", "a2"])  # its change reported; it left, reported
+def test_a_member_tagged_with_a_round_not_yet_reached_is_not_reported_again(
+    aws: LocalAws, caplog: pytest.LogCaptureFixture, member: str
+) -> None:
+    org = Organization(aws, a1="Active", a2="Active", a3="Active")
+    org.check()
+    org.member("a1", "Inactive")
+    org.leave("a2")
+    org.check()
+    org.check()  # the departure confirmed
+    org.member_alerts()
+    corrupt_member(aws, account(member), "round", {"N": "9"})  # a round the members never reached
+    caplog.clear()
+
+    for _ in range(3):
+        org.check()
+
+    assert org.alerts() == []
+    assert repairs_logged(caplog) == ["a member tagged with a round not yet reached"]
+    repaired = roster(aws)
+    assert not repaired.repairs  # written back
+    assert repaired.members.get(account(member)) == {"a1": "Inactive", "a2": None}[member]
+
+
+@pytest.mark.parametrize("round_", [0, -1])
+def test_a_members_round_below_the_members_is_repaired_not_a_silent_baseline(
+    aws: LocalAws, caplog: pytest.LogCaptureFixture, round_: int
+) -> None:
+    org = Organization(aws, a1="Active", a2="Active")
+    org.check()
+    org.member("a1", "Inactive")
+    org.check()
+    org.member_alerts()
+    corrupt_member(aws, "#ROUND", "round", {"N": str(round_)})
+    org.member("a2", "Failed")
+    caplog.clear()
+
+    org.check()
+    org.check()
+
+    (alert,) = org.member_alerts()
+    assert [(c["accountId"], c["previous"], c["current"]) for c in alert["changes"]] == [
+        (account("a2"), "Active", "Failed")
+    ]
+    assert repairs_logged(caplog) == ["the members' round contradicts the members"]
+    assert roster(aws).round == 3  # from round 2, the latest its members named
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        {"alertedAt": {"S": "2100-01-01T00:00:00Z"}},
+        {"alertedAt": None, "observedAt": {"S": "2100-01-01T00:00:00Z"}},
+    ],
+)
+def test_an_observation_stamped_in_the_future_does_not_silence_reminders(
+    monitor: Monitor, caplog: pytest.LogCaptureFixture, edits: dict[str, Any]
+) -> None:
+    start = datetime.now(UTC)
+    monitor.status("Inactive")
+    check_at(start)
+    monitor.alerts()
+    for name, value in edits.items():
+        corrupt_observation(monitor.aws, name, value)
+    caplog.clear()
+
+    outcomes = [check_at(start + timedelta(hours=hours)).regions[0].outcome for hours in (1, 2, 25)]
+
+    assert [str(outcome) for outcome in outcomes] == ["nothing", "nothing", "reminder"]
+    (reminder,) = monitor.alerts()
+    assert reminder["eventType"] == "EnrollmentReminder"
+    assert reminder["previous"]["observedAt"] < "2100"  # clamped, to the check that repaired it
+    assert repairs_logged(caplog) == ["an observation stamped in the future"]
+
+
 def test_the_accounts_alert_goes_out_before_the_member_listing(aws: LocalAws) -> None:
     org = Organization(aws, a1="Active")
     org.check()
@@ -390,10 +476,10 @@ def test_more_than_a_megabyte_of_owed_alerts_goes_out_oldest_first(aws: LocalAws
     reason = '"Pending" review by the security team, see ticket SEC-1234. ' * 5
     aws.wire.fail("sns", "Publish", "InternalError", times=1000)
     for batch in range(4):  # four alerts near SNS's 256 KB each, stored in near 400 KB
-        org.listed[:] = [
+        org.listed.extend(  # 700 new members each time
             {"accountId": f"{batch}{i:011d}", "status": "Inactive", "statusReason": reason}
             for i in range(700)
-        ]
+        )
         with pytest.raises(MonitorError):
             org.check()
     aws.wire.heal()

@@ -4,7 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from enrollment_monitor.enrollment import Decision, Enrollment, Observation, decide
+from enrollment_monitor.enrollment import (
+    Decision,
+    Enrollment,
+    Observation,
+    decide,
+    recorded_after,
+)
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -86,3 +92,25 @@ def test_watched_for_changes_a_status_kept_for_months_is_never_reminded(status: 
     previous = seen(status, since=200 * DAY, alerted=100 * DAY)
 
     assert decide(previous, Enrollment(status), NOW, DAY, expects_active=False) is Decision.NOTHING
+
+
+@pytest.mark.parametrize(
+    ("ahead", "kept"),
+    [
+        (timedelta(minutes=14), True),  # an invocation beside this one stamped it: kept
+        (timedelta(minutes=16), False),  # no invocation runs that long: repaired
+        (timedelta(days=365), False),
+    ],
+)
+def test_a_previous_observation_stamped_in_the_future_is_written_back_at_now(
+    ahead: timedelta, kept: bool
+) -> None:
+    previous = seen("Inactive", -ahead, alerted=-ahead)
+
+    recorded = recorded_after(Decision.NOTHING, previous, Enrollment("Inactive"), NOW)
+
+    if kept:
+        assert recorded is None
+    else:
+        assert recorded == Observation(Enrollment("Inactive"), NOW, alerted_at=NOW)
+        assert decide(recorded, Enrollment("Inactive"), NOW + DAY, DAY) is Decision.REMINDER

@@ -15,6 +15,7 @@ from enrollment_monitor.member_diff import (
     Remember,
     Remembered,
     StoredMembers,
+    Unlisted,
     Unreported,
 )
 
@@ -65,12 +66,54 @@ CASES = {
         [Remember("a4", Unreported("Pending", None))],
         [("a4", None, "Pending")],
     ),
-    "a member that left": (
+    "a member missed once is written down, not reported": (
         {"a2": "Active"},
+        [],
+        False,
+        [Remember("a2", Unlisted("Active"))],
+        [],
+    ),
+    "a member missed twice in a row has left": (
+        {"a2": Unlisted("Active")},
         [],
         False,
         [Remember("a2", Unreported(None, "Active"))],
         [("a2", "Active", None)],
+    ),
+    "a member missed once and listed again is as it was": (
+        {"a2": Unlisted("Active")},
+        [("a2", "Active")],
+        False,
+        [Remember("a2", "Active")],
+        [],
+    ),
+    "a member missed once and listed with a new status changed from the last reported": (
+        {"a2": Unlisted("Active")},
+        [("a2", "Inactive")],
+        False,
+        [Remember("a2", Unreported("Inactive", "Active"))],
+        [("a2", "Active", "Inactive")],
+    ),
+    "a departure a crashed check confirmed is reported, not written again": (
+        {"a2": Unreported(None, "Active")},
+        [],
+        False,
+        [],
+        [("a2", "Active", None)],
+    ),
+    "an unreported change missed is a first miss of the status last reported": (
+        {"a2": Unreported("Inactive", "Active")},
+        [],
+        False,
+        [Remember("a2", Unlisted("Active"))],
+        [],
+    ),
+    "a baseline forgets a member it does not list": (
+        {"a2": Unlisted("Active")},
+        [],
+        True,
+        [Forget("a2")],
+        [],
     ),
     "a member that left earlier is not reported again": ({"a2": GONE}, [], False, [], []),
     "a member that left and returns is new": (
@@ -137,6 +180,14 @@ def test_members_that_left_earlier_are_named_for_a_check_that_writes_anyway() ->
     assert member_diff.left_earlier == ["a2"]
 
 
+def test_a_member_to_rewrite_is_written_even_where_its_item_holds_what_the_diff_wants() -> None:
+    member_diff = MemberDiff(StoredMembers.of({"a1": "Active"}), False, frozenset({"a1"}))
+
+    writes = [*member_diff.listed([MemberEnrollment("a1", "Active")]), *member_diff.unlisted()]
+
+    assert writes == [Remember("a1", "Active")]
+
+
 def test_stored_members_listed_in_any_order_are_found() -> None:
     stored = StoredMembers(["a3", "a1", "a2"], ["Active", GONE, Unreported("Failed", "Active")])
 
@@ -159,6 +210,7 @@ ACCOUNTS = ["a1", "a2", "a3", "a4"]
 STATUSES = ["Active", "Inactive", "Pending", "Failed"]
 remembered = st.one_of(
     st.sampled_from([*STATUSES, GONE]),
+    st.builds(Unlisted, st.sampled_from(STATUSES)),
     st.builds(
         Unreported,
         st.sampled_from([*STATUSES, None]),
@@ -172,7 +224,16 @@ listings = st.lists(st.tuples(st.sampled_from(ACCOUNTS), st.sampled_from(STATUSE
 def last_reported(known: Remembered | None) -> str | None:
     if isinstance(known, Unreported):
         return known.previous
+    if isinstance(known, Unlisted):
+        return known.status
     return known or None
+
+
+def listed_last_time(known: Remembered | None) -> bool:
+    """Listed by the last complete listing: a status, or a status change not yet reported."""
+    if isinstance(known, Unreported):
+        return known.status is not None
+    return isinstance(known, str) and known != GONE
 
 
 def expected(
@@ -188,7 +249,9 @@ def expected(
     changes = set()
     for account_id in current.keys() | stored.keys():
         before, now = last_reported(stored.get(account_id)), current.get(account_id)
-        if before != now:
+        if now is None and before is not None and listed_last_time(stored.get(account_id)):
+            table[account_id] = Unlisted(before)  # a first miss: not a change yet
+        elif before != now:
             table[account_id] = Unreported(now, before)
             changes.add((account_id, before, now))
         elif now is not None:
@@ -209,7 +272,8 @@ def applied(stored: Mapping[str, Remembered], writes: list[MemberWrite]) -> dict
 
 
 def reported(table: Mapping[str, Remembered]) -> dict[str, Remembered]:
-    """The table once the alert that reports its changes is owed (the round closed)."""
+    """The table once the alert that reports its changes is owed (the round closed): a
+    member missed stays so, for the next listing to confirm."""
     return {
         account_id: (known.status or GONE) if isinstance(known, Unreported) else known
         for account_id, known in table.items()
@@ -225,7 +289,14 @@ def test_writes_and_changes_match_a_naive_model(
     table, expected_changes = expected(stored, listed, baseline)
     assert applied(stored, writes) == table
     assert set(changes) == expected_changes and len(changes) == len(expected_changes)
-    # Written once: the same listing against the written table writes nothing more, and once
-    # reported, nothing is reported again.
-    assert diff(table, listed, baseline)[0] == []
-    assert diff(reported(table), listed)[:2] == ([], [])
+    # Written once: the same listing against the written table writes nothing more but the
+    # misses a check that died wrote (they count once its round is closed); once reported, the
+    # same listing reports only the departures it confirms.
+    died = {a: k.status if isinstance(k, Unlisted) else k for a, k in table.items()}
+    assert diff(died, listed, baseline)[0] == [
+        Remember(a, k) for a, k in sorted(table.items()) if isinstance(k, Unlisted)
+    ]
+    missed = {(a, k.status, None) for a, k in reported(table).items() if isinstance(k, Unlisted)}
+    writes, changes, _ = diff(reported(table), listed)
+    assert set(changes) == missed and len(changes) == len(missed)
+    assert writes == [Remember(a, Unreported(None, s)) for a, s, _ in sorted(missed)]
