@@ -20,8 +20,10 @@ ALSO_HUB = "CostOptimizationHub"
 ALSO_AUTOMATION = "ComputeOptimizerAutomation"
 ALSO_ORGANIZATION = "OrganizationAccess"
 ALSO_WATCH_VALUES = (ALSO_HUB, ALSO_AUTOMATION, ALSO_ORGANIZATION)
-# Cost Optimization Hub has one endpoint, in us-east-1: no other partition offers it.
-_HUB_PARTITION = "aws"
+# What only the aws partition offers, as the template's Rule refuses it elsewhere: Cost
+# Optimization Hub (one endpoint, us-east-1), and Automation (botocore lists no endpoint of its
+# own: the monitor does not guess one in another partition).
+_ONLY_IN_AWS = (ALSO_HUB, ALSO_AUTOMATION)
 
 
 class ConfigurationError(ValueError):
@@ -165,10 +167,11 @@ def _also_watch(env: Mapping[str, str], name: str, home_region: str) -> tuple[st
             f"takes any of {', '.join(ALSO_WATCH_VALUES)}, separated by commas"
         )
     partition = partition_of(home_region)
-    if ALSO_HUB in values and partition != _HUB_PARTITION:
+    elsewhere = [value for value in values if value in _ONLY_IN_AWS]
+    if elsewhere and partition != "aws":
         raise ConfigurationError(
-            f"environment variable {name} names {ALSO_HUB}, which the {partition} partition "
-            f"({home_region}) does not offer: Cost Optimization Hub is in {_HUB_PARTITION} only"
+            f"environment variable {name} names {', '.join(elsewhere)}, which the {partition} "
+            f"partition ({home_region}) does not offer: only aws does"
         )
     return values
 

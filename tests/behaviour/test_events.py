@@ -31,7 +31,7 @@ CLOUDTRAIL_RULES = {
     ),
     "CloudTrailHubRule": (
         "cloudtrail-cost-optimization-hub-update-enrollment",
-        {"UpdateEnrollmentStatus", "UpdatePreferences"},
+        {"UpdateEnrollmentStatus"},
         "ListEnrollmentStatuses",
     ),
     "CloudTrailAutomationRule": (

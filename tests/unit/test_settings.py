@@ -186,11 +186,12 @@ def test_an_unknown_also_watch_value_is_refused_naming_the_variable() -> None:
 
 
 @pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
-def test_the_hub_is_refused_at_cold_start_outside_the_aws_partition(partition: str) -> None:
-    with pytest.raises(
-        ConfigurationError, match=f"ALSO_WATCH names CostOptimizationHub.*{partition}"
-    ):
-        Settings.from_env(in_partition(partition, ALSO_WATCH="CostOptimizationHub"))
+@pytest.mark.parametrize("value", ["CostOptimizationHub", "ComputeOptimizerAutomation"])
+def test_what_only_aws_offers_is_refused_at_cold_start_elsewhere(
+    partition: str, value: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"ALSO_WATCH names {value}.*{partition}"):
+        Settings.from_env(in_partition(partition, ALSO_WATCH=f"OrganizationAccess,{value}"))
 
 
 @pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
