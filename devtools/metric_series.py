@@ -18,24 +18,41 @@ from devtools.fault_sweep import ALSO_WATCH
 
 _STATUSES = ("Active", "Inactive", "Pending", "Failed")
 # (label, Regions watched, management account, member tracking, statuses the members hold,
-# every AlsoWatch service watched too)
-CONFIGURATIONS: tuple[tuple[str, int, bool, bool, int, bool], ...] = (
-    ("1 Region", 1, False, False, 0, False),
-    ("5 Regions", 5, False, False, 0, False),
-    ("17 Regions", 17, False, False, 0, False),
-    ("1 Region, management account", 1, True, False, 0, False),
-    ("17 Regions, management account", 17, True, False, 0, False),
-    ("1 Region, member tracking, members all Active", 1, True, True, 1, False),
-    ("17 Regions, member tracking, members all Active", 17, True, True, 1, False),
-    ("17 Regions, member tracking, members in all four statuses", 17, True, True, 4, False),
-    ("1 Region, management account, every AlsoWatch service", 1, True, False, 0, True),
-    ("17 Regions, member tracking, every AlsoWatch service", 17, True, True, 1, True),
+# every AlsoWatch service watched too, Compute Optimizer's status in every Region)
+CONFIGURATIONS: tuple[tuple[str, int, bool, bool, int, bool, str], ...] = (
+    ("1 Region", 1, False, False, 0, False, "Active"),
+    ("5 Regions", 5, False, False, 0, False, "Active"),
+    ("17 Regions", 17, False, False, 0, False, "Active"),
+    ("1 Region, management account", 1, True, False, 0, False, "Active"),
+    ("17 Regions, management account", 17, True, False, 0, False, "Active"),
+    ("1 Region, member tracking, members all Active", 1, True, True, 1, False, "Active"),
+    ("17 Regions, member tracking, members all Active", 17, True, True, 1, False, "Active"),
+    (
+        "17 Regions, member tracking, members in all four statuses",
+        17,
+        True,
+        True,
+        4,
+        False,
+        "Active",
+    ),
+    ("1 Region, management account, every AlsoWatch service", 1, True, False, 0, True, "Active"),
+    ("17 Regions, member tracking, every AlsoWatch service", 17, True, True, 1, True, "Active"),
+    ("17 Regions, each Inactive (while it lasts)", 17, False, False, 0, False, "Inactive"),
 )
 
 
-def series(regions: int, management: bool, tracking: bool, statuses: int, also: bool) -> list[str]:
+def series(
+    regions: int,
+    management: bool,
+    tracking: bool,
+    statuses: int,
+    also: bool,
+    status: str,
+) -> list[str]:
     """The distinct series of a first and a steady check, sorted. ``also``: every AlsoWatch
-    service watched, the Hub and trusted access not Active (each counts in the one series)."""
+    service watched, each as a healthy organization has it (Automation on, counting for no
+    alarm)."""
     from devtools import emf
     from devtools.bench_scale import REGIONS
     from devtools.local_aws import LambdaContext, local_aws
@@ -47,8 +64,9 @@ def series(regions: int, management: bool, tracking: bool, statuses: int, also: 
         os.environ["TRACK_MEMBER_ACCOUNTS"] = str(tracking).lower()
         if also:
             os.environ["ALSO_WATCH"] = ALSO_WATCH
-            aws.compute_optimizer.set_hub(ACCOUNT_ID, "Inactive")
+            aws.compute_optimizer.set_hub(ACCOUNT_ID, "Active")
             aws.compute_optimizer.set_automation(REGION, "Active")
+            aws.trusted_access(enabled=True)
             aws.delegated_administrator(registered=True)
         for region in watched:
             figures = (
@@ -56,7 +74,7 @@ def series(regions: int, management: bool, tracking: bool, statuses: int, also: 
                 if management
                 else {}
             )
-            aws.compute_optimizer.set_enrollment(region, "Active", **figures)
+            aws.compute_optimizer.set_enrollment(region, status, **figures)
         aws.compute_optimizer.members[REGION] = [
             {"accountId": f"{i:012d}", "status": _STATUSES[i % statuses]}
             for i in range(12 if tracking else 0)
