@@ -106,7 +106,7 @@ def run(
         for subject, outcome in zip(subjects, outcomes, strict=True)
         if not isinstance(outcome, RegionResult)
     ]
-    failures += _deliver_what_unwatched_owe(invocation, subjects)
+    failures += _deliver_what_unwatched_owe(invocation, subjects, record=not failures)
     _emit_metrics(settings, results, complete=not failures and all(r.complete for r in results))
     if failures:
         raise CheckFailed(failures)
@@ -159,14 +159,17 @@ def _emit_metrics(settings: Settings, results: list[RegionResult], complete: boo
     )
 
 
-def _deliver_what_unwatched_owe(invocation: Invocation, subjects: list[AccountRegion]) -> list[str]:
+def _deliver_what_unwatched_owe(
+    invocation: Invocation, subjects: list[AccountRegion], record: bool
+) -> list[str]:
     """Delivers what a subject watched at an earlier check, and no longer, still owes (a Region
-    removed from ``Regions`` while SNS was down): configuration never drops an alert. The
-    subjects watched are recorded when they change, a subject left out only once it owes
-    nothing. Returns the failures, each naming the subject."""
-    record, account = WatchedSubjects(invocation.table), invocation.account_id
+    removed from ``Regions`` while SNS was down): configuration never drops an alert. With
+    ``record`` (every subject's check went through), the subjects watched are recorded when
+    they change, a subject left out only once it owes nothing. Returns the failures, each
+    naming the subject."""
+    watched_before, account = WatchedSubjects(invocation.table), invocation.account_id
     try:
-        before = record.load(account)
+        before = watched_before.load(account)
     except MonitorError as failure:
         return [f"the subjects watched before: {failure}"]
     failures: list[str] = []
@@ -187,9 +190,9 @@ def _deliver_what_unwatched_owe(invocation: Invocation, subjects: list[AccountRe
             failures.append(f"{_shown(subject)}, no longer watched: {failure}")
             still_owing.append(subject)
     keep = frozenset({*subjects, *still_owing})
-    if before != keep:
+    if record and before != keep:
         try:
-            record.save(account, keep)
+            watched_before.save(account, keep)
         except MonitorError as failure:
             failures.append(f"recording the subjects watched: {failure}")
     return failures

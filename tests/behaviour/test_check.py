@@ -91,7 +91,7 @@ def test_second_identical_check_reads_twice_and_writes_nothing(monitor: Monitor)
 
     assert dict(wire.calls) == {
         "compute-optimizer:GetEnrollmentStatus": 1,
-        "dynamodb:Query": 1,
+        "dynamodb:Query": 2,  # the observation, and the subjects watched before
     }
     assert result["checked"][0]["outcome"] == Outcome.NOTHING
     assert monitor.alerts() == []

@@ -67,7 +67,7 @@ def test_steady_check_reads_the_members_and_writes_nothing(org: Organization) ->
     assert dict(org.aws.wire.calls) == {
         "compute-optimizer:GetEnrollmentStatus": 1,
         "compute-optimizer:GetEnrollmentStatusesForOrganization": 1,
-        "dynamodb:Query": 2,  # the account's observation, the members
+        "dynamodb:Query": 3,  # the account's observation, the members, the subjects watched
     }
     assert org.alerts() == []
 
@@ -463,7 +463,7 @@ def test_a_ten_thousand_member_organization_writes_only_what_changed(aws: LocalA
 
     org.check()  # the baseline writes every member once
     assert writes(aws) == {
-        "dynamodb:PutItem": 1,  # the account's observation
+        "dynamodb:PutItem": 2,  # the account's observation, the subjects watched
         "dynamodb:UpdateItem": 2,  # the members' lease, taken and given back
         "dynamodb:BatchWriteItem": math.ceil(size / 25),
     }
@@ -471,7 +471,8 @@ def test_a_ten_thousand_member_organization_writes_only_what_changed(aws: LocalA
     aws.wire.calls.clear()
     org.check()
     assert writes(aws) == {}
-    assert aws.wire.calls["dynamodb:Query"] == 2  # 10,000 members fit in one 1 MB page
+    # 10,000 members fit in one 1 MB page; the others: the observation, the subjects watched.
+    assert aws.wire.calls["dynamodb:Query"] == 3
 
     for i in range(0, size, size // changed):
         org.listed[i] = {"accountId": f"{i:012d}", "status": "Inactive"}
