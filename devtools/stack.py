@@ -10,6 +10,7 @@ botocore sends it. moto evaluates no alarm: the state CloudWatch would reach is 
 
 from __future__ import annotations
 
+import ast
 import copy
 import io
 import json
@@ -125,7 +126,7 @@ def deployed_environment(function_name: str) -> dict[str, str]:
 def create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str], name: str) -> None:
     """The alarms, the subscription, the topic policy and the key policy, from their definitions
     in the transformed template (the schedule and the invoke config, also skipped, verify does
-    not read)."""
+    not read); the roles' inline policies as IAM keeps them."""
     queue_url = physical["FailedInvocationQueue"]
     resolver = Resolver(
         parameters,
@@ -135,6 +136,7 @@ def create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str],
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     sns = boto3.client("sns", region_name=REGION)
     kms = boto3.client("kms", region_name=REGION)
+    iam = boto3.client("iam", region_name=REGION)
     for logical_id, resource in transformed_template()["Resources"].items():
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
@@ -150,12 +152,24 @@ def create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str],
             )
         elif resource["Type"] == "AWS::SNS::Subscription":
             sns.subscribe(**properties)
+        elif resource["Type"] == "AWS::IAM::Role":
+            _inline_policies_as_json(iam, physical[logical_id])
         elif resource["Type"] == "AWS::SNS::TopicPolicy":
             for topic in properties["Topics"]:
                 policy = json.dumps(properties["PolicyDocument"])
                 sns.set_topic_attributes(
                     TopicArn=topic, AttributeName="Policy", AttributeValue=policy
                 )
+
+
+def _inline_policies_as_json(iam: Any, role: str) -> None:
+    """moto's CloudFormation keeps a role's inline policy as the text of a Python dict (its
+    intrinsic functions resolved): put back as the JSON IAM keeps."""
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if isinstance(document, str):
+            document = ast.literal_eval(document)
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
 
 
 def as_api(value: Any, client: Any, operation: str) -> Any:

@@ -26,9 +26,18 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound, UnknownRegionErr
 
 from enrollment_monitor import __version__
 from enrollment_monitor.clients import AwsClients
-from enrollment_monitor.compute_optimizer import read_enrollment, read_members
-from enrollment_monitor.enrollment import Enrollment, MemberEnrollment, iso
+from enrollment_monitor.compute_optimizer import read_members
+from enrollment_monitor.enrollment import (
+    COMPUTE_OPTIMIZER,
+    AccountRegion,
+    Enrollment,
+    MemberEnrollment,
+    iso,
+)
 from enrollment_monitor.errors import MonitorError
+from enrollment_monitor.settings import ALSO_WATCH_VALUES
+from enrollment_monitor.subjects import compute_optimizer, service_of, subjects_of
+from enrollment_monitor.subjects.service import Service
 from enrollment_monitor.verify import checklist, report
 
 EXIT_CODES = """exit codes (the same in every command, for scripts):
@@ -90,7 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     status = command(
         "status",
         "print the live Compute Optimizer enrollment",
-        "The live Compute Optimizer enrollment, read-only.",
+        "The live Compute Optimizer enrollment, read-only; with --also-watch, also the "
+        "services the stack's AlsoWatch watches. Compute Optimizer Automation and the "
+        "delegated administrator are shown but, watched for changes only, never exit 1.",
     )
     status.add_argument(
         "--region",
@@ -98,6 +109,16 @@ def _parser() -> argparse.ArgumentParser:
         dest="regions",
         metavar="REGION",
         help="a Region to read (repeatable; default: your configured Region)",
+    )
+    status.add_argument(
+        "--also-watch",
+        action="append",
+        type=_also_watched,
+        default=[],
+        metavar="SERVICE",
+        help=f"also read what AlsoWatch watches: {', '.join(ALSO_WATCH_VALUES)} (repeatable, "
+        "or separated by commas); each read once, the Hub in us-east-1, the others in the "
+        "first Region",
     )
     status.add_argument(
         "--members",
@@ -212,24 +233,63 @@ def known_region(session: boto3.Session, region: str) -> str:
     return region
 
 
+def _also_watched(value: str) -> list[str]:
+    """One --also-watch: AlsoWatch's values, separated by commas as the parameter takes them."""
+    values = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in values if v not in ALSO_WATCH_VALUES]
+    if unknown or not values:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(unknown) or repr(value)} is not one of {', '.join(ALSO_WATCH_VALUES)}"
+        )
+    return values
+
+
 def _status(arguments: argparse.Namespace, session: boto3.Session, clients: AwsClients) -> Outcome:
     regions = arguments.regions or [configured_region(session)]
-    regions = [known_region(session, region) for region in regions]
-    enrollments = {r: read_enrollment(clients.compute_optimizer(r), r) for r in regions}
+    regions = list(dict.fromkeys(known_region(session, region) for region in regions))
+    also_watch = list(dict.fromkeys(v for values in arguments.also_watch for v in values))
+    # The account is "": each reader then takes the caller's own answer.
+    watched = subjects_of("", regions, also_watch, regions[0])
+    enrollments = {
+        s: service_of(s).read(clients.regional(service_of(s).client, s.region), s.region, "")
+        for s in watched
+    }
     members = {
         r: list(read_members(clients.compute_optimizer(r), r))
         for r in (regions if arguments.members else [])
     }
-    not_active = [region for region, enrollment in enrollments.items() if not enrollment.active]
-    document: dict[str, Any] = {"regions": {r: e.to_dict() for r, e in enrollments.items()}}
+    not_active = [s for s, e in enrollments.items() if service_of(s).counts_not_active(e)]
+    compute = [s for s in watched if s.service == COMPUTE_OPTIMIZER]
+    document: dict[str, Any] = {"regions": {s.region: enrollments[s].to_dict() for s in compute}}
     for region, listed in members.items():
         document["regions"][region]["members"] = [_member_dict(m) for m in listed]
-    document["notActive"] = not_active
-    text = "\n\n".join(describe(r, e, members.get(r)) for r, e in enrollments.items())
+    document["subjects"] = [_subject_dict(s, e) for s, e in enrollments.items()]
+    document["notActive"] = [_named(subject) for subject in not_active]
+    text = "\n\n".join(
+        describe(s.region, e, members.get(s.region) if s in compute else None, service_of(s))
+        for s, e in enrollments.items()
+    )
     if not_active:
-        named = ", ".join(f"{region} ({enrollments[region].status})" for region in not_active)
+        named = ", ".join(f"{_named(s)} ({enrollments[s].status})" for s in not_active)
         text += f"\n\nnot Active: {named}"
     return Outcome(1 if not_active else 0, text, document)
+
+
+def _named(subject: AccountRegion) -> str:
+    """A subject in ``notActive``: Compute Optimizer's by its Region, as always; any other
+    by its service."""
+    return subject.region if subject.service == COMPUTE_OPTIMIZER else subject.service
+
+
+def _subject_dict(subject: AccountRegion, enrollment: Enrollment) -> dict[str, Any]:
+    service = service_of(subject)
+    return {
+        "service": service.id,
+        "scope": service.scope,
+        "region": subject.region,
+        "expectsActive": service.expects_active,
+        **enrollment.to_dict(),
+    }
 
 
 def _verify(arguments: argparse.Namespace, session: boto3.Session, clients: AwsClients) -> Outcome:
@@ -256,9 +316,14 @@ def _member_dict(member: MemberEnrollment) -> dict[str, str | None]:
 
 
 def describe(
-    region: str, enrollment: Enrollment, members: list[MemberEnrollment] | None = None
+    region: str,
+    enrollment: Enrollment,
+    members: list[MemberEnrollment] | None = None,
+    service: Service = compute_optimizer.SERVICE,
 ) -> str:
-    lines = [f"Compute Optimizer enrollment in {region}: {enrollment.status}"]
+    where = f"in {region}" if service.scope == "Region" else f"({service.scope}, read in {region})"
+    changes_only = "" if service.expects_active else " (watched for changes only)"
+    lines = [f"{service.watched} {where}: {enrollment.status}{changes_only}"]
     if enrollment.status_reason:
         lines.append(f"  reason:           {enrollment.status_reason}")
     if enrollment.last_updated:

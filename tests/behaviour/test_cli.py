@@ -13,6 +13,8 @@ import pytest
 from storage import nothing_stored
 
 from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
+from devtools.local_aws import LocalAws
+from devtools.template import ACCOUNT_ID
 from enrollment_monitor.cli import main
 
 from conftest import Monitor
@@ -175,6 +177,163 @@ def test_the_stand_ins_answer_whatever_endpoint_url_the_request_goes_to(
     assert monitor.aws.compute_optimizer.calls == [("eu-west-1", "GetEnrollmentStatus")]
 
 
+# ------------------------------------------------------------------------------ --also-watch
+
+EVERYTHING = [
+    "--also-watch",
+    "CostOptimizationHub,ComputeOptimizerAutomation",
+    "--also-watch",
+    "OrganizationAccess",
+]
+
+
+def healthy_organization(monitor: Monitor) -> None:
+    """As the monitor's AlsoWatch tests have it: the Hub and trusted access on, a delegated
+    administrator, Automation kept off on purpose."""
+    monitor.status("Active")
+    monitor.aws.compute_optimizer.set_hub(ACCOUNT_ID, "Active")
+    monitor.aws.compute_optimizer.set_automation("us-east-1", "Inactive")
+    monitor.aws.trusted_access(enabled=True)
+    monitor.aws.delegated_administrator(registered=True)
+
+
+def test_status_also_shows_each_service_also_watch_names(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthy_organization(monitor)
+
+    assert main(["status", *EVERYTHING]) == 0
+
+    out = capsys.readouterr().out
+    assert "Compute Optimizer enrollment in us-east-1: Active" in out
+    assert "Cost Optimization Hub enrollment (account, read in us-east-1): Active" in out
+    assert (
+        "Compute Optimizer Automation enrollment (account, read in us-east-1): Inactive "
+        "(watched for changes only)" in out
+    )
+    assert "Organizations trusted access for Compute Optimizer (organization, read in" in out
+    assert "Compute Optimizer delegated administrator (organization, read in us-east-1): " in out
+    assert "reason:           delegated administrator: account " in out
+    assert "not Active" not in out and nothing_stored(monitor.aws)
+
+
+@pytest.mark.parametrize(
+    ("breaking", "named"),
+    [
+        (
+            lambda aws: aws.compute_optimizer.set_hub(ACCOUNT_ID, "Inactive"),
+            "cost-optimization-hub (Inactive)",
+        ),
+        (lambda aws: aws.trusted_access(enabled=False), "organization-access (Inactive)"),
+    ],
+    ids=["hub", "trusted access"],
+)
+def test_status_exits_1_naming_a_service_not_active(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    breaking: Callable[[LocalAws], None],
+    named: str,
+) -> None:
+    healthy_organization(monitor)
+    breaking(monitor.aws)
+
+    assert main(["status", *EVERYTHING]) == 1
+
+    assert capsys.readouterr().out.rstrip().endswith(f"not Active: {named}")
+
+
+def test_automation_and_the_administrator_never_make_status_exit_1(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Watched for changes only: Automation on or off, an administrator or none, is no fault."""
+    healthy_organization(monitor)
+    monitor.aws.delegated_administrator(registered=False)
+    for automation in ("Inactive", "Active"):
+        monitor.aws.compute_optimizer.set_automation("us-east-1", automation)
+
+        assert main(["status", *EVERYTHING]) == 0
+
+        out = capsys.readouterr().out
+        assert f"Automation enrollment (account, read in us-east-1): {automation} " in out
+        assert "administrator (organization, read in us-east-1): NotRegistered" in out
+
+
+def test_status_json_lists_every_subject_and_names_those_not_active(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthy_organization(monitor)
+    monitor.status("Inactive", "Opted out by alice", region="eu-west-1")
+    monitor.aws.compute_optimizer.set_hub(ACCOUNT_ID, "Inactive")
+
+    code = main(["status", "--json", "--region", "us-east-1", "--region", "eu-west-1", *EVERYTHING])
+
+    printed = json.loads(capsys.readouterr().out)
+    assert code == printed["exitCode"] == 1
+    assert printed["notActive"] == ["eu-west-1", "cost-optimization-hub"]
+    assert {r: e["status"] for r, e in printed["regions"].items()} == {
+        "us-east-1": "Active",
+        "eu-west-1": "Inactive",
+    }
+    shown = [
+        (s["service"], s["scope"], s["region"], s["expectsActive"], s["status"])
+        for s in printed["subjects"]
+    ]
+    assert shown == [
+        ("compute-optimizer", "Region", "us-east-1", True, "Active"),
+        ("compute-optimizer", "Region", "eu-west-1", True, "Inactive"),
+        ("cost-optimization-hub", "account", "us-east-1", True, "Inactive"),
+        ("compute-optimizer-automation", "account", "us-east-1", False, "Inactive"),
+        ("organization-access", "organization", "us-east-1", True, "Active"),
+        ("delegated-administrator", "organization", "us-east-1", False, "Registered"),
+    ]
+    assert printed["subjects"][1]["statusReason"] == "Opted out by alice"
+
+
+@pytest.mark.parametrize(
+    ("value", "service", "operation"),
+    [
+        ("CostOptimizationHub", "cost-optimization-hub", "ListEnrollmentStatuses"),
+        ("ComputeOptimizerAutomation", "aco-automation", "GetEnrollmentConfiguration"),
+        ("OrganizationAccess", "organizations", "ListAWSServiceAccessForOrganization"),
+    ],
+)
+def test_a_service_read_refused_exits_2_naming_the_permission(
+    monitor: Monitor,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    service: str,
+    operation: str,
+) -> None:
+    healthy_organization(monitor)
+    monitor.aws.wire.fail(service, operation, "AccessDeniedException", 400, times=3)
+
+    assert main(["status", "--also-watch", value]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert f"IAM policy must allow {service}:{operation}" in err
+
+
+def test_a_hub_answer_listing_other_accounts_is_no_status(
+    monitor: Monitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without includeOrganizationInfo the Hub lists the caller alone: status, which does not
+    know its account, takes that one entry and no other."""
+    healthy_organization(monitor)
+    monitor.aws.compute_optimizer.set_hub("111111111111", "Inactive")
+
+    assert main(["status", "--also-watch", "CostOptimizationHub"]) == 2
+
+    assert "listing 2 accounts" in capsys.readouterr().err
+
+
+def test_also_watch_takes_only_what_also_watch_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--also-watch", "CostOptimizationHub,Hub"]) == 2
+
+    err = capsys.readouterr().err
+    assert "Hub is not one of CostOptimizationHub, ComputeOptimizerAutomation" in err
+
+
 # ------------------------------------------------------------------------------ every command
 
 COMMANDS = {"status": ["status"], "verify": ["verify", "--stack", "team-enrollment"]}
@@ -325,7 +484,7 @@ def test_an_unexpected_error_exits_2_never_1_which_means_not_active(
     def broken(*_: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("enrollment_monitor.cli.read_enrollment", broken)
+    monkeypatch.setattr("enrollment_monitor.subjects.compute_optimizer.read_enrollment", broken)
 
     assert main(["status", "--json"]) == 2
 

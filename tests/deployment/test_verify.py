@@ -38,9 +38,10 @@ from devtools.stack import (
 )
 from enrollment_monitor.cli import main
 from enrollment_monitor.clients import AwsClients
+from enrollment_monitor.subjects import ALSO_WATCHED, SERVICES
 from enrollment_monitor.verify import checklist, model
 
-from template import REGION, Resolver, deployed_environment, resources_of_type
+from template import ACCOUNT_ID, REGION, Resolver, deployed_environment, resources_of_type
 
 STACK = "team-enrollment"
 REGIONS = ("us-east-1", "eu-west-1")
@@ -54,6 +55,7 @@ CHECKS = {
     "chat",
     "topic policy",
     "key policy",
+    "function role",
 }
 
 pytestmark = pytest.mark.filterwarnings(
@@ -306,6 +308,81 @@ def _no_region_checked(deployed: Deployed) -> None:
     )
 
 
+def _role(deployed: Deployed) -> str:
+    """The function's role's name."""
+    function = boto3.client("lambda", region_name=REGION).get_function_configuration(
+        FunctionName=deployed.function
+    )
+    return str(function["Role"]).rsplit("/", 1)[1]
+
+
+def _also_watching(deployed: Deployed, value: str, granted: bool = True) -> None:
+    """The function set to watch ``value`` (ALSO_WATCH), its role granted the reads or not."""
+    function = deployed.outputs["FunctionName"]
+    variables = {**deployed_environment(function), "ALSO_WATCH": value}
+    boto3.client("lambda", region_name=REGION).update_function_configuration(
+        FunctionName=function, Environment={"Variables": variables}
+    )
+    if granted:
+        reads = [call for service in ALSO_WATCHED[value] for call in service.calls]
+        boto3.client("iam").put_role_policy(
+            RoleName=_role(deployed),
+            PolicyName="also-watch",
+            PolicyDocument=policy_document({"Effect": "Allow", "Action": reads, "Resource": "*"}),
+        )
+
+
+def _role_without_its_read(deployed: Deployed) -> None:
+    deployed.healthy()
+    iam = boto3.client("iam")
+    document = iam.get_role_policy(RoleName=_role(deployed), PolicyName="enrollment-monitor")
+    statements = document["PolicyDocument"]["Statement"]
+    kept = [s for s in statements if s.get("Sid") != "ReadComputeOptimizerEnrollment"]
+    iam.put_role_policy(
+        RoleName=_role(deployed),
+        PolicyName="enrollment-monitor",
+        PolicyDocument=policy_document(*kept),
+    )
+
+
+def _watched_service_not_granted(deployed: Deployed) -> None:
+    deployed.healthy()
+    _also_watching(deployed, "OrganizationAccess", granted=False)
+
+
+def _role_unreadable(deployed: Deployed) -> None:
+    deployed.healthy()
+    deployed.wire.fail("iam", "ListRolePolicies", "AccessDenied", 403)
+
+
+def _managed_policy(deployed: Deployed, name: str, *statements: dict[str, Any]) -> str:
+    iam = boto3.client("iam")
+    created = iam.create_policy(PolicyName=name, PolicyDocument=policy_document(*statements))
+    return str(created["Policy"]["Arn"])
+
+
+def _attached_deny_verify_cannot_evaluate(deployed: Deployed) -> None:
+    deployed.healthy()
+    guard = {
+        "Effect": "Deny",
+        "Action": "compute-optimizer:*",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": "us-east-1"}},
+    }
+    boto3.client("iam").attach_role_policy(
+        RoleName=_role(deployed), PolicyArn=_managed_policy(deployed, "region-guard", guard)
+    )
+
+
+def _boundary_without_the_reads(deployed: Deployed) -> None:
+    deployed.healthy()
+    publish_only = {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}
+    boto3.client("iam").put_role_permissions_boundary(
+        RoleName=_role(deployed),
+        PermissionsBoundary=_managed_policy(deployed, "boundary", publish_only),
+    )
+
+
 BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     "fresh stack": (
         _fresh_stack,
@@ -358,8 +435,30 @@ BREAKAGES: dict[str, tuple[Callable[[Deployed], None], set[str], str]] = {
     ),
     "function configuration denied": (
         _function_configuration_denied,
-        {"metric RegionsNotActive"},
+        {"metric RegionsNotActive", "function role"},
         "lambda:GetFunctionConfiguration",
+    ),
+    "role without its read": (
+        _role_without_its_read,
+        {"function role"},
+        'allow compute-optimizer:GetEnrollmentStatus on "*"',
+    ),
+    "a watched service not granted": (
+        _watched_service_not_granted,
+        {"function role"},
+        "is not allowed organizations:ListAWSServiceAccessForOrganization, "
+        "organizations:ListDelegatedAdministrators",
+    ),
+    "role unreadable": (_role_unreadable, {"function role"}, "iam:ListRolePolicies"),
+    "a deny verify cannot evaluate": (
+        _attached_deny_verify_cannot_evaluate,
+        {"function role"},
+        "cannot tell whether",
+    ),
+    "a boundary without the reads": (
+        _boundary_without_the_reads,
+        {"function role"},
+        "permissions boundary",
     ),
     "alarm notification failed": (
         _notification_failed,
@@ -553,6 +652,28 @@ def test_require_active_never_takes_a_page_answered_with_200_for_an_enrollment(
     assert "not Active" not in found and "HTTPS_PROXY" in lines["enrollment"]["fix"]
 
 
+def test_require_active_also_fails_on_a_watched_service_not_active(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.healthy()
+    _also_watching(deployed, "CostOptimizationHub")
+    deployed.compute_optimizer.set_hub(ACCOUNT_ID, "Inactive")
+
+    code, lines = verify_json(capsys, "--require-active")
+
+    assert code == 1 and failing(lines) == {"enrollment"}
+    assert lines["enrollment"]["found"].startswith("not Active: Cost Optimization Hub is Inactive")
+    assert "aws cost-optimization-hub update-enrollment-status" in lines["enrollment"]["fix"]
+
+    deployed.compute_optimizer.set_hub(ACCOUNT_ID, "Active")
+    code, lines = verify_json(capsys, "--require-active")
+    assert code == 0, failing(lines)
+    assert lines["enrollment"]["found"] == (
+        "Active in us-east-1, eu-west-1; so is Cost Optimization Hub"
+    )
+    assert "cost-optimization-hub:ListEnrollmentStatuses" in lines["function role"]["found"]
+
+
 def test_require_active_passes_when_every_watched_region_is_active(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -663,6 +784,8 @@ def test_the_readme_lists_every_permission_verify_needs() -> None:
             r'(?:calling|_client|client_for)\((?:\s*clients,)?\s*"([a-z-]+:[A-Za-z]+)"', source
         )
     )
+    # --require-active reads each subject expected Active with the subject's own reader.
+    called |= {call for s in SERVICES.values() if s.expects_active for call in s.calls}
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     section = readme[readme.index("### Prove it works") : readme.index("### Bring your own topic")]
 

@@ -77,7 +77,8 @@ def assert_both_checklists(printed: str) -> None:
     healthy, broken = shown[HEALTHY], shown[BROKEN]
 
     assert healthy.exit_code == 0 and not healthy.failed and not healthy.missing_fix
-    assert "test notification" in healthy.found and len(healthy.found) == 13
+    assert "test notification" in healthy.found and len(healthy.found) == 14
+    assert "allows compute-optimizer:GetEnrollmentStatus" in healthy.found["function role"]
     assert "1 invocation of " in healthy.found["invocations"]
 
     assert broken.exit_code == 1 and not broken.missing_fix

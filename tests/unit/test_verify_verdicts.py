@@ -9,18 +9,29 @@ from typing import Any
 
 import pytest
 
-from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, Reply, Subscription
+from enrollment_monitor.enrollment import AccountRegion, Enrollment
+from enrollment_monitor.verify.facts import (
+    Alarm,
+    Function,
+    Key,
+    Notification,
+    Reply,
+    Role,
+    Subscription,
+)
 from enrollment_monitor.verify.model import Series, Stack, Window
 from enrollment_monitor.verify.policy import Policy, Request, Verdict, evaluate, evaluate_all
 from enrollment_monitor.verify.verdicts import (
     alarm_requests,
     judge_alarm,
     judge_chat,
+    judge_enrollment,
     judge_heartbeat,
     judge_invocations,
     judge_key,
     judge_key_policy,
     judge_notifications,
+    judge_role,
     judge_stack,
     judge_subscriptions,
     judge_test_notification,
@@ -641,3 +652,126 @@ def test_the_invocations_line_counts_in_words(invocations: int, errors: int, fou
     line = judge_invocations("team-fn", "/aws/lambda/team-fn", window, invocations, errors)
 
     assert line.found == found
+
+
+# ------------------------------------------------------------------------------ the function's role
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/team-EnrollmentMonitorFunctionRole-1"
+READS = ("compute-optimizer:GetEnrollmentStatus", "cost-optimization-hub:ListEnrollmentStatuses")
+
+
+def role_policy(*statements: dict[str, Any], name: str = "enrollment-monitor") -> Policy:
+    return Policy.parse(policy(*statements), name, identity=True)
+
+
+def grants(*actions: str, effect: str = "Allow", **fields: Any) -> dict[str, Any]:
+    return {"Effect": effect, "Action": list(actions), "Resource": "*", **fields}
+
+
+def role(*statements: dict[str, Any], boundary: Policy | None = None) -> Role:
+    return Role(
+        ROLE, role_policy(*statements), boundary, "arn:aws:iam::1:policy/b" * bool(boundary)
+    )
+
+
+def test_a_role_granting_every_watched_read_passes_naming_them() -> None:
+    line = judge_role(role(grants(*READS)), READS)
+
+    assert line.passed
+    assert line.found.startswith(
+        "team-EnrollmentMonitorFunctionRole-1 allows compute-optimizer:GetEnrollmentStatus, "
+        "cost-optimization-hub:ListEnrollmentStatuses"
+    )
+
+
+def test_a_role_missing_a_watched_read_fails_naming_the_action_and_the_fix() -> None:
+    line = judge_role(role(grants(READS[0])), READS)
+
+    assert not line.passed
+    assert "is not allowed cost-optimization-hub:ListEnrollmentStatuses" in line.found
+    assert line.fix and "deploy the stack again" in line.fix and READS[1] in line.fix
+
+
+def test_the_role_s_policies_are_evaluated_together_a_deny_in_any_wins() -> None:
+    policies = role_policy(grants(*READS)) + role_policy(
+        grants("cost-optimization-hub:*", effect="Deny", Sid="NoHub"), name="guard"
+    )
+
+    line = judge_role(Role(ROLE, policies), READS)
+
+    assert not line.passed
+    assert line.found.endswith(f"may not call {READS[1]}: guard NoHub denies it")
+
+
+IN_ONE_REGION = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        [grants(*READS, Condition=IN_ONE_REGION)],
+        [grants(*READS), grants("*", effect="Deny", Condition={"Null": {"aws:SourceVpc": "true"}})],
+        # IAM documents "*" alone for a read that names no resource: a pattern may or may not.
+        [grants(*READS, Resource="arn:aws:*")],
+        [grants(*READS), grants("*", effect="Deny", Resource="arn:aws:compute-optimizer:*:*:*")],
+    ],
+    ids=["conditional allow", "conditional deny", "allow on a pattern", "deny on a pattern"],
+)
+def test_what_the_role_s_policies_leave_unknowable_is_cannot_tell_never_a_pass(
+    statements: list[dict[str, Any]],
+) -> None:
+    line = judge_role(role(*statements), READS)
+
+    assert not line.passed and line.found.startswith("cannot tell whether")
+    assert line.fix and "make sure that statement lets the role call" in line.fix
+
+
+def test_a_permissions_boundary_must_allow_each_read_too() -> None:
+    boundary = role_policy(grants("compute-optimizer:*"), name="boundary")
+
+    line = judge_role(role(grants(*READS), boundary=boundary), READS)
+
+    assert not line.passed
+    assert f"permissions boundary arn:aws:iam::1:policy/b does not allow {READS[1]}" in line.found
+    assert judge_role(role(grants(*READS), boundary=role_policy(grants("*"))), READS).passed
+
+
+@pytest.mark.parametrize(
+    ("variables", "reads"),
+    [
+        ({}, ["compute-optimizer:GetEnrollmentStatus"]),
+        (
+            {"TRACK_MEMBER_ACCOUNTS": "true", "ALSO_WATCH": "OrganizationAccess, Unknown"},
+            [
+                "compute-optimizer:GetEnrollmentStatus",
+                "compute-optimizer:GetEnrollmentStatusesForOrganization",
+                "organizations:ListAWSServiceAccessForOrganization",
+                "organizations:ListDelegatedAdministrators",
+            ],
+        ),
+        (
+            {"TRACK_MEMBER_ACCOUNTS": "false", "ALSO_WATCH": "CostOptimizationHub"},
+            ["compute-optimizer:GetEnrollmentStatus", READS[1]],
+        ),
+    ],
+)
+def test_the_reads_a_function_makes_follow_its_environment(
+    variables: dict[str, str], reads: list[str]
+) -> None:
+    configuration = {"Role": ROLE, "Environment": {"Variables": variables}}
+
+    assert list(Function.from_api(configuration).reads) == reads
+
+
+def test_require_active_names_a_watched_service_not_active_with_its_own_fix() -> None:
+    enrollments = {
+        AccountRegion(ACCOUNT, "us-east-1"): Enrollment("Active"),
+        AccountRegion(ACCOUNT, "us-east-1", "cost-optimization-hub"): Enrollment("Inactive"),
+    }
+
+    line = judge_enrollment(enrollments)
+
+    assert not line.passed and line.found == "not Active: Cost Optimization Hub is Inactive"
+    assert line.fix and "aws cost-optimization-hub update-enrollment-status" in line.fix
+    enrollments[AccountRegion(ACCOUNT, "us-east-1", "cost-optimization-hub")] = Enrollment("Active")
+    assert judge_enrollment(enrollments).found == "Active in us-east-1; so is Cost Optimization Hub"

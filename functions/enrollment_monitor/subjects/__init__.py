@@ -4,6 +4,8 @@ Optimization Hub, Compute Optimizer Automation and the organization's access."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from enrollment_monitor.enrollment import AccountRegion
 from enrollment_monitor.settings import (
     ALSO_AUTOMATION,
@@ -38,11 +40,18 @@ def service_of(subject: AccountRegion) -> Service:
 
 
 def watched(settings: Settings, account_id: str) -> list[AccountRegion]:
-    """Every subject a check reads: Compute Optimizer in each watched Region, then each
-    service AlsoWatch names, once, in its Region (the Hub's only endpoint, else the stack's)."""
-    subjects = [AccountRegion(account_id, region) for region in settings.regions]
-    for value in settings.also_watch:
+    """Every subject a check reads."""
+    return subjects_of(account_id, settings.regions, settings.also_watch, settings.home_region)
+
+
+def subjects_of(
+    account_id: str, regions: Sequence[str], also_watch: Sequence[str], home_region: str
+) -> list[AccountRegion]:
+    """Compute Optimizer in each Region, then each service ``also_watch`` names (AlsoWatch's
+    values), once, in its Region (the Hub's only endpoint, else ``home_region``)."""
+    subjects = [AccountRegion(account_id, region) for region in regions]
+    for value in also_watch:
         for service in ALSO_WATCHED[value]:
-            region = service.region or settings.home_region
+            region = service.region or home_region
             subjects.append(AccountRegion(account_id, region, service.id))
     return subjects

@@ -9,7 +9,7 @@ from typing import Any
 
 from enrollment_monitor import parse
 from enrollment_monitor.enrollment import Enrollment
-from enrollment_monitor.errors import calling
+from enrollment_monitor.errors import NOT_AWS, AwsCallError, calling
 from enrollment_monitor.subjects.service import NOT_ACTIVE, Service
 
 LIST_ENROLLMENTS = "cost-optimization-hub:ListEnrollmentStatuses"
@@ -20,10 +20,16 @@ _NOT_LISTED = "Inactive"
 
 def read(client: Any, region: str, account_id: str) -> Enrollment:
     """The account's own entry of ListEnrollmentStatuses (without includeOrganizationInfo it
-    lists the calling account alone). An account the Hub lists nothing for is not enrolled."""
+    lists the calling account alone: ``account_id`` "" takes that one entry, as the command
+    line does, which does not know its account). An account the Hub lists nothing for is not
+    enrolled."""
     with calling(LIST_ENROLLMENTS, region):
         items = parse.required(client.list_enrollment_statuses(), "items")
-    own = [item for item in items if isinstance(item, dict) and item.get("accountId") == account_id]
+    entries = [item for item in items if isinstance(item, dict)]
+    own = [item for item in entries if item.get("accountId") == account_id or not account_id]
+    if len({item.get("accountId") for item in own}) > 1:
+        listed = f"an answer listing {len(own)} accounts where the caller alone was asked for"
+        raise AwsCallError(LIST_ENROLLMENTS, region, NOT_AWS, listed)
     if not own:
         return Enrollment(_NOT_LISTED, "Cost Optimization Hub lists no enrollment for this account")
     with calling(LIST_ENROLLMENTS, region):

@@ -47,6 +47,9 @@ class Checklist:
                 self.stack, self.facts.topic_policy
             ),
             "key policy": self.key_policy,
+            "function role": lambda: verdicts.judge_role(
+                self.facts.role, self.facts.function.reads
+            ),
         }
         if send_test:
             checks["test notification"] = self.test_notification

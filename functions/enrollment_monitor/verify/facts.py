@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from enrollment_monitor.clients import AwsClients
-from enrollment_monitor.enrollment import Enrollment
+from enrollment_monitor.compute_optimizer import READ_MEMBERS
+from enrollment_monitor.enrollment import AccountRegion, Enrollment
 from enrollment_monitor.errors import AwsCallError, calling
+from enrollment_monitor.subjects import ALSO_WATCHED, compute_optimizer, service_of, subjects_of
 from enrollment_monitor.verify.model import (
     NOTIFICATION_DAYS,
     UNREADABLE,
@@ -43,17 +45,49 @@ class Function:
     regions: tuple[str, ...] = ()  # MONITORED_REGIONS
     timeout: int = 60
     log_group: str | None = None  # None: Lambda's default, /aws/lambda/<function>
+    role: str = ""  # its execution role's ARN
+    also_watch: tuple[str, ...] = ()  # ALSO_WATCH, the values the monitor knows
+    track_members: bool = False  # TRACK_MEMBER_ACCOUNTS
 
     @classmethod
     def from_api(cls, configuration: Mapping[str, Any]) -> Function:
         variables = configuration.get("Environment", {}).get("Variables", {})
+        also_watch = (v.strip() for v in variables.get("ALSO_WATCH", "").split(","))
         return cls(
             namespace=variables.get("POWERTOOLS_METRICS_NAMESPACE", ""),
             service=variables.get("POWERTOOLS_SERVICE_NAME", ""),
             regions=tuple(r for r in variables.get("MONITORED_REGIONS", "").split(",") if r),
             timeout=int(configuration.get("Timeout", 60)),
             log_group=configuration.get("LoggingConfig", {}).get("LogGroup") or None,
+            role=configuration.get("Role", ""),
+            also_watch=tuple(dict.fromkeys(v for v in also_watch if v in ALSO_WATCHED)),
+            # As the function reads it (settings): anything else fails its cold start.
+            track_members=str(variables.get("TRACK_MEMBER_ACCOUNTS", "")).strip().lower()
+            in ("true", "1", "yes"),
         )
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The IAM actions of every read its checks make: Compute Optimizer's enrollment, its
+        members with member tracking, and each service AlsoWatch names."""
+        members = (READ_MEMBERS,) if self.track_members else ()
+        also = (call for v in self.also_watch for s in ALSO_WATCHED[v] for call in s.calls)
+        return tuple(dict.fromkeys((*compute_optimizer.SERVICE.calls, *members, *also)))
+
+
+@dataclass(frozen=True)
+class Role:
+    """The function's execution role as IAM evaluates its requests: its inline and attached
+    managed policies together, and its permissions boundary (None: it has none)."""
+
+    arn: str
+    policies: Policy
+    boundary: Policy | None = None
+    boundary_arn: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -376,13 +410,60 @@ class Facts:
             policy: str = client.get_key_policy(KeyId=key.arn, PolicyName="default")["Policy"]
         return Policy.parse(policy)
 
-    def enrollments(self) -> dict[str, Enrollment]:
-        """The enrollment in each Region the function watches, read now with your credentials."""
+    def enrollments(self) -> dict[AccountRegion, Enrollment]:
+        """The enrollment of each subject the function watches and expects Active (Compute
+        Optimizer in each Region, what AlsoWatch adds), read now with your credentials as the
+        function reads it (each service's own reader, its call named in any failure)."""
+        function = self.function
+        watched = subjects_of(
+            self.stack.account, function.regions, function.also_watch, self.stack.region
+        )
         found = {}
-        for region in self.function.regions:
-            with self._client("compute-optimizer:GetEnrollmentStatus", region) as client:
-                found[region] = Enrollment.from_api(client.get_enrollment_status())
+        for subject in watched:
+            service = service_of(subject)
+            if service.expects_active:
+                client = self.clients.regional(service.client, subject.region)
+                found[subject] = service.read(client, subject.region, subject.account_id)
         return found
+
+    @property
+    def role(self) -> Role:
+        return self._once("role", self._read_role)
+
+    def _read_role(self) -> Role:
+        """The function's role: its boundary, inline policies and attached managed policies."""
+        arn = self.function.role
+        name, region = arn.rsplit("/", 1)[-1], self.stack.region
+        with self._client("iam:GetRole", region) as client:
+            role = client.get_role(RoleName=name)["Role"]
+        bounded = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+        policies = Policy()
+        with self._client("iam:ListRolePolicies", region) as client:
+            pages = client.get_paginator("list_role_policies").paginate(RoleName=name)
+            inline = [policy for page in pages for policy in page["PolicyNames"]]
+        for policy in inline:
+            with self._client("iam:GetRolePolicy", region) as client:
+                document = client.get_role_policy(RoleName=name, PolicyName=policy)
+            policies += Policy.parse(document["PolicyDocument"], policy, identity=True)
+        with self._client("iam:ListAttachedRolePolicies", region) as client:
+            pages = client.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+            attached = [
+                policy["PolicyArn"] for page in pages for policy in page["AttachedPolicies"]
+            ]
+        for policy_arn in attached:
+            policies += self._managed_policy(policy_arn)
+        if not bounded:
+            return Role(arn, policies)
+        return Role(arn, policies, self._managed_policy(bounded), bounded)
+
+    def _managed_policy(self, arn: str) -> Policy:
+        """A managed policy's default version (boto3 decodes IAM's URL-encoded document)."""
+        with self._client("iam:GetPolicy", self.stack.region) as client:
+            version = client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        with self._client("iam:GetPolicyVersion", self.stack.region) as client:
+            found = client.get_policy_version(PolicyArn=arn, VersionId=version)
+        document = found["PolicyVersion"]["Document"]
+        return Policy.parse(document, arn.rsplit("/", 1)[-1], identity=True)
 
     def invoke_test_notification(self) -> Reply:
         """The one write: an invocation that is never retried (a retry would send twice),

@@ -1,12 +1,13 @@
 """Whether a resource policy (an SNS topic's, a KMS key's) lets an AWS service principal make
-one request, evaluated as IAM does for the parts verify can know.
+one request, or an identity's policies (a role's) let it make one, evaluated as IAM does for the
+parts verify can know.
 
 Verify knows the request a CloudWatch alarm makes: its principal, action, resource and the
 condition keys a service principal sends (``aws:SourceAccount``, ``aws:SourceArn``,
 ``aws:SecureTransport`` ...). A condition on any other key, or a policy variable naming one, is
 a question verify cannot answer: the verdict is then ``UNKNOWN``, never a pass. So is what IAM
 leaves undocumented, such as whether a ``Service`` principal written in other letter case names
-the service.
+the service. Of a role's own requests verify knows no condition key at all.
 
 A policy is parsed once (``Policy.parse``) into typed statements; a document of a shape IAM
 does not write raises ValueError there.
@@ -27,6 +28,10 @@ from typing import Any
 ABSENT_FOR_SERVICES = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:username"})
 
 
+# The resource of a request for an action that names no resource type (a read of enrollment).
+NO_RESOURCE = "*"
+
+
 class Verdict(Enum):
     ALLOWED = "allowed"
     DENIED = "denied"  # an explicit Deny applies
@@ -40,13 +45,15 @@ class Request:
     action: str
     resource: str
     context: Mapping[str, str]  # the condition keys the request carries, names in any case
+    # The keys it is known not to carry (of a role's request, verify knows none absent).
+    absent: frozenset[str] = ABSENT_FOR_SERVICES
 
     def value(self, key: str) -> str | None:
         return {k.lower(): v for k, v in self.context.items()}.get(key.lower())
 
     def lacks(self, key: str) -> bool:
         """Whether the request is known not to carry ``key`` (not only not known to)."""
-        return self.value(key) is None and key.lower() in ABSENT_FOR_SERVICES
+        return self.value(key) is None and key.lower() in self.absent
 
 
 @dataclass(frozen=True)
@@ -95,36 +102,46 @@ class Statement:
     actions: Patterns
     resources: Patterns
     conditions: tuple[Condition, ...] = ()
+    # IAM reads ``${...}`` as literal text in a policy of an older language version.
+    variables: bool = False
 
 
 @dataclass(frozen=True)
 class Policy:
     statements: tuple[Statement, ...] = ()
-    version: str | None = None
-
-    @property
-    def variables(self) -> bool:
-        """IAM reads ``${...}`` as literal text in a policy of an older language version."""
-        return self.version == "2012-10-17"
 
     @classmethod
-    def parse(cls, document: str | None) -> Policy:
-        """The policy of a JSON document; no document is a policy with no statement."""
+    def parse(
+        cls, document: str | Mapping[str, Any] | None, name: str = "", identity: bool = False
+    ) -> Policy:
+        """The policy of a JSON document (or of the object boto3 decoded it into); no document
+        is a policy with no statement. ``name`` prefixes its statements' names; ``identity``:
+        an identity's policy, whose statements apply to that identity (they name no
+        principal)."""
         if not document:
             return cls()
-        parsed = _mapping(json.loads(document), "a policy")
+        parsed = _mapping(
+            json.loads(document) if isinstance(document, str) else document, "a policy"
+        )
         listed = parsed.get("Statement", [])
         statements = listed if isinstance(listed, list) else [listed]
+        variables = parsed.get("Version") == "2012-10-17"
         return cls(
-            tuple(_statement(s, number) for number, s in enumerate(statements, start=1)),
-            parsed.get("Version"),
+            tuple(
+                _statement(s, number, variables, name, identity)
+                for number, s in enumerate(statements, start=1)
+            )
         )
+
+    def __add__(self, other: Policy) -> Policy:
+        """Both policies' statements, evaluated together (an identity's policies)."""
+        return Policy(self.statements + other.statements)
 
     def evaluate(self, request: Request) -> Evaluation:
         outcomes: dict[str, list[tuple[bool | None, str]]] = {"Allow": [], "Deny": []}
         for statement in self.statements:
             if statement.effect in outcomes:
-                met, unknown = _holds(statement, request, self.variables)
+                met, unknown = _holds(statement, request, statement.variables)
                 why = statement.name if unknown is None else f"{statement.name} ({unknown})"
                 outcomes[statement.effect].append((met, why))
         # An explicit Deny wins, then a Deny verify cannot rule out, then an Allow.
@@ -160,13 +177,16 @@ def evaluate_all(document: str | None, requests: Iterable[Request]) -> Evaluatio
 # ------------------------------------------------------------------------------ parsing
 
 
-def _statement(statement: Any, number: int) -> Statement:
+def _statement(
+    statement: Any, number: int, variables: bool, policy: str, identity: bool
+) -> Statement:
     statement = _mapping(statement, "a statement")
     conditions = _mapping(statement.get("Condition", {}), "a Condition")
+    named = str(statement.get("Sid") or f"statement {number}")
     return Statement(
-        name=str(statement.get("Sid") or f"statement {number}"),
+        name=f"{policy} {named}" if policy else named,
         effect=str(statement.get("Effect")),
-        principals=_principals(statement),
+        principals=Principals(everyone=True) if identity else _principals(statement),
         actions=_patterns(statement, "Action"),
         # A key policy may leave Resource out: the key itself.
         resources=_patterns(statement, "Resource", absent=("*",)),
@@ -175,6 +195,7 @@ def _statement(statement: Any, number: int) -> Statement:
             for operator, tests in conditions.items()
             for key, values in _mapping(tests, f"the {operator} condition").items()
         ),
+        variables=variables,
     )
 
 
@@ -375,6 +396,8 @@ def _holds(
 def _names_resource(pattern: str, request: Request, variables: bool) -> bool | None:
     if pattern == "*":
         return True
+    if request.resource == NO_RESOURCE:
+        return None  # IAM documents "*" alone for an action that names no resource
     pieces = _resolved(pattern, request, variables)
     return None if pieces is None else _arn_like(pieces, request.resource, resource=True)
 

@@ -6,9 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from enrollment_monitor.alerts.render import api_text
-from enrollment_monitor.enrollment import Enrollment
+from enrollment_monitor.enrollment import COMPUTE_OPTIMIZER, AccountRegion, Enrollment
 from enrollment_monitor.errors import NOT_AWS, AwsCallError
-from enrollment_monitor.verify.facts import Alarm, Function, Key, Notification, Reply, Subscription
+from enrollment_monitor.subjects import service_of
+from enrollment_monitor.verify.facts import (
+    Alarm,
+    Function,
+    Key,
+    Notification,
+    Reply,
+    Role,
+    Subscription,
+)
 from enrollment_monitor.verify.model import (
     CLOUDWATCH,
     ENROLLMENT_ALARM,
@@ -20,7 +29,7 @@ from enrollment_monitor.verify.model import (
     failed,
     passed,
 )
-from enrollment_monitor.verify.policy import Evaluation, Policy, Request, Verdict
+from enrollment_monitor.verify.policy import NO_RESOURCE, Evaluation, Policy, Request, Verdict
 
 # What a key policy must let CloudWatch alarms do to publish to a topic encrypted with it.
 KEY_GRANT = f"the service principal {CLOUDWATCH} kms:Decrypt and kms:GenerateDataKey*"
@@ -326,27 +335,108 @@ def judge_test_notification(function: str, log_group: str, reply: Reply) -> Line
     )
 
 
-def judge_enrollment(enrollments: Mapping[str, Enrollment]) -> Line:
-    """``enrollments``: each watched Region's, read now (``verify --require-active``)."""
-    if not enrollments:
+def judge_enrollment(enrollments: Mapping[AccountRegion, Enrollment]) -> Line:
+    """``enrollments``: each watched subject's expected Active, read now (``verify
+    --require-active``): Compute Optimizer in each Region, then what AlsoWatch adds."""
+    regions = [subject.region for subject in enrollments if subject.service == COMPUTE_OPTIMIZER]
+    if not regions:
         return failed(
             "enrollment", "the function checks no Region (MONITORED_REGIONS is empty)", DRIFT_FIX
         )
-    regions = ", ".join(enrollments)
-    not_active = {region: e for region, e in enrollments.items() if not e.active}
+    not_active = {subject: e for subject, e in enrollments.items() if not e.active}
     if not not_active:
-        return passed("enrollment", f"Active in {regions}")
+        others = [service_of(s).name for s in enrollments if s.service != COMPUTE_OPTIMIZER]
+        also = f"; so is {' and '.join(others)}" if others else ""
+        return passed("enrollment", f"Active in {', '.join(regions)}{also}")
     described = "; ".join(
-        f"{region} is {e.status}" + (f" ({api_text(e.status_reason)})" if e.status_reason else "")
-        for region, e in not_active.items()
+        f"{_subject(subject)} is {e.status}"
+        + (f" ({api_text(e.status_reason)})" if e.status_reason else "")
+        for subject, e in not_active.items()
     )
-    first = next(iter(not_active))
-    return failed(
-        "enrollment",
-        f"not Active: {described}",
+    first, enrollment = next(iter(not_active.items()))
+    fix = (
         "if the account is meant to be enrolled, opt in again: aws compute-optimizer "
-        f"update-enrollment-status --status Active --region {first} (each Region named)",
+        f"update-enrollment-status --status Active --region {first.region} (each Region named)"
+        if first.service == COMPUTE_OPTIMIZER
+        else service_of(first).steps_for(enrollment.status)[0]
     )
+    return failed("enrollment", f"not Active: {described}", fix)
+
+
+def _subject(subject: AccountRegion) -> str:
+    """Compute Optimizer's subject by its Region; any other by its service's name."""
+    return subject.region if subject.service == COMPUTE_OPTIMIZER else service_of(subject).name
+
+
+def role_requests(reads: Sequence[str]) -> list[Request]:
+    """What verify knows of the requests the function's role makes for ``reads``: the action,
+    on no resource (none of these reads names a resource type), and no condition key at all
+    (no principal either: an identity's policy names none)."""
+    return [Request("", action, NO_RESOURCE, {}, absent=frozenset()) for action in reads]
+
+
+def judge_role(role: Role, reads: Sequence[str]) -> Line:
+    """Whether the function's role lets it make ``reads`` (``Function.reads``): an Allow in its
+    policies and in its permissions boundary if it has one, a Deny in neither. Service control
+    policies verify does not read: a read they refuse fails the check, which the invocations
+    line shows."""
+    check = "function role"
+    held: dict[Verdict, list[tuple[str, Evaluation, bool]]] = {verdict: [] for verdict in Verdict}
+    for request in role_requests(reads):
+        verdict, evaluation, by_boundary = _role_evaluation(role, request)
+        held[verdict].append((request.action, evaluation, by_boundary))
+    if held[Verdict.DENIED]:
+        action, evaluation, _ = held[Verdict.DENIED][0]
+        return failed(
+            check,
+            f"{role.name} may not call {action}: {evaluation.why} denies it",
+            f"take {action} out of what {evaluation.why} denies: the function's check needs it",
+        )
+    refused = {
+        by_boundary: ", ".join(a for a, _, b in held[Verdict.NOT_ALLOWED] if b is by_boundary)
+        for by_boundary in (False, True)
+    }
+    if refused[False]:
+        return failed(
+            check,
+            f"{role.name} is not allowed {refused[False]}: no statement of its policies allows "
+            "it, and the function's check needs it",
+            "the template grants each read the function's settings need: deploy the stack "
+            f'again (a role changed by hand: allow {refused[False]} on "*")',
+        )
+    if refused[True]:
+        return failed(
+            check,
+            f"{role.name}'s permissions boundary {role.boundary_arn} does not allow "
+            f"{refused[True]}, which the function's check needs",
+            f"let the boundary allow {refused[True]} too",
+        )
+    if held[Verdict.UNKNOWN]:
+        action, evaluation, _ = held[Verdict.UNKNOWN][0]
+        return failed(
+            check,
+            f"cannot tell whether {role.name} may call {action}: {evaluation.why} depends on "
+            "what verify cannot know",
+            f"make sure that statement lets the role call {action}",
+        )
+    return passed(
+        check,
+        f"{role.name} allows {', '.join(reads)} (its policies and boundary; service control "
+        "policies are not read)",
+    )
+
+
+def _role_evaluation(role: Role, request: Request) -> tuple[Verdict, Evaluation, bool]:
+    """The role's policies and its boundary together: a refusal by either, then what either
+    leaves unknown, decides; else both allow. True: the boundary decided."""
+    evaluations = [(role.policies.evaluate(request), False)]
+    if role.boundary is not None:
+        evaluations.append((role.boundary.evaluate(request), True))
+    for verdict in (Verdict.DENIED, Verdict.NOT_ALLOWED, Verdict.UNKNOWN):
+        for evaluation, by_boundary in evaluations:
+            if evaluation.verdict is verdict:
+                return verdict, evaluation, by_boundary
+    return Verdict.ALLOWED, evaluations[0][0], False
 
 
 def fix_for(error: AwsCallError) -> str:
