@@ -164,11 +164,13 @@ def create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str],
 
 def _inline_policies_as_json(iam: Any, role: str) -> None:
     """moto's CloudFormation keeps a role's inline policy as the text of a Python dict (its
-    intrinsic functions resolved): put back as the JSON IAM keeps."""
+    intrinsic functions resolved): put back as the JSON IAM keeps, as CloudFormation makes it."""
     for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
         document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
         if isinstance(document, str):
             document = ast.literal_eval(document)
+        # CloudFormation drops an AWS::NoValue from a list; moto keeps it as None.
+        document["Statement"] = [s for s in document["Statement"] if s is not None]
         iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
 
 
