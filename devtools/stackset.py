@@ -33,6 +33,8 @@ from devtools.stack import transformed_template
 from devtools.template import REGION
 
 OUTPUT = Path(".aws-sam") / "stackset" / "template.json"
+# CreateStackSet's TemplateBody (and so --template-body): at most this many bytes.
+TEMPLATE_BODY_LIMIT = 51_200
 # What member-account mode fixes: no member tracking, no chat channel.
 FIXED_PARAMETERS = {
     "TrackMemberAccounts": "false",
@@ -331,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default=REGION, help="whose partition the transform uses")
     arguments = parser.parse_args(argv)
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
-    arguments.output.write_text(json.dumps(stackset_template(arguments.region), indent=2) + "\n")
+    # Compact: indented, it would not fit TemplateBody.
+    compact = json.dumps(stackset_template(arguments.region), separators=(",", ":"))
+    arguments.output.write_text(compact + "\n")
     print(f"wrote {arguments.output}")
     return 0
 

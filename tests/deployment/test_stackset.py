@@ -19,7 +19,7 @@ from cfnlint.api import ManualArgs, lint_file
 from moto import mock_aws
 
 from devtools.stack import CODE_URI, StandIns, create_stack, stand_ins
-from devtools.stackset import MEMBER_ALSO_WATCH, stackset_template
+from devtools.stackset import MEMBER_ALSO_WATCH, TEMPLATE_BODY_LIMIT, stackset_template
 from devtools.template import REGION, Resolver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +102,10 @@ def test_the_template_has_no_transform_no_serverless_type_and_no_nested_stack(
     assert "Transform" not in template
     assert not [t for t in types if t.startswith("AWS::Serverless::")]
     assert "AWS::CloudFormation::Stack" not in types
+
+
+def test_the_written_template_fits_create_stack_set_s_template_body(written: Path) -> None:
+    assert len(written.read_bytes()) <= TEMPLATE_BODY_LIMIT
 
 
 def test_the_code_comes_from_the_bucket_and_key_given_as_parameters(
