@@ -96,14 +96,31 @@ validate: $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM_ENV) $(SAM_VENV)/bin/sam build --region $(SAM_REGION)
 
-checkov: $(CHECKOV_VENV)/.installed
+checkov: $(CHECKOV_VENV)/.installed stackset-template
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
-		--file template.yaml --file nested/chatbot.yaml
+		--file template.yaml --file nested/chatbot.yaml --file $(STACKSET_TEMPLATE)
 
 # The monitor deploys in every partition: one Region of each. Chat only where AWS Chatbot is.
-cfn-lint: $(VENV)/.dev
+cfn-lint: $(VENV)/.dev stackset-template
 	$(VENV)/bin/cfn-lint --regions us-east-1 us-gov-west-1 cn-north-1 -- template.yaml
 	$(VENV)/bin/cfn-lint --regions us-east-1 -- nested/chatbot.yaml
+	$(VENV)/bin/cfn-lint --regions us-east-1 us-gov-west-1 cn-north-1 -- $(STACKSET_TEMPLATE)
+
+# Member-account mode for service-managed StackSets (docs/ORGANIZATIONS.md): template.yaml
+# transformed offline by the SAM translator, as plain CloudFormation (no Transform, no nested
+# stack), its code read from the CodeBucket and CodeKey parameters. stackset-code zips what
+# `sam build` built (python3.13 and PyPI, as make build), to upload there.
+STACKSET_TEMPLATE := .aws-sam/stackset/template.json
+STACKSET_CODE = .aws-sam/stackset/enrollment-monitor-$(VERSION).zip
+.PHONY: stackset-template stackset-code
+
+stackset-template: $(VENV)/.dev
+	PYTHONPATH=functions $(PY) -m devtools.stackset --output $(STACKSET_TEMPLATE)
+
+stackset-code: build
+	$(PYTHON) -c 'import shutil, sys; shutil.make_archive(sys.argv[1], "zip", sys.argv[2])' \
+		$(basename $(STACKSET_CODE)) .aws-sam/build/EnrollmentMonitorFunction
+	@echo "wrote $(STACKSET_CODE)"
 
 # Publishes this version to the Serverless Application Repository in SAM_REGION:
 # make publish PUBLISH_BUCKET=artifact-bucket (docs/PUBLISHING.md). The version is

@@ -84,9 +84,12 @@ def _quiet_moto() -> Iterator[None]:
             log.setLevel(level)
 
 
-def create_stack(parameters: dict[str, str], stack_name: str) -> dict[str, Any]:
-    """Creates the transformed template as a stack (moto: in-process or a server); its status,
-    outputs and physical resource ids."""
+def create_stack(
+    parameters: dict[str, str], stack_name: str, template: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Creates the transformed template (or ``template``, whose function's code is at
+    CODE_URI) as a stack (moto: in-process or a server); its status, outputs and physical
+    resource ids."""
     bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
@@ -98,7 +101,7 @@ def create_stack(parameters: dict[str, str], stack_name: str) -> dict[str, Any]:
     with _quiet_moto():
         cloudformation.create_stack(
             StackName=stack_name,
-            TemplateBody=json.dumps(transformed_template()),
+            TemplateBody=json.dumps(template or transformed_template()),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Capabilities=["CAPABILITY_IAM"],
         )

@@ -1,15 +1,18 @@
 """The function's role allows every AWS call the code really makes, and nothing else."""
 
 import contextlib
+import json
 import os
+from pathlib import Path
 
 import pytest
 
 from devtools.local_aws import local_aws
+from devtools.stackset import MEMBER_ALSO_WATCH, stackset_template
 from enrollment_monitor.errors import MonitorError
 
 from conftest import Monitor
-from template import Resolver, transformed_template
+from template import TEMPLATE, Resolver, load_template, transformed_template
 
 # IAM authorises each action inside a transaction as that action on its own: the monitor's
 # transactions put owed alerts and observations, and update the version.
@@ -26,13 +29,15 @@ USED_BY_SERVICES = {
 }
 
 
-def granted_actions(parameters: dict[str, str] | None = None) -> set[str]:
+def granted_actions(parameters: dict[str, str] | None = None, path: Path = TEMPLATE) -> set[str]:
     """What the role allows for ``parameters`` (e.g. ``{"AlsoWatch": ...}``, the
     TrackMemberAccounts default otherwise) when the stack makes its topic and key (every grant
-    of the topic and key is present)."""
+    of the topic and key is present); in the transformed template.yaml, or in the template
+    at ``path`` (already plain CloudFormation)."""
     topic = "arn:aws:sns:us-east-1:123456789012:alerts"
-    role = Resolver(parameters, resources={"AlertTopic": topic}).value(
-        transformed_template()["Resources"]["EnrollmentMonitorFunctionRole"]
+    template = transformed_template() if path == TEMPLATE else load_template(path)
+    role = Resolver(parameters, resources={"AlertTopic": topic}, path=path).value(
+        template["Resources"]["EnrollmentMonitorFunctionRole"]
     )
     actions: set[str] = set()
     for policy in role["Properties"]["Policies"]:
@@ -83,6 +88,21 @@ def actions_of_every_path(tracking: str, also_watch: str = "") -> set[str]:
 def test_the_role_allows_exactly_the_actions_the_code_uses(tracking: str, also_watch: str) -> None:
     used = actions_of_every_path(tracking, also_watch)
     granted = granted_actions({"TrackMemberAccounts": tracking, "AlsoWatch": also_watch})
+
+    assert used - granted == set(), "the code calls actions the role does not allow"
+    assert granted - used - USED_BY_SERVICES == set(), "the role allows actions nobody uses"
+
+
+@pytest.mark.parametrize("also_watch", ["", *MEMBER_ALSO_WATCH, ",".join(MEMBER_ALSO_WATCH)])
+def test_the_stackset_template_s_role_allows_exactly_what_member_mode_uses(
+    also_watch: str, tmp_path: Path
+) -> None:
+    """`make stackset-template`'s member-account mode: no member tracking, and AlsoWatch
+    without OrganizationAccess."""
+    written = tmp_path / "template.json"
+    written.write_text(json.dumps(stackset_template()))
+    used = actions_of_every_path("false", also_watch)
+    granted = granted_actions({"AlsoWatch": also_watch}, written)
 
     assert used - granted == set(), "the code calls actions the role does not allow"
     assert granted - used - USED_BY_SERVICES == set(), "the role allows actions nobody uses"

@@ -30,6 +30,8 @@ COVERED = {
     "test_verify_demo_prints_a_healthy_checklist_then_a_broken_one_with_fixes",
     "enrollment-monitor status --help": "tests/behaviour/test_cli.py::"
     "test_help_documents_the_exit_codes_and_the_common_options",
+    "make stackset-template": "tests/deployment/test_stackset.py::"
+    "test_the_template_deploys_on_moto_and_its_check_alerts_the_account_s_own_topic",
 }
 # What each make target shown must run, and the file of the test that runs the same (`make
 # test` is this very suite).
@@ -41,6 +43,11 @@ MAKE_TARGETS = {
         '"devtools.verify_demo"',
     ),
     "test": ("$(PY) -m pytest", "tests/unit/test_docs.py", "testpaths"),
+    "stackset-template": (
+        "-m devtools.stackset",
+        "tests/deployment/test_stackset.py",
+        '"devtools.stackset"',
+    ),
 }
 
 
