@@ -50,6 +50,10 @@ class _Stubs:
             meta=SimpleNamespace(region_name=REGION), query=self._query, put_item=self._put
         )
 
+    def regional(self, service: str, region: str) -> SimpleNamespace:
+        assert service == "compute-optimizer", service  # the only subject a default check reads
+        return self.compute_optimizer(region)
+
     def compute_optimizer(self, region: str) -> SimpleNamespace:
         from datetime import UTC, datetime
 
@@ -63,7 +67,7 @@ class _Stubs:
 
     def _put(self, Item: dict, **_: object) -> dict:  # noqa: N803
         self._items.setdefault(Item["pk"]["S"], []).append(Item)
-        return {}
+        return {"ResponseMetadata": {"RequestId": "stub"}}  # what every DynamoDB answer carries
 
 
 def _child(regions: int, runs: int) -> dict:
