@@ -16,6 +16,9 @@ Optimizer stand-in. A module a measure, each timing in fresh processes of its ow
    timed on AWS by a latency model, against the template's memory and timeout.
 
 This module runs them and prints the tables (devtools/bench_table.py, then the scale table).
+``--quick`` runs each measure once in one small configuration, from the source tree (no package
+built): seconds instead of minutes, so that the suite runs the bench end to end
+(tests/deployment/test_bench.py). Its figures are not the bench's.
 """
 
 from __future__ import annotations
@@ -36,30 +39,51 @@ from devtools import (
 )
 from devtools.bench_process import write
 
+# --quick: a measure each, in one small configuration (options given beside it still win).
+QUICK = {
+    "runs": 1,
+    "warm_runs": 5,
+    "cpu_runs": 20,
+    "cpu_regions": "1",
+    "scale_sizes": "100",
+    "scale_regions": "2",  # Regions in threads, as with any Region count above one
+}
+
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=9, help="cold-start processes per variant")
     parser.add_argument("--warm-runs", type=int, default=500, help="warm checks timed")
     parser.add_argument("--cpu-runs", type=int, default=2000, help="stubbed checks timed")
+    parser.add_argument(
+        "--cpu-regions",
+        default=",".join(map(str, bench_cpu.REGION_COUNTS)),
+        help="Regions watched, listed",
+    )
     parser.add_argument("--scale-sizes", default="1000,10000,100000", help="members, listed")
     parser.add_argument("--scale-regions", default="1,17", help="Regions watched, listed")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
+    parser.add_argument(
+        "--quick", action="store_true", help="each measure once, small, no package: a smoke run"
+    )
     arguments = parser.parse_args(argv)
+    if arguments.quick:
+        parser.set_defaults(**QUICK)
+        arguments = parser.parse_args(argv)
 
     print(f"enrollment-monitor benchmark (python {sys.version.split()[0]}, {_cpu()})")
-    built = bench_package.build()
+    if arguments.quick:
+        print("quick: each measure once, in one small configuration; not figures to quote")
+    built = not arguments.quick and bench_package.build()
     cold = bench_cold.measure(arguments.runs, built)
     warm = bench_warm.measure(arguments.warm_runs)
     measured = bench_requests.measure()
     sizes = bench_package.sizes(built)
     importtime = bench_imports.measure(built)
-    cpu = bench_cpu.measure(arguments.cpu_runs)
+    cpu = bench_cpu.measure(arguments.cpu_runs, _counts(arguments.cpu_regions))
     memory, timeout = bench_scale.function_settings()
     scale = bench_scale.measure(
-        [int(size) for size in arguments.scale_sizes.split(",")],
-        [int(count) for count in arguments.scale_regions.split(",")],
-        timeout,
+        _counts(arguments.scale_sizes), _counts(arguments.scale_regions), timeout
     )
 
     requests = {
@@ -99,6 +123,10 @@ def main(argv: list[str]) -> int:
         }
         write(arguments.json, results)
     return 0
+
+
+def _counts(listed: str) -> list[int]:
+    return [int(count) for count in listed.split(",")]
 
 
 def _cpu() -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from types import SimpleNamespace
 
 from devtools import bench_table
@@ -22,12 +23,12 @@ from devtools.bench_process import REGION, Stdout, event, run_child, write
 _MODULE = "devtools.bench_cpu"  # the child
 TARGET_US = 150
 _WARM_UP = 200
-REGION_COUNTS = (1, 17)
+REGION_COUNTS = (1, 17)  # make bench's
 
 
-def measure(runs: int) -> dict[int, float]:
+def measure(runs: int, region_counts: Sequence[int]) -> dict[int, float]:
     """{Regions watched: median microseconds of CPU per Region of a steady check}."""
-    return {count: run_child(_MODULE, [str(count), str(runs)])[0]["us"] for count in REGION_COUNTS}
+    return {count: run_child(_MODULE, [str(count), str(runs)])[0]["us"] for count in region_counts}
 
 
 def rows(cpu: dict[int, float]) -> list[bench_table.Row]:

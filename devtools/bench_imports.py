@@ -56,6 +56,7 @@ def measure(built: bool) -> dict:
     probe = _python(env, "-c", _HYGIENE_PROBE)
     clients, session, unneeded = probe.stdout.strip().split(" ", 2)
     return {
+        "from": "package with bytecode" if built else "source tree, bytecode cached",
         "handler_ms": cumulative["enrollment_monitor.app"],
         "watched": [(cumulative[m], m) for m in _WATCHED if m in cumulative],
         "own_modules_ms": own,
@@ -78,7 +79,7 @@ def _python(env: dict[str, str], *args: str):
 def notes(importtime: dict) -> list[str]:
     largest = ", ".join(f"{n} {t:.1f} ms" for t, n in importtime["top_self"])
     return [
-        f"\npython -X importtime of the handler module (package with bytecode): "
+        f"\npython -X importtime of the handler module ({importtime['from']}): "
         f"{importtime['handler_ms']:.1f} ms cumulative, "
         f"of which the monitor's own modules {importtime['own_modules_ms']:.1f} ms (self):",
         *(f"  {cumulative:7.1f} ms  {name}" for cumulative, name in importtime["watched"]),

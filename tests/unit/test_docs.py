@@ -32,6 +32,8 @@ COVERED = {
     "test_help_documents_the_exit_codes_and_the_common_options",
     "make stackset-template": "tests/deployment/test_stackset.py::"
     "test_the_template_deploys_on_moto_and_its_check_alerts_the_account_s_own_topic",
+    ".venv/bin/python -m devtools.bench --quick": "tests/deployment/test_bench.py::"
+    "test_the_quick_bench_runs_every_measure_and_prints_both_tables",
 }
 # What each make target shown must run, and the file of the test that runs the same (`make
 # test` is this very suite).
@@ -48,6 +50,7 @@ MAKE_TARGETS = {
         "tests/deployment/test_stackset.py",
         '"devtools.stackset"',
     ),
+    "bench": ("$(PY) -m devtools.bench", "tests/deployment/test_bench.py", '"devtools.bench"'),
 }
 
 
