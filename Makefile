@@ -32,7 +32,7 @@ CHECKOV_VERSION := 3.3.30
 # another, so the long property tests keep no core idle. PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= auto
 
-.PHONY: demo test lint typecheck validate build checkov cfn-lint publish publish-preflight bench status clean
+.PHONY: demo test lint typecheck validate build deploy checkov cfn-lint publish publish-preflight bench status clean
 
 # Made once, by a Python checked first; a half-made or older .venv is made again.
 $(VENV)/.created:
@@ -95,6 +95,18 @@ validate: $(SAM_VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM_ENV) $(SAM_VENV)/bin/sam build --region $(SAM_REGION)
+
+# Deploys what make build built, with the SAM CLI of .venv-sam. Guided (it asks for every
+# parameter, then saves the answers in samconfig.toml) until samconfig.toml has
+# parameter_overrides under [default.deploy.parameters]: a guided deploy always saves them
+# there, while the stack name and Region it may leave to [default.global.parameters]. Then
+# without questions. GUIDED=1 asks again, GUIDED=0 never asks.
+DEPLOYED_BEFORE = $(shell awk '/^[[:space:]]*\[/ { deploy = /^[[:space:]]*\[default\.deploy\.parameters\]/ } \
+	deploy && /^[[:space:]]*parameter_overrides[[:space:]]*=/ { print "yes"; exit }' samconfig.toml 2>/dev/null)
+GUIDED ?= $(if $(DEPLOYED_BEFORE),0,1)
+
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy$(if $(filter 1,$(GUIDED)), --guided)
 
 checkov: $(CHECKOV_VENV)/.installed stackset-template
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \

@@ -1,5 +1,6 @@
 """`make demo` and `make test` on a Python the project does not support: refused at once, naming
-the version needed and the one found, before an environment is made or anything installed."""
+the version needed and the one found, before an environment is made or anything installed.
+`make deploy`: guided the first time, without questions once samconfig.toml holds the answers."""
 
 import os
 import subprocess
@@ -67,3 +68,69 @@ def test_a_supported_python_goes_on_to_make_the_environment(tmp_path: Path, vers
     assert "needs Python" not in made.stderr
     (first_use, *_) = (tmp_path / "used").read_text().splitlines()
     assert first_use.startswith("-m venv ") and first_use.endswith(str(tmp_path / "venv"))
+
+
+# What a guided deploy appends to the repository's samconfig.toml when it saves the answers (SAM
+# CLI 1.170's samconfig writer; the stack name, the same as the global one, is not repeated).
+SAVED_BY_A_GUIDED_DEPLOY = """region = "eu-west-1"
+parameter_overrides = "NotificationEmail=\\"ops@example.com\\" Regions=\\"eu-west-1\\""
+"""
+
+
+def deploy_dry_run(clone: Path, *variables: str) -> list[str]:
+    """The commands `make deploy` would run in ``clone`` (``make -n``: nothing is installed,
+    built or deployed)."""
+    made = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-f", str(ROOT / "Makefile"), "deploy", *variables],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        env=ENVIRONMENT,
+        timeout=60,
+        check=True,
+    )
+    return made.stdout.splitlines()
+
+
+def sam_deploy(commands: list[str]) -> str:
+    (deploy,) = [command for command in commands if "/sam deploy" in command]
+    return deploy
+
+
+def clone_of(folder: Path, *files: str) -> Path:
+    """``folder`` with the repository's ``pyproject.toml`` (which the Makefile reads) and
+    ``files``."""
+    for name in ("pyproject.toml", *files):
+        (folder / name).write_text((ROOT / name).read_text())
+    return folder
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """A clone: samconfig.toml as the repository has it."""
+    return clone_of(tmp_path, "samconfig.toml")
+
+
+def test_the_first_make_deploy_builds_then_asks_for_the_parameters(clone: Path) -> None:
+    commands = deploy_dry_run(clone)
+
+    deploy = sam_deploy(commands)
+    assert deploy.endswith(".venv-sam/bin/sam deploy --guided")
+    assert any(
+        ".venv-sam/bin/sam build" in command for command in commands[: commands.index(deploy)]
+    )
+
+
+def test_make_deploy_asks_nothing_once_a_guided_deploy_saved_the_answers(clone: Path) -> None:
+    with (clone / "samconfig.toml").open("a") as samconfig:
+        samconfig.write(SAVED_BY_A_GUIDED_DEPLOY)
+
+    assert sam_deploy(deploy_dry_run(clone)).endswith(".venv-sam/bin/sam deploy")
+    assert sam_deploy(deploy_dry_run(clone, "GUIDED=1")).endswith(" deploy --guided")
+
+
+def test_make_deploy_without_samconfig_is_guided_and_guided_0_never_asks(tmp_path: Path) -> None:
+    clone = clone_of(tmp_path)
+
+    assert sam_deploy(deploy_dry_run(clone)).endswith(" deploy --guided")
+    assert sam_deploy(deploy_dry_run(clone, "GUIDED=0")).endswith(".venv-sam/bin/sam deploy")
