@@ -4,6 +4,8 @@ order, one duplicate allowed only right after a publish (docs/DELIVERY.md)."""
 
 import contextlib
 import os
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,6 +56,13 @@ def test_the_sweep_covers_every_call_of_both_paths() -> None:
         "sns:Publish",
     }
     assert len(EVERY_POINT) == 3 * (7 + 15 + 6 + 6 + 3)
+
+
+def test_delivery_md_states_the_number_of_points_the_sweep_prints() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "DELIVERY.md").read_text()
+
+    (stated,) = re.findall(r"devtools\.fault_sweep` prints the (\d+) points", page)
+    assert int(stated) == len(EVERY_POINT)
 
 
 def test_the_sweep_covers_every_call_of_the_also_watched_subjects() -> None:

@@ -4,15 +4,18 @@ defaults are the template's, and the README stays short, draws the flow and maps
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from enrollment_monitor.alerts.opt_ins import opt_ins_alert
 from enrollment_monitor.alerts.render import console_links
-from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.enrollment import AccountRegion, Enrollment
 from tests.template import load_template, parameter_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,6 +173,29 @@ def test_the_console_link_the_docs_show_is_the_one_alerts_carry() -> None:
         )[0]
         cut = link.rstrip(".…")
         assert link == rendered or (cut != link and rendered.startswith(cut)), (page, link)
+
+
+def test_the_opt_in_alert_alerts_md_shows_is_what_the_code_renders() -> None:
+    """docs/ALERTS.md shows the subject and the email's first lines of the alert that fewer
+    members are opted in (12, then 10): line for line what the renderer sends."""
+    page = (ROOT / "docs" / "ALERTS.md").read_text()
+    shown = re.search(
+        r"<!-- opt-in-example:start -->\n```\n(.*?)```\n<!-- opt-in-example:end -->",
+        page,
+        re.DOTALL,
+    )
+    figures = {"member_accounts_enrolled": True}
+    alert = opt_ins_alert(
+        AccountRegion("123456789012", "us-east-1"),
+        Enrollment("Active", member_accounts_opted_in=12, **figures),
+        Enrollment("Active", member_accounts_opted_in=10, **figures),
+        datetime(2026, 11, 26, 10, tzinfo=UTC),
+    )
+    rendered = f"{alert.subject}\n\n{json.loads(alert.message)['email']}".splitlines()
+
+    assert shown, "docs/ALERTS.md has no block between the opt-in-example markers"
+    lines = shown[1].splitlines()
+    assert lines == rendered[: len(lines)]
 
 
 def test_the_parameters_table_shows_the_template_defaults() -> None:
