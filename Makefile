@@ -166,5 +166,6 @@ publish-preflight:
 # Cold start, warm check, CPU, AWS requests per check and package size, each against its floor
 # or target, then organization members at scale under a latency model (a script, not a timed
 # test; a few minutes). Builds the deployment package with pip (needs PyPI once).
+# $(PY) -m devtools.bench --quick runs each measure once, small, in seconds (the suite does).
 bench: $(VENV)/.dev
 	$(PY) -m devtools.bench
