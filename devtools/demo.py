@@ -116,8 +116,10 @@ def _said(subject: dict[str, Any]) -> str:
 def _print_metrics(output: str) -> None:
     values: dict[str, float] = {}
     for metric in emf.metrics(output):
-        status = metric.dimensions.get("Status")
-        values[f"{metric.name}{{{status}}}" if status else metric.name] = metric.value
+        # The dimensions that tell series apart: a Region and a status (the stack's name and
+        # the watched service are the demo's own).
+        named = " ".join(v for k, v in metric.dimensions.items() if k in ("Region", "Status"))
+        values[f"{metric.name}{{{named}}}" if named else metric.name] = metric.value
     if values:
         shown = "  ".join(f"{label}={value:g}" for label, value in values.items())
         print(textwrap.fill(shown, 96, initial_indent="   metrics   ", subsequent_indent=" " * 13))

@@ -477,7 +477,7 @@ def test_the_function_follows_the_contract() -> None:
     assert function["MemorySize"] <= 512
     # Modest for one account; room for listing a large organization's members.
     assert Resolver().value(function["Timeout"]) == 60
-    assert Resolver({"TrackMemberAccounts": "true"}).value(function["Timeout"]) == 300
+    assert Resolver({"TrackMemberAccounts": "true"}).value(function["Timeout"]) == 600
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": "FunctionLogGroup"}}
     assert "Layers" not in function
     (source,) = resources_of_type("AWS::Serverless::Function").values()
