@@ -30,11 +30,15 @@ from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
 
+import boto3  # noqa: E402
 import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
 
 from devtools import emf  # noqa: E402
 from devtools.local_aws import LambdaContext, LocalAws, local_aws  # noqa: E402
 from devtools.local_lambda import fresh_handler_module  # noqa: E402
+from devtools.stack import StandIns, stand_ins  # noqa: E402
+from devtools.template import REGION  # noqa: E402
 from enrollment_monitor.check import run  # noqa: E402
 from enrollment_monitor.clients import AwsClients  # noqa: E402
 from enrollment_monitor.results import Checked, TestSent  # noqa: E402
@@ -87,6 +91,23 @@ def watching(regions: tuple[str, ...], status: str = "Active") -> Iterator[Monit
         for region in regions:
             monitor.status(status, region=region)
         yield monitor
+
+
+@contextmanager
+def stand_ins_on_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIns]:
+    """moto with every stand-in on the wire (devtools.stack), test credentials in the stack's
+    Region, and a new default boto3 session (its clients would keep an earlier test's
+    handlers)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws(), stand_ins() as installed:
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+        yield installed
 
 
 @pytest.fixture

@@ -16,11 +16,12 @@ from typing import Any
 import boto3
 import pytest
 from cfnlint.api import ManualArgs, lint_file
-from moto import mock_aws
 
-from devtools.stack import CODE_URI, StandIns, create_stack, stand_ins
+from devtools.stack import CODE_URI, StandIns, create_stack
 from devtools.stackset import MEMBER_ALSO_WATCH, TEMPLATE_BODY_LIMIT, stackset_template
 from devtools.template import REGION, Resolver
+
+from conftest import stand_ins_on_moto
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBER_STACK = "StackSet-enrollment-monitor-0123"
@@ -58,16 +59,8 @@ def resolver(written: Path, parameters: dict[str, str]) -> Resolver:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIns]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws(), stand_ins() as stand_ins_:
-        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-        yield stand_ins_
+    with stand_ins_on_moto(monkeypatch) as installed:
+        yield installed
 
 
 def subscribed_queue(topic: str) -> str:

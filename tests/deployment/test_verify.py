@@ -23,7 +23,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
 from devtools.stack import (
@@ -33,7 +32,6 @@ from devtools.stack import (
     email_unconfirmed,
     function_fails,
     policy_document,
-    stand_ins,
     topic_policy_refuses_alarms,
 )
 from enrollment_monitor.cli import main
@@ -41,6 +39,7 @@ from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.subjects import ALSO_WATCHED, SERVICES
 from enrollment_monitor.verify import checklist, model
 
+from conftest import stand_ins_on_moto
 from template import ACCOUNT_ID, REGION, Resolver, deployed_environment, resources_of_type
 
 STACK = "team-enrollment"
@@ -65,15 +64,7 @@ pytestmark = pytest.mark.filterwarnings(
 
 @pytest.fixture
 def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws(), stand_ins() as aws:
-        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    with stand_ins_on_moto(monkeypatch) as aws:
         for region in REGIONS:
             aws.compute_optimizer.set_enrollment(region, "Active")
         yield deploy(
