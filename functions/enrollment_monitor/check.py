@@ -180,7 +180,7 @@ def _deliver_what_unwatched_owe(
             if owed:
                 logger.warning(
                     "delivering what a subject no longer watched owes",
-                    extra={"region": subject.region, "service": subject.service, "owed": owed},
+                    extra={"region": subject.region, "service": subject.service, "owed": len(owed)},
                 )
                 if not deliver(
                     invocation.outbox, invocation.publisher, owed, invocation.at
