@@ -86,7 +86,7 @@ class LocalAws:
         """Takes what the SQS subscriber of the topic received since the last call: for each
         message the SNS envelope, with its ``Message`` (the machine document) parsed."""
         received = []
-        for envelope in _drain(self.queue_url):
+        for envelope in drain(self.queue_url):
             envelope["Message"] = json.loads(envelope["Message"])
             received.append(envelope)
         return received
@@ -94,10 +94,10 @@ class LocalAws:
     def events(self) -> list[dict[str, Any]]:
         """Takes the events the rule on the default bus (source ``enrollment-monitor``) sent its
         SQS target since the last call, as EventBridge delivers them."""
-        return _drain(self.events_queue_url)
+        return drain(self.events_queue_url)
 
 
-def _drain(queue_url: str) -> list[dict[str, Any]]:
+def drain(queue_url: str) -> list[dict[str, Any]]:
     """Every message of the queue, parsed from JSON, deleted once read."""
     sqs = boto3.client("sqs", region_name=REGION)
     received = []
