@@ -158,6 +158,12 @@ def _print_deliveries(aws: LocalAws) -> None:
         email = renderings["email"]
         print(textwrap.indent(email, "             | ", predicate=lambda _: True))
     aws.wire.published.clear()
+    for event in sorted(aws.events(), key=lambda e: (e["detail-type"], json.dumps(e["detail"]))):
+        detail = event["detail"]
+        print(
+            f"   EVENT     {event['source']} / {event['detail-type']} on the default bus:"
+            f" {detail['region']} {detail.get('service', '')}".rstrip()
+        )
 
 
 if __name__ == "__main__":

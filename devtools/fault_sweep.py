@@ -1,7 +1,8 @@
 """Faults at every AWS call of a check: each call of a check that sees changes, in turn, meets a
 crash (the process dies once the call was applied), an error on every attempt, or a reply lost
 after the call was applied; then fault-free checks recover. Every transition must then have been
-delivered exactly once and in order, a duplicate allowed only right after a publish.
+delivered exactly once and in order, as an SNS message and as an EventBridge event, a duplicate
+allowed only right after that sink's publish.
 
     python -m devtools.fault_sweep      # prints the outcome of every point
 
@@ -39,6 +40,7 @@ MEMBERS = ("111111111111", "222222222222", "333333333333")
 ACCOUNT = LambdaContext().invoked_function_arn.split(":")[4]
 START = datetime(2026, 11, 26, 9, tzinfo=UTC)
 RECOVERY_CHECKS = 3
+PUBLISHES = {"sns": "sns:Publish", "events": "events:PutEvents"}  # each sink's publish
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,12 @@ class Scenario:
             ]
 
     def expected(self) -> dict[str, list[tuple[str | None, str | None]]]:
+        """Each transition, as the SNS messages and (``event `` before the key) the events
+        deliver it."""
+        transitions = self._transitions()
+        return transitions | {f"event {key}": seen for key, seen in transitions.items()}
+
+    def _transitions(self) -> dict[str, list[tuple[str | None, str | None]]]:
         transitions: dict[str, list[tuple[str | None, str | None]]] = {
             f"compute-optimizer {region}": [("Active", "Inactive")] for region in self.regions
         }
@@ -126,11 +134,20 @@ class Point:
 
     @property
     def may_duplicate(self) -> bool:
-        """SNS accepted an alert and the monitor could not record it: the process died at the
-        publish, its reply was lost (botocore sent it again), or the delete after it failed."""
-        if self.call == "sns:Publish":
-            return self.fault != "error"
-        return self.after == "sns:Publish" and self.fault == "error"
+        return bool(self.duplicate_sink)
+
+    @property
+    def duplicate_sink(self) -> str:
+        """The sink ("sns" or "events") that may deliver an alert twice at this point, or "":
+        it accepted an alert and the monitor could not record it (the process died at the
+        publish, its reply was lost and botocore sent it again, or the delete after it
+        failed)."""
+        for sink, publish in PUBLISHES.items():
+            if self.call == publish and self.fault != "error":
+                return sink
+            if self.after == publish and self.fault == "error":
+                return sink
+        return ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +157,7 @@ class Outcome:
     heartbeat: bool  # it emitted RegionsNotActive: the check completed
     left_owed: int  # alerts still owed right after it
     delivered: dict[str, list[tuple[str | None, str | None]]]
-    duplicates: int
+    duplicates: Counter[str]  # by sink
 
     @property
     def silent_only_when_healthy(self) -> bool:
@@ -149,12 +166,14 @@ class Outcome:
 
     @property
     def exactly_once(self) -> bool:
-        """Every transition once and in order, or one duplicate right after a publish."""
+        """Every transition once and in order on each sink, or one duplicate right after that
+        sink's publish."""
         collapsed = {key: collapse(seen) for key, seen in self.delivered.items()}
         expected = self.point.scenario.expected()
         if collapsed != expected:
             return False
-        return self.duplicates == 0 or (self.point.may_duplicate and self.duplicates == 1)
+        allowed = Counter({self.point.duplicate_sink: 1} if self.point.may_duplicate else {})
+        return +self.duplicates <= allowed
 
 
 def points(scenario: Scenario) -> list[Point]:
@@ -227,20 +246,32 @@ def check_at(aws: LocalAws, minute: int) -> dict[str, Any]:
     return check(event, Settings.from_env(), AwsClients(), LambdaContext(), moment).to_dict()
 
 
-def delivered(aws: LocalAws) -> tuple[dict[str, list[tuple[str | None, str | None]]], int]:
+def delivered(
+    aws: LocalAws,
+) -> tuple[dict[str, list[tuple[str | None, str | None]]], Counter[str]]:
+    """The transitions each sink delivered (an event's key begins ``event ``), and how many
+    alerts each sink delivered more than once."""
     delivered: dict[str, list[tuple[str | None, str | None]]] = {}
-    messages: Counter[str] = Counter()
-    for envelope in aws.deliveries():
-        alert = envelope["Message"]
-        messages[repr(alert)] += 1
-        if alert["eventType"] == "MemberEnrollmentChanged":
-            for change in alert["changes"]:
-                seen = delivered.setdefault(change["accountId"], [])
-                seen.append((change["previous"], change["current"]))
-        else:
-            seen = delivered.setdefault(f"{alert['service']} {alert['region']}", [])
-            seen.append(((alert["previous"] or {}).get("status"), alert["current"]["status"]))
-    return delivered, sum(n - 1 for n in messages.values())
+    duplicates: Counter[str] = Counter()
+    received = {
+        "sns": [envelope["Message"] for envelope in aws.deliveries()],
+        "events": [event["detail"] for event in aws.events()],
+    }
+    for sink, alerts in received.items():
+        prefix = "event " if sink == "events" else ""
+        seen_alerts: Counter[str] = Counter()
+        for alert in alerts:
+            seen_alerts[repr(alert)] += 1
+            if alert["eventType"] == "MemberEnrollmentChanged":
+                for change in alert["changes"]:
+                    seen = delivered.setdefault(prefix + change["accountId"], [])
+                    seen.append((change["previous"], change["current"]))
+            else:
+                key = f"{prefix}{alert['service']} {alert['region']}"
+                previous = (alert["previous"] or {}).get("status")
+                delivered.setdefault(key, []).append((previous, alert["current"]["status"]))
+        duplicates[sink] = sum(n - 1 for n in seen_alerts.values())
+    return delivered, duplicates
 
 
 def collapse(seen: list[tuple[str | None, str | None]]) -> list[tuple[str | None, str | None]]:
@@ -259,7 +290,7 @@ def main() -> None:
         verdict = "exactly once" if outcome.exactly_once else "WRONG"
         if not outcome.silent_only_when_healthy:
             verdict = "WRONG: heartbeat with alerts still owed"
-        if outcome.exactly_once and outcome.duplicates:
+        if outcome.exactly_once and +outcome.duplicates:
             verdict = f"once + 1 duplicate ({outcome.point.call})"
         check = outcome.check + (" (heartbeat)" if outcome.heartbeat else "")
         table[outcome.point.scenario.name, outcome.point.fault, check, verdict] += 1

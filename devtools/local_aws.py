@@ -1,8 +1,9 @@
 """The monitor's AWS resources on moto, in-process, with Compute Optimizer faked on the wire.
 
 Shared by the tests, ``make demo`` and the benchmark: a state table built from the template's
-key schema, the alert topic with an SQS subscriber (what a machine consumer receives), and the
-function's environment pointing at them.
+key schema, the alert topic with an SQS subscriber (what a machine consumer receives), a rule on
+the default event bus matching the monitor's events with an SQS target (what an EventBridge
+consumer receives), and the function's environment pointing at them.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class LocalAws:
     topic_arn: str
     queue_url: str
     wire: WireTap
+    events_queue_url: str = ""
     environment: dict[str, str] = field(default_factory=dict)
 
     def organization(self) -> Any:
@@ -83,18 +85,30 @@ class LocalAws:
     def deliveries(self) -> list[dict[str, Any]]:
         """Takes what the SQS subscriber of the topic received since the last call: for each
         message the SNS envelope, with its ``Message`` (the machine document) parsed."""
-        sqs = boto3.client("sqs", region_name=REGION)
         received = []
-        while True:
-            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
-            messages = batch.get("Messages", [])
-            if not messages:
-                return received
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                envelope["Message"] = json.loads(envelope["Message"])
-                received.append(envelope)
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        for envelope in drain(self.queue_url):
+            envelope["Message"] = json.loads(envelope["Message"])
+            received.append(envelope)
+        return received
+
+    def events(self) -> list[dict[str, Any]]:
+        """Takes the events the rule on the default bus (source ``enrollment-monitor``) sent its
+        SQS target since the last call, as EventBridge delivers them."""
+        return drain(self.events_queue_url)
+
+
+def drain(queue_url: str) -> list[dict[str, Any]]:
+    """Every message of the queue, parsed from JSON, deleted once read."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    received = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        messages = batch.get("Messages", [])
+        if not messages:
+            return received
+        for message in messages:
+            received.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 # moto answers in the calling thread and is not safe across threads: its TransactWriteItems
@@ -170,8 +184,26 @@ def _create_resources(
         "Attributes"
     ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    events_queue_url = _event_subscriber(sqs)
     environment = function_environment(
         parameters={"Regions": ",".join(regions)},
         resources={"StateTable": table_name, "AlertTopic": topic_arn},
     )
-    return LocalAws(compute_optimizer, table_name, topic_arn, queue_url, wire, environment)
+    return LocalAws(
+        compute_optimizer, table_name, topic_arn, queue_url, wire, events_queue_url, environment
+    )
+
+
+def _event_subscriber(sqs: Any) -> str:
+    """An SQS queue that a rule on the default bus sends every event of the monitor to."""
+    queue_url = sqs.create_queue(QueueName="event-subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events = boto3.client("events", region_name=REGION)
+    pattern = json.dumps({"source": ["enrollment-monitor"]})
+    events.put_rule(Name="enrollment-monitor-events", EventPattern=pattern)
+    events.put_targets(
+        Rule="enrollment-monitor-events", Targets=[{"Id": "subscriber", "Arn": queue_arn}]
+    )
+    return str(queue_url)

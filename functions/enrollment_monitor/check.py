@@ -221,7 +221,7 @@ def check_subject(invocation: Invocation, where: AccountRegion) -> RegionResult:
     enrollment = service.read(client, where.region, where.account_id)
     result = RegionResult(where, enrollment, Outcome.NOTHING)
 
-    observations = Observations(invocation.table)
+    observations = invocation.observations
     loaded = observations.load(where)
     set_aside = [observations.set_aside(item, invocation.at) for item in loaded.unreadable]
     stored = loaded.stored

@@ -34,6 +34,11 @@ class AwsClients:
         return self.regional("sns", region)
 
     @property
+    def events(self) -> Any:
+        """EventBridge in the function's own Region, whose default bus takes the events."""
+        return self.regional("events", None)
+
+    @property
     def dynamodb(self) -> Any:
         """DynamoDB in the function's own Region, where the state table is."""
         return self.regional("dynamodb", None)

@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from enrollment_monitor import events, sns
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.enrollment import iso
+from enrollment_monitor.outbox import Publishers
 from enrollment_monitor.settings import Settings
-from enrollment_monitor.sns import Publisher
-from enrollment_monitor.store.owed import OwedAlerts
+from enrollment_monitor.store.observations import Observations
+from enrollment_monitor.store.owed import EVENTS, SNS, OwedAlerts
 from enrollment_monitor.store.table import Holder, Table
 
 
@@ -56,6 +58,19 @@ class Invocation:
     def outbox(self) -> OwedAlerts:
         return OwedAlerts(self.table, self.holder)
 
+    @property
+    def sinks(self) -> tuple[str, ...]:
+        """Where each alert goes: SNS, and the default event bus unless events are off."""
+        return (SNS, EVENTS) if self.settings.publish_events else (SNS,)
+
     @cached_property
-    def publisher(self) -> Publisher:
-        return Publisher(self.clients.sns, self.settings.alert_topic_arn)
+    def observations(self) -> Observations:
+        return Observations(self.table, self.sinks)
+
+    @cached_property
+    def publisher(self) -> Publishers:
+        """Every sink's publisher; the event bus is the function's Region's."""
+        topic = sns.Publisher(self.clients.sns, self.settings.alert_topic_arn)
+        if not self.settings.publish_events:
+            return Publishers(topic)
+        return Publishers(topic, events.Publisher(self.clients.events))

@@ -43,7 +43,7 @@ from enrollment_monitor.errors import AwsCallError, MonitorError
 from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.member_diff import Forget, MemberDiff, MemberWrite
 from enrollment_monitor.results import MembersSummary
-from enrollment_monitor.store.observations import Observations, Stored
+from enrollment_monitor.store.observations import Stored
 from enrollment_monitor.store.roster import Roster, Rosters
 from enrollment_monitor.store.table import Lease, Write, lease_running
 
@@ -179,7 +179,7 @@ def _conclude(
         writes.give_back(round_)
         return stored, Outcome.UNCONFIRMED if diff.missed else Outcome.REPAIRED
     alert = member_alert(where, diff.changes, diff.members, invocation.now)
-    owed = Observations(invocation.table).owe(where, stored, alert, writes.closing(round_))
+    owed = invocation.observations.owe(where, stored, alert, writes.closing(round_))
     if owed is None:
         # Another invocation recorded an account-level change in between: the members stay
         # written and unreported, and the next check reports them.

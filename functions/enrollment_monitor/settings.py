@@ -46,6 +46,8 @@ class Settings:
     also_watch: tuple[str, ...] = ()
     # The function's own Region: where a service watched once per account is read.
     home_region: str = ""
+    # Each alert also one event on the default EventBridge bus of the function's Region.
+    publish_events: bool = True
 
     @property
     def reminder_interval(self) -> timedelta | None:
@@ -68,6 +70,7 @@ class Settings:
             member_regions=_member_regions(env, "MEMBER_LISTING_REGIONS", regions, function_region),
             also_watch=_also_watch(env, "ALSO_WATCH", function_region or regions[0]),
             home_region=function_region or regions[0],
+            publish_events=_flag(env, "PUBLISH_EVENTS", default="true"),
         )
 
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 
 from enrollment_monitor.alerts import Alert
 from enrollment_monitor.errors import calling
+from enrollment_monitor.store.owed import SNS
 
 logger = Logger()
 
@@ -16,6 +17,10 @@ logger = Logger()
 class Publisher:
     """Publishes to the topic in its own Region. ``client`` makes the SNS client of a Region on
     first use: a check that sends nothing never creates it (milliseconds of a cold start)."""
+
+    sink = SNS
+    # SNS refuses the message itself (too long, say): sending it again as it is cannot help.
+    refused_as_it_is = frozenset({"InvalidParameter", "ParameterValueInvalid"})
 
     def __init__(self, client: Callable[[str], Any], topic_arn: str) -> None:
         self._client = client

@@ -66,6 +66,8 @@ def test_demo_prints_each_alert_once_and_no_raw_logs(
     assert len({episode, opt_ins, test, next_episode, hub}) == 5
     assert "What stops" in demo.stdout.split("Cost Optimization Hub enrollment Active ->")[1]
     assert "FAILED    checking us-east-1: sns:Publish in us-east-1 failed" in demo.stdout
+    events = [line for line in demo.stdout.splitlines() if line.startswith("   EVENT ")]
+    assert len(events) == len(subjects)  # each alert also one event, once
     assert '"level"' not in demo.stdout
     assert demo.stdout.rstrip().endswith("no AWS account used.")
 

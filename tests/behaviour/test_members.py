@@ -479,10 +479,11 @@ def test_a_ten_thousand_member_organization_writes_only_what_changed(aws: LocalA
     aws.wire.calls.clear()
     org.check()
     assert writes(aws) == {
-        "dynamodb:UpdateItem": 2,  # the members' lease; the alert's delivery lease
+        "dynamodb:UpdateItem": 3,  # the members' lease; the alert's and its event's leases
         "dynamodb:BatchWriteItem": math.ceil(changed / 25),
-        "dynamodb:TransactWriteItems": 1,  # the alert owed, the version, the round closed
-        "dynamodb:DeleteItem": 1,  # the alert delivered
+        "dynamodb:TransactWriteItems": 1,  # the alert owed (to SNS, as an event), the version,
+        # the round closed
+        "dynamodb:DeleteItem": 2,  # the alert and its event delivered
     }
     (alert,) = org.member_alerts()
     assert alert["changeCount"] == changed

@@ -47,13 +47,14 @@ def granted_actions(parameters: dict[str, str] | None = None, path: Path = TEMPL
     return actions
 
 
-def actions_of_every_path(tracking: str, also_watch: str = "") -> set[str]:
+def actions_of_every_path(tracking: str, also_watch: str = "", events: str = "true") -> set[str]:
     """Every IAM action the code needs, from the calls it made through each path: baseline,
     change, SNS outage and recovery, test notification, with member tracking ``tracking``;
-    with ``also_watch``, the services it names read too."""
+    with ``also_watch``, the services it names read too; ``events``: PUBLISH_EVENTS."""
     with local_aws() as aws:
         os.environ["TRACK_MEMBER_ACCOUNTS"] = tracking  # local_aws restores the environment
         os.environ["ALSO_WATCH"] = also_watch
+        os.environ["PUBLISH_EVENTS"] = events
         aws.trusted_access(enabled=True)
         aws.compute_optimizer.members["us-east-1"] = [
             {"accountId": f"11111111111{n}", "status": "Active"} for n in range(3)
@@ -91,6 +92,32 @@ def test_the_role_allows_exactly_the_actions_the_code_uses(tracking: str, also_w
 
     assert used - granted == set(), "the code calls actions the role does not allow"
     assert granted - used - USED_BY_SERVICES == set(), "the role allows actions nobody uses"
+
+
+@pytest.mark.parametrize("tracking", ["true", "false"])
+def test_with_events_off_the_role_allows_exactly_the_actions_the_code_uses(tracking: str) -> None:
+    used = actions_of_every_path(tracking, events="false")
+    granted = granted_actions({"TrackMemberAccounts": tracking, "PublishEvents": "false"})
+
+    assert "events:PutEvents" not in used | granted
+    assert used - granted == set(), "the code calls actions the role does not allow"
+    assert granted - used - USED_BY_SERVICES == set(), "the role allows actions nobody uses"
+
+
+def test_events_are_put_on_the_default_bus_of_the_stack_s_region_only() -> None:
+    template = transformed_template()
+    role = Resolver({}, resources={"AlertTopic": "arn:aws:sns:us-east-1:123456789012:a"}).value(
+        template["Resources"]["EnrollmentMonitorFunctionRole"]
+    )
+    statements = [
+        statement
+        for policy in role["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement["Action"] == "events:PutEvents"
+    ]
+
+    (statement,) = statements
+    assert statement["Resource"] == "arn:aws:events:us-east-1:123456789012:event-bus/default"
 
 
 @pytest.mark.parametrize("also_watch", ["", *MEMBER_ALSO_WATCH, ",".join(MEMBER_ALSO_WATCH)])

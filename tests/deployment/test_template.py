@@ -499,14 +499,17 @@ def test_the_function_environment_resolves_to_the_documented_defaults() -> None:
         "REMINDER_INTERVAL_HOURS": "24",
         "TRACK_MEMBER_ACCOUNTS": "false",
         "ALSO_WATCH": "",
+        "PUBLISH_EVENTS": "true",
     }
     chosen = function_environment(
         {
             "Regions": "eu-west-1,us-east-1",
             "TrackMemberAccounts": "true",
             "AlsoWatch": "OrganizationAccess,CostOptimizationHub",
+            "PublishEvents": "false",
         }
     )
+    assert chosen["PUBLISH_EVENTS"] == "false"
     assert chosen["MONITORED_REGIONS"] == "eu-west-1,us-east-1"
     assert chosen["TRACK_MEMBER_ACCOUNTS"] == "true"
     assert chosen["ALSO_WATCH"] == "OrganizationAccess,CostOptimizationHub"
@@ -1198,12 +1201,14 @@ def test_compute_optimizer_reads_are_the_only_actions_on_every_resource(tracking
     )
 
 
+@pytest.mark.parametrize("events", ["true", "false"])
 @pytest.mark.parametrize("tracking", ["false", "true"])
 @pytest.mark.parametrize("mode", TOPIC_MODES)
-def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str, tracking: str) -> None:
-    granted = actions(
-        function_role_statements({**TOPIC_MODES[mode], "TrackMemberAccounts": tracking})
-    )
+def test_the_function_role_grants_exactly_what_the_monitor_calls(
+    mode: str, tracking: str, events: str
+) -> None:
+    parameters = {**TOPIC_MODES[mode], "TrackMemberAccounts": tracking, "PublishEvents": events}
+    granted = actions(function_role_statements(parameters))
     expected = {
         "compute-optimizer:GetEnrollmentStatus",
         "dynamodb:Query",
@@ -1221,6 +1226,9 @@ def test_the_function_role_grants_exactly_what_the_monitor_calls(mode: str, trac
     # No key, no key grant: an unencrypted topic of your own needs none.
     if mode != "your unencrypted topic":
         expected |= {"kms:GenerateDataKey", "kms:Decrypt"}
+    # Each alert also an event on the default bus, unless events are off.
+    if events == "true":
+        expected |= {"events:PutEvents"}
     assert granted == expected
 
 

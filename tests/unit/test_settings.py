@@ -52,6 +52,7 @@ def test_missing_variable_is_named(missing: str) -> None:
         ("REMINDER_INTERVAL_HOURS", "daily"),
         ("REMINDER_INTERVAL_HOURS", "-1"),
         ("TRACK_MEMBER_ACCOUNTS", "maybe"),
+        ("PUBLISH_EVENTS", "sometimes"),
     ],
 )
 def test_malformed_variable_is_named_with_its_value(name: str, value: str) -> None:
@@ -73,6 +74,11 @@ def test_reminders_can_be_turned_off_and_members_on() -> None:
 
     assert settings.reminder_interval_hours == 0
     assert settings.track_member_accounts is True
+
+
+def test_events_are_on_by_default_and_can_be_turned_off() -> None:
+    assert Settings.from_env(VALID).publish_events is True
+    assert Settings.from_env({**VALID, "PUBLISH_EVENTS": "false"}).publish_events is False
 
 
 def test_members_are_listed_once_in_the_functions_own_region_by_default() -> None:

@@ -1,9 +1,11 @@
-"""An alert as SNS publishes it, and as the outbox keeps it while it is owed."""
+"""An alert as SNS publishes it, as EventBridge receives it, and as the outbox keeps it while it
+is owed."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 # SNS counts the message, the subject and the attributes against its limit of 256 KiB.
@@ -13,6 +15,19 @@ SNS_MESSAGE_LIMIT = 262_144
 STORED_ALERT_LIMIT = 390_000
 _ATTRIBUTE_TYPE = "String"
 _ATTRIBUTES = {"eventType", "status", "accountId", "region"}  # every alert has these
+# EventBridge counts an entry's Time as 14 bytes, and Source, DetailType, Detail and each of its
+# Resources in UTF-8, against 256 KB ("Calculating PutEvents event entry size").
+EVENT_ENTRY_LIMIT = 262_144
+_EVENT_TIME_SIZE = 14
+EVENT_SOURCE = "enrollment-monitor"
+# Each alert's detail-type: stable, what an EventBridge rule matches (docs/ALERTS.md).
+DETAIL_TYPES = {
+    "EnrollmentStatusChanged": "Enrollment Status Changed",
+    "EnrollmentReminder": "Enrollment Reminder",
+    "MemberEnrollmentChanged": "Member Enrollment Changed",
+    "MemberOptInsDecreased": "Member Opt-Ins Decreased",
+    "TestNotification": "Test Notification",
+}
 
 
 @dataclass(frozen=True)
@@ -44,10 +59,31 @@ class Alert:
             },
         }
 
+    def event_entry(self) -> dict[str, Any]:
+        """The alert as one PutEvents entry on the default bus: its machine document as the
+        detail, at the time it was observed."""
+        detail = _document(self.message)
+        entry: dict[str, Any] = {
+            "Source": EVENT_SOURCE,
+            "DetailType": DETAIL_TYPES[detail["eventType"]],
+            "Detail": json.dumps(detail),
+            "Resources": [],
+        }
+        if "observedAt" in detail:
+            entry["Time"] = datetime.fromisoformat(detail["observedAt"])
+        return entry
+
+    def event_size(self) -> int:
+        """The bytes EventBridge counts against its entry size limit."""
+        entry = self.event_entry()
+        sized = (entry["Source"], entry["DetailType"], entry["Detail"], *entry["Resources"])
+        return sum(len(text.encode()) for text in sized) + _EVENT_TIME_SIZE * ("Time" in entry)
+
     def fits(self) -> bool:
-        """Whether SNS takes it and the outbox item holds it."""
+        """Whether SNS and EventBridge take it and the outbox item holds it."""
         return (
             self.publish_size() <= SNS_MESSAGE_LIMIT
+            and self.event_size() <= EVENT_ENTRY_LIMIT
             and len(self.to_json().encode()) <= STORED_ALERT_LIMIT
         )
 
@@ -77,6 +113,7 @@ class Alert:
             and isinstance(_document(alert.message), dict)
         ):
             raise ValueError("not an alert as the monitor stores it")
+        alert.event_entry()  # KeyError, TypeError, ValueError: not an event the monitor makes
         return alert
 
 

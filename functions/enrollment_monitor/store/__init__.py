@@ -4,7 +4,8 @@ Two partitions per (account, Region):
 
 - ``ENROLLMENT#<account>#<region>`` (``observations``): ``LATEST``, the last observation and
   the ``version`` every write to the partition is conditional on; and the outbox, one item
-  ``PENDING#<version>`` per alert owed and not yet accepted by SNS.
+  ``PENDING#<version>`` per alert owed and not yet accepted by SNS, and one
+  ``PENDING#<version>#events`` per alert owed and not yet accepted by EventBridge.
 - ``MEMBERS#<account>#<region>`` (``roster``): ``#ROUND``, the control item (rounds of member
   changes reported, the members' lease), and one item per member, its account id as sort key.
 

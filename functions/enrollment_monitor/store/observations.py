@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from enrollment_monitor.alerts import Alert
 from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation, aware, iso
-from enrollment_monitor.store.owed import Owed, is_owed, owed_version, owing, read_owed
+from enrollment_monitor.store.owed import SNS, Owed, is_owed, owed_version, owing, read_owed
 from enrollment_monitor.store.table import (
     UNREADABLE,
     Item,
@@ -61,8 +61,12 @@ class Loaded:
 
 
 class Observations:
-    def __init__(self, table: Table) -> None:
+    """``sinks``: where each alert recorded from now on is owed (SNS, and EventBridge when
+    events are on); a load reads what is owed to any sink."""
+
+    def __init__(self, table: Table, sinks: tuple[str, ...] = (SNS,)) -> None:
         self._table = table
+        self._sinks = sinks
 
     def load(self, where: AccountRegion) -> Loaded:
         """The last observation and the alerts owed, oldest first, and the items the monitor
@@ -111,9 +115,9 @@ class Observations:
         owed = stored.owed if stored else ()
         writes = [latest]
         for index, alert in enumerate(alerts):
-            new, write = owing(_partition(where), version, alert, index)
-            writes.append(write)
-            owed = (*owed, new)
+            for new, write in owing(_partition(where), version, alert, index, self._sinks):
+                writes.append(write)
+                owed = (*owed, new)
         return Stored(observation, version, owed) if self._table.apply(*writes) else None
 
     def owe(self, where: AccountRegion, stored: Stored, alert: Alert, also: Write) -> Stored | None:
@@ -127,10 +131,10 @@ class Observations:
             "version = :version",
             {":next": number(version), **_at(stored)},
         )
-        new, write = owing(_partition(where), version, alert)
-        if not self._table.apply(bump, write, also):
+        owing_it = owing(_partition(where), version, alert, sinks=self._sinks)
+        if not self._table.apply(bump, *(write for _, write in owing_it), also):
             return None
-        return replace(stored, version=version, owed=(*stored.owed, new))
+        return replace(stored, version=version, owed=(*stored.owed, *(new for new, _ in owing_it)))
 
 
 def _partition(where: AccountRegion) -> str:
