@@ -181,6 +181,7 @@ def _stack(endpoint: str, regions: Sequence[str]) -> dict[str, str]:
         **credentials,
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "AWS_ENDPOINT_URL_SNS": endpoint,
+        "AWS_ENDPOINT_URL_EVENTBRIDGE": endpoint,  # each alert is also an event
     }
 
 
