@@ -286,3 +286,21 @@ def test_status_attributes_carry_the_status_as_shown() -> None:
     assert alert.attributes["status"] == "Inactive"
     assert alert.attributes["previousStatus"] == "Active"
     assert alert.publish_size() > 0  # what SNS counts, computable
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("decision", [Decision.CHANGED, Decision.REMINDER])
+def test_every_subjects_subject_line_keeps_the_contract(service: str, decision: Decision) -> None:
+    """Issue 21: a longer service name still gives one ASCII line under 100 characters ending
+    with the account and the Region, and its alert names the service everywhere."""
+    where = AccountRegion("123456789012", "ap-southeast-2", service)
+    previous = Observation(Enrollment("Active"), NOW)
+    recorded = recorded_after(decision, previous, INACTIVE, NOW)
+    assert recorded
+
+    alert = status_alert(where, decision, previous, recorded, NOW)
+
+    assert len(alert.subject) < 100 and alert.subject.isascii()
+    assert alert.subject.endswith("(123456789012, ap-southeast-2)")
+    assert alert.attributes["service"] == service
+    assert json.loads(rendered(alert)["default"])["service"] == service
