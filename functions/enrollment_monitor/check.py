@@ -43,8 +43,7 @@ from enrollment_monitor.outbox import Delivery, deliver
 from enrollment_monitor.parse import SHOWN_LIMIT
 from enrollment_monitor.results import Checked, RegionResult, TestSent
 from enrollment_monitor.settings import Settings
-from enrollment_monitor.store.observations import Observations, Stored
-from enrollment_monitor.store.owed import Owed
+from enrollment_monitor.store.observations import Stored
 from enrollment_monitor.store.watched import WatchedSubjects
 from enrollment_monitor.subjects import service_of, watched
 
@@ -106,8 +105,10 @@ def run(
         for subject, outcome in zip(subjects, outcomes, strict=True)
         if not isinstance(outcome, RegionResult)
     ]
-    failures += _deliver_what_unwatched_owe(invocation, subjects, record=not failures)
-    _emit_metrics(settings, results, complete=not failures and all(r.complete for r in results))
+    unwatched, delivered_all = _deliver_what_unwatched_owe(invocation, subjects, not failures)
+    failures += unwatched
+    complete = not failures and delivered_all and all(result.complete for result in results)
+    _emit_metrics(settings, results, complete)
     if failures:
         raise CheckFailed(failures)
     return Checked(tuple(results))
@@ -129,14 +130,15 @@ def _check_one(invocation: Invocation, subject: AccountRegion) -> RegionResult |
     thread = threading.current_thread()
     if thread is not threading.main_thread():
         thread.name = f"check {_shown(subject)}"  # in thread dumps, and for the fault sweep
-    logger.thread_safe_append_keys(region=subject.region, service=subject.service)
+    # "watched", not "service": Powertools' own "service" key is the stack's name.
+    logger.thread_safe_append_keys(region=subject.region, watched=subject.service)
     try:
         return check_subject(invocation, subject)
     except Exception as failure:  # noqa: BLE001 - one subject never stops the others
         logger.exception("check failed", extra={"error": str(failure)})
         return failure
     finally:
-        logger.thread_safe_remove_keys(["region", "service"])
+        logger.thread_safe_remove_keys(["region", "watched"])
 
 
 def _emit_metrics(settings: Settings, results: list[RegionResult], complete: bool) -> None:
@@ -161,31 +163,24 @@ def _emit_metrics(settings: Settings, results: list[RegionResult], complete: boo
 
 def _deliver_what_unwatched_owe(
     invocation: Invocation, subjects: list[AccountRegion], record: bool
-) -> list[str]:
+) -> tuple[list[str], bool]:
     """Delivers what a subject watched at an earlier check, and no longer, still owes (a Region
     removed from ``Regions`` while SNS was down): configuration never drops an alert. With
     ``record`` (every subject's check went through), the subjects watched are recorded when
     they change, a subject left out only once it owes nothing. Returns the failures, each
-    naming the subject."""
+    naming the subject, and whether all of it is done (else another invocation, or the next
+    check, completes it: no heartbeat)."""
     watched_before, account = WatchedSubjects(invocation.table), invocation.account_id
     try:
         before = watched_before.load(account)
     except MonitorError as failure:
-        return [f"the subjects watched before: {failure}"]
+        return [f"the subjects watched before: {failure}"], False
     failures: list[str] = []
     still_owing: list[AccountRegion] = []
     for subject in sorted((before or frozenset()) - set(subjects), key=lambda s: s.scope):
         try:
-            owed = _owed_by(invocation, subject)
-            if owed:
-                logger.warning(
-                    "delivering what a subject no longer watched owes",
-                    extra={"region": subject.region, "service": subject.service, "owed": len(owed)},
-                )
-                if not deliver(
-                    invocation.outbox, invocation.publisher, owed, invocation.at
-                ).complete:
-                    still_owing.append(subject)
+            if not _delivered_all(invocation, subject):
+                still_owing.append(subject)
         except MonitorError as failure:
             failures.append(f"{_shown(subject)}, no longer watched: {failure}")
             still_owing.append(subject)
@@ -195,12 +190,26 @@ def _deliver_what_unwatched_owe(
             watched_before.save(account, keep)
         except MonitorError as failure:
             failures.append(f"recording the subjects watched: {failure}")
-    return failures
+    return failures, not still_owing
 
 
-def _owed_by(invocation: Invocation, subject: AccountRegion) -> tuple[Owed, ...]:
-    stored = Observations(invocation.table).load(subject).stored
-    return stored.owed if stored else ()
+def _delivered_all(invocation: Invocation, subject: AccountRegion) -> bool:
+    """Delivers what ``subject``, no longer watched, owes; False: an alert was left to another
+    invocation. An item it cannot read, or an alert a sink refused, is set aside and fails the
+    check, as a watched subject's does."""
+    observations = invocation.observations
+    loaded = observations.load(subject)
+    set_aside = [observations.set_aside(item, invocation.at) for item in loaded.unreadable]
+    owed = loaded.stored.owed if loaded.stored else ()
+    delivery = Delivery()
+    if owed:
+        logger.warning(
+            "delivering what a subject no longer watched owes",
+            extra={"region": subject.region, "watched": subject.service, "owed": len(owed)},
+        )
+        delivery = deliver(invocation.outbox, invocation.publisher, owed, invocation.at)
+    _fail_on([], [*set_aside, *delivery.set_aside])
+    return delivery.complete
 
 
 def _lists_members(settings: Settings, subject: AccountRegion) -> bool:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+import botocore
 from botocore.loaders import create_loader
 
 _REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
@@ -21,9 +22,17 @@ ALSO_AUTOMATION = "ComputeOptimizerAutomation"
 ALSO_ORGANIZATION = "OrganizationAccess"
 ALSO_WATCH_VALUES = (ALSO_HUB, ALSO_AUTOMATION, ALSO_ORGANIZATION)
 # What only the aws partition offers, as the template's Rule refuses it elsewhere: Cost
-# Optimization Hub (one endpoint, us-east-1), and Automation (botocore lists no endpoint of its
-# own: the monitor does not guess one in another partition).
+# Optimization Hub (its one endpoint, us-east-1, in botocore's endpoint data), and Automation
+# (that data lists no Region of its own; the endpoint rules build a name in any Region, which
+# proves nothing: the monitor does not guess it is offered in another partition).
 _ONLY_IN_AWS = (ALSO_HUB, ALSO_AUTOMATION)
+# The botocore service each value's reads need: a runtime whose boto3 predates it is named at
+# the cold start, not met as an unknown service at every check.
+_CLIENTS = {
+    ALSO_HUB: "cost-optimization-hub",
+    ALSO_AUTOMATION: "compute-optimizer-automation",
+    ALSO_ORGANIZATION: "organizations",
+}
 
 
 class ConfigurationError(ValueError):
@@ -123,6 +132,13 @@ def _partitions() -> list[dict[str, Any]]:
     return partitions
 
 
+@cache
+def _services() -> frozenset[str]:
+    """The services botocore has a model of (a directory listing, read only when AlsoWatch
+    names something)."""
+    return frozenset(create_loader().list_available_services("service-2"))
+
+
 def _regions(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
     raw = env.get(name, "").strip() or default
     regions = tuple(dict.fromkeys(r.strip() for r in raw.split(",") if r.strip()))
@@ -168,6 +184,13 @@ def _also_watch(env: Mapping[str, str], name: str, home_region: str) -> tuple[st
         raise ConfigurationError(
             f"environment variable {name} names what the monitor cannot watch: {unknown}; it "
             f"takes any of {', '.join(ALSO_WATCH_VALUES)}, separated by commas"
+        )
+    missing = [_CLIENTS[value] for value in values if _CLIENTS[value] not in _services()]
+    if missing:
+        raise ConfigurationError(
+            f"environment variable {name} names what this runtime's boto3 cannot call: "
+            f"{', '.join(missing)} is unknown to botocore {botocore.__version__}; bundle a "
+            "newer boto3 with the function (functions/requirements.txt) or remove it"
         )
     partition = partition_of(home_region)
     elsewhere = [value for value in values if value in _ONLY_IN_AWS]

@@ -1,6 +1,9 @@
 """The scheduled check end to end: Compute Optimizer on the wire, moto for DynamoDB and SNS."""
 
+import io
 import itertools
+import json
+import logging
 import os
 import threading
 from datetime import UTC, datetime, timedelta
@@ -543,3 +546,21 @@ def test_regions_never_wait_for_each_other() -> None:
         result = monitor.check()
 
         assert [r["region"] for r in result["checked"]] == list(THREE_REGIONS)  # in order
+
+
+def test_a_subjects_log_lines_keep_the_stack_as_their_service(
+    monitor: Monitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Powertools' "service" is the stack's name; the watched service has a key of its own."""
+    written = io.StringIO()
+    handler = logging.getLogger("enrollment-monitor").handlers[0]
+    monkeypatch.setattr(handler, "stream", written)  # the function's log lines, as written
+    monitor.aws.wire.fail("compute-optimizer", "GetEnrollmentStatus", "AccessDeniedException", 400)
+
+    with pytest.raises(MonitorError):
+        monitor.check()
+
+    (failed,) = [
+        json.loads(line) for line in written.getvalue().splitlines() if "check failed" in line
+    ]
+    assert (failed["service"], failed["watched"]) == ("enrollment-monitor", "compute-optimizer")

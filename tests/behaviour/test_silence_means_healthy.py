@@ -755,3 +755,25 @@ def test_a_regions_check_that_fails_at_sns_names_the_region_checked() -> None:
 
         with pytest.raises(MonitorError, match=r"checking eu-west-1: sns:Publish in us-east-1"):
             monitor.check()
+
+
+def test_an_alert_refused_for_a_region_no_longer_watched_fails_the_check_without_heartbeat(
+    capsys: Any,
+) -> None:
+    with watching(("us-east-1", "eu-west-1")) as monitor:
+        monitor.check()
+        monitor.status("Inactive", region="eu-west-1")
+        monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+        with pytest.raises(MonitorError):
+            monitor.check()  # eu-west-1's change is owed
+        monitor.aws.wire.heal()
+        os.environ["MONITORED_REGIONS"] = "us-east-1"
+        monitor.aws.wire.fail("sns", "Publish", "InvalidParameter", 400, times=2)  # poison
+        capsys.readouterr()
+
+        with pytest.raises(MonitorError, match="eu-west-1, no longer watched: .*set aside"):
+            monitor.check(cold=True)
+
+        assert heartbeats(capsys.readouterr().out) == []
+        monitor.check()  # it owes nothing now: the record lets it go, and the check is quiet
+        assert heartbeats(capsys.readouterr().out) == [0.0]

@@ -205,3 +205,14 @@ def test_organization_access_is_watched_in_every_partition(partition: str) -> No
     settings = Settings.from_env(in_partition(partition, ALSO_WATCH="OrganizationAccess"))
 
     assert settings.also_watch == ("OrganizationAccess",)
+
+
+def test_a_service_this_runtimes_boto3_cannot_call_is_named_at_cold_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from enrollment_monitor import settings
+
+    monkeypatch.setattr(settings, "_services", lambda: frozenset({"cost-optimization-hub"}))
+
+    with pytest.raises(ConfigurationError, match="ALSO_WATCH .*compute-optimizer-automation"):
+        Settings.from_env({**VALID, "ALSO_WATCH": "ComputeOptimizerAutomation"})

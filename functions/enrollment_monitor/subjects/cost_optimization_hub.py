@@ -24,7 +24,8 @@ def read(client: Any, region: str, account_id: str) -> Enrollment:
     line does, which does not know its account). An account the Hub lists nothing for is not
     enrolled."""
     with calling(LIST_ENROLLMENTS, region):
-        items = parse.required(client.list_enrollment_statuses(), "items")
+        pages = client.get_paginator("list_enrollment_statuses").paginate()
+        items = [item for page in pages for item in parse.required(page, "items")]
     entries = [item for item in items if isinstance(item, dict)]
     own = [item for item in entries if item.get("accountId") == account_id or not account_id]
     if len({item.get("accountId") for item in own}) > 1:
