@@ -17,6 +17,9 @@ CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=3,
     read_timeout=10,
+    # Every subject's thread shares the DynamoDB client (each Region of the partition, and the
+    # AlsoWatch subjects): botocore's 10 connections would be opened and thrown away again.
+    max_pool_connections=64,
 )
 
 

@@ -1,6 +1,7 @@
 import botocore.session
 import pytest
 
+from enrollment_monitor import settings as settings_module
 from enrollment_monitor.settings import ConfigurationError, Settings, partition_of
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:enrollment-alerts"
@@ -216,3 +217,12 @@ def test_a_service_this_runtimes_boto3_cannot_call_is_named_at_cold_start(
 
     with pytest.raises(ConfigurationError, match="ALSO_WATCH .*compute-optimizer-automation"):
         Settings.from_env({**VALID, "ALSO_WATCH": "ComputeOptimizerAutomation"})
+
+
+def test_the_clients_hold_a_connection_for_every_subjects_thread() -> None:
+    """Every subject is checked in a thread of its own, and all share the DynamoDB client."""
+    from enrollment_monitor.clients import CLIENT_CONFIG
+    from enrollment_monitor.subjects import SERVICES
+
+    most_regions = max(len(p["regions"]) for p in settings_module._partitions())
+    assert CLIENT_CONFIG.max_pool_connections >= most_regions + len(SERVICES) - 1
