@@ -1,5 +1,6 @@
 """The pictures of the alerts in docs/images are what the renderers send today, drawn as valid
-SVG, and the README and docs/ALERTS.md show them."""
+SVG, and the README and docs/ALERTS.md show them; `make demo` prints the chat text they draw.
+"""
 
 import re
 import xml.etree.ElementTree as ET
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools import demo
 from devtools.alert_pictures import (
     ALERTS,
     COMMAND,
@@ -113,3 +115,20 @@ def test_the_readme_shows_a_picture_and_alerts_md_shows_them_all() -> None:
 
 def test_every_picture_is_small() -> None:
     assert all(len(svg.encode()) < 12_000 for svg in DRAWN.values())
+
+
+@pytest.mark.parametrize("name", sorted(ALERTS))
+def test_the_demo_prints_the_chat_message_s_title_and_every_description_line(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = renderings(ALERTS[name]())[1]["content"]
+
+    demo._print_chat(content)
+
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"             > {content['title']}\n")
+    said = [line for line in printed.split("             > ") if line]
+    assert [" ".join(line.split()) for line in said] == [
+        content["title"],
+        *content["description"].split("\n"),
+    ]
