@@ -32,7 +32,7 @@ CHECKOV_VERSION := 3.3.30
 # another, so the long property tests keep no core idle. PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= auto
 
-.PHONY: demo test lint typecheck validate build deploy checkov cfn-lint publish publish-preflight bench status clean
+.PHONY: demo test lint typecheck validate build deploy checkov cfn-lint publish publish-preflight bench status clean alert-pictures
 
 # Made once, by a Python checked first; a half-made or older .venv is made again.
 $(VENV)/.created:
@@ -58,6 +58,11 @@ demo: $(VENV)/.demo
 .PHONY: verify-demo
 verify-demo: $(VENV)/.dev
 	PYTHONPATH=functions $(PY) -m devtools.verify_demo
+
+# docs/images: each alert as the email, Slack and Teams show it, drawn from the real renderers
+# (tests/unit/test_alert_pictures.py fails until they are drawn again after a change).
+alert-pictures: $(VENV)/.demo
+	PYTHONPATH=functions $(PY) -m devtools.alert_pictures
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal

@@ -154,6 +154,8 @@ def _print_deliveries(aws: LocalAws) -> None:
         renderings = json.loads(published["Message"])
         chat = json.loads(renderings["https"])
         print(f"             chat thread: {chat['metadata']['threadId']}")
+        print("             chat message (Slack, Teams):")
+        _print_chat(chat["content"])
         print("             email text:")
         email = renderings["email"]
         print(textwrap.indent(email, "             | ", predicate=lambda _: True))
@@ -164,6 +166,13 @@ def _print_deliveries(aws: LocalAws) -> None:
             f"   EVENT     {event['source']} / {event['detail-type']} on the default bus:"
             f" {detail['region']} {detail.get('service', '')}".rstrip()
         )
+
+
+def _print_chat(content: dict[str, Any]) -> None:
+    """The chat message's title and description, each line wrapped as a chat client would
+    (docs/images draws it whole, next steps and keywords too)."""
+    for line in [content["title"], *content["description"].split("\n")]:
+        print(textwrap.fill(line, 96, initial_indent="             > ", subsequent_indent=" " * 15))
 
 
 if __name__ == "__main__":
