@@ -31,17 +31,10 @@ EVERY_POINT = [point for scenario in SCENARIOS for point in points(scenario)]
 ACCOUNT = f"compute-optimizer {REGION}"  # the account's transitions, as ``delivered`` keys them
 
 
-ACCOUNT_CALLS = len({p.number for p in EVERY_POINT if p.scenario.name == "account"})
-
-
 def in_make_test(point: Point) -> bool:
-    """`make test` meets every call of the account path with every fault, and every call the
-    members path makes after it with a lost reply (the fault a duplicate can follow); `make
-    test-thorough` runs the other points (docs/DEVELOPMENT.md)."""
-    if point.scenario.name == "account":
-        return True
-    members = point.scenario.name == "account and members" and point.number > ACCOUNT_CALLS
-    return members and point.fault == "reply lost"
+    """`make test` meets every call of the account path with every fault; `make test-thorough`
+    runs the other scenarios' points (docs/DEVELOPMENT.md)."""
+    return point.scenario.name == "account"
 
 
 @pytest.mark.parametrize(
