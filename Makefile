@@ -66,7 +66,7 @@ test: $(VENV)/.dev
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not thorough" --durations=10
 
 test-thorough: $(VENV)/.dev
-	@echo "make test-thorough: about 70 s on 2 cores (docs/DEVELOPMENT.md): the tests make test leaves out"
+	@echo "make test-thorough: about 85 s on 2 cores (docs/DEVELOPMENT.md): the tests make test leaves out"
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m thorough --durations=10
 
 lint: $(VENV)/.dev
