@@ -32,7 +32,7 @@ CHECKOV_VERSION := 3.3.30
 # another, so the long property tests keep no core idle. PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= auto
 
-.PHONY: demo test lint typecheck validate build deploy checkov cfn-lint publish publish-preflight bench status clean alert-pictures
+.PHONY: demo test test-thorough lint typecheck validate build deploy checkov cfn-lint publish publish-preflight bench status clean alert-pictures
 
 # Made once, by a Python checked first; a half-made or older .venv is made again.
 $(VENV)/.created:
@@ -64,8 +64,15 @@ verify-demo: $(VENV)/.dev
 alert-pictures: $(VENV)/.demo
 	PYTHONPATH=functions $(PY) -m devtools.alert_pictures
 
+# make test leaves out the tests marked thorough (the slow property and scale tests, pyproject's
+# markers); make test-thorough runs only them. CI runs both (.ci/run).
 test: $(VENV)/.dev
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
+	@echo "make test: about 120 s on 2 cores (docs/DEVELOPMENT.md); make test-thorough adds the slow property and scale tests"
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not thorough" --durations=10
+
+test-thorough: $(VENV)/.dev
+	@echo "make test-thorough: about 85 s on 2 cores (docs/DEVELOPMENT.md): the tests make test leaves out"
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m thorough --durations=10
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

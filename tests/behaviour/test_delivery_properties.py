@@ -4,6 +4,7 @@ invocations, the alerts delivered are exactly the transitions the checks observe
 import contextlib
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +41,7 @@ def racing(first: Monitor, second: Monitor) -> None:
 
 
 # Each example runs the handler on moto: a quarter of the profile's examples (tests/conftest.py).
+@pytest.mark.thorough
 @settings(
     max_examples=settings.default.max_examples // 4,
     deadline=None,

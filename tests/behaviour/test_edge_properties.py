@@ -103,6 +103,7 @@ def fewer(before: Enrollment, after: Enrollment) -> bool:
 
 
 # Bounded: some 0.25 s an example (four checks); the explicit examples below run every time.
+@pytest.mark.thorough
 @settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=answers, then=answers)
 @example(

@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,7 @@ def delivered(aws: LocalAws) -> dict[str, list[tuple[Any, Any]]]:
 
 
 # Each example runs the handler on moto: a quarter of the profile's examples (tests/conftest.py).
+@pytest.mark.thorough
 @settings(
     max_examples=settings.default.max_examples // 4,
     deadline=None,

@@ -456,6 +456,7 @@ def test_a_non_management_account_gets_a_clear_error_after_its_own_check(
     assert org.alerts() == []
 
 
+@pytest.mark.thorough
 def test_a_ten_thousand_member_organization_writes_only_what_changed(aws: LocalAws) -> None:
     size, changed = 10_000, 100
     org = Organization(aws)

@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from devtools.bench_scale import COLUMNS, SCENARIOS
 from devtools.bench_table import HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.thorough
 def test_the_quick_bench_runs_every_measure_and_prints_both_tables() -> None:
     bench = subprocess.run(
         [sys.executable, "-m", "devtools.bench", "--quick"],

@@ -29,6 +29,8 @@ SHELLS = {"sh", "bash", "shell", "console"}
 COVERED = {
     "make demo": "tests/behaviour/test_demo.py::test_demo_prints_each_alert_once_and_no_raw_logs",
     "make test": "tests/unit/test_docs.py::test_each_make_target_shown_runs_what_its_test_runs",
+    "make test-thorough": "tests/unit/test_docs.py::"
+    "test_each_make_target_shown_runs_what_its_test_runs",
     "make verify-demo": "tests/deployment/test_verify_demo.py::"
     "test_verify_demo_prints_a_healthy_checklist_then_a_broken_one_with_fixes",
     ".venv/bin/enrollment-monitor status --help": "tests/behaviour/test_cli.py::"
@@ -39,7 +41,8 @@ COVERED = {
     "test_the_quick_bench_runs_every_measure_and_prints_both_tables",
 }
 # What each make target shown must run, and the file of the test that runs the same (`make
-# test` is this very suite).
+# test` is this very suite but the tests marked thorough, which `make test-thorough` runs).
+SUITE = ("pyproject.toml", 'testpaths = ["tests"]')
 MAKE_TARGETS = {
     "demo": ("-m devtools.demo", "tests/behaviour/test_demo.py", '"devtools.demo"'),
     "verify-demo": (
@@ -47,7 +50,8 @@ MAKE_TARGETS = {
         "tests/deployment/test_verify_demo.py",
         '"devtools.verify_demo"',
     ),
-    "test": ("$(PY) -m pytest", "tests/unit/test_docs.py", "testpaths"),
+    "test": ('$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not thorough"', *SUITE),
+    "test-thorough": ("$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m thorough", *SUITE),
     "stackset-template": (
         "-m devtools.stackset",
         "tests/deployment/test_stackset.py",
@@ -136,12 +140,24 @@ def test_each_covered_command_is_still_shown_and_its_test_exists() -> None:
 @pytest.mark.parametrize("target", sorted(MAKE_TARGETS))
 def test_each_make_target_shown_runs_what_its_test_runs(target: str) -> None:
     """`make demo` runs the module its test runs, and so on: a test of the module is a test of
-    the command. `make test` runs pytest on `testpaths`, this suite."""
+    the command. `make test` and `make test-thorough` run pytest on `testpaths`, this suite,
+    split by the thorough marker."""
     runs, test_file, test_says = MAKE_TARGETS[target]
 
     assert runs in _recipe(target)
-    source = (ROOT / "pyproject.toml" if target == "test" else ROOT / test_file).read_text()
-    assert test_says in source
+    assert test_says in (ROOT / test_file).read_text()
+
+
+@pytest.mark.parametrize("target", ["test", "test-thorough"])
+def test_make_test_says_first_the_time_development_md_measured(target: str) -> None:
+    said = re.search(r"about (\d+) s on 2 cores", _recipe(target).splitlines()[0])
+    measured = re.search(
+        rf"`make {target}` says first: about (\d+) s on 2 cores",
+        re.sub(r"\s+", " ", (ROOT / "docs" / "DEVELOPMENT.md").read_text()),
+    )
+
+    assert said, f"make {target} does not say first how long it takes"
+    assert measured and measured[1] == said[1], "docs/DEVELOPMENT.md measured another time"
 
 
 def test_the_marker_finds_commands_in_every_shape() -> None:
