@@ -708,17 +708,22 @@ def test_an_unexpected_exception_in_one_region_does_not_stop_the_others(
 # Issue 22, case 9: an alert owed is never dropped by configuration.
 
 
+def remove_eu_west_1_while_it_owes_an_alert(monitor: Monitor) -> None:
+    """eu-west-1's change is owed (SNS was down), then the stack no longer watches it."""
+    monitor.check()
+    monitor.status("Inactive", region="eu-west-1")
+    monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
+    with pytest.raises(MonitorError):
+        monitor.check()
+    monitor.aws.wire.heal()
+    os.environ["MONITORED_REGIONS"] = "us-east-1"
+
+
 def test_a_region_removed_while_it_owes_an_alert_still_delivers_it_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with watching(("us-east-1", "eu-west-1")) as monitor:
-        monitor.check()
-        monitor.status("Inactive", region="eu-west-1")
-        monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
-        with pytest.raises(MonitorError):
-            monitor.check()  # eu-west-1's change is owed
-        monitor.aws.wire.heal()
-        os.environ["MONITORED_REGIONS"] = "us-east-1"  # the stack no longer watches eu-west-1
+        remove_eu_west_1_while_it_owes_an_alert(monitor)
 
         monitor.check(cold=True)
         monitor.check()
@@ -761,13 +766,7 @@ def test_an_alert_refused_for_a_region_no_longer_watched_fails_the_check_without
     capsys: Any,
 ) -> None:
     with watching(("us-east-1", "eu-west-1")) as monitor:
-        monitor.check()
-        monitor.status("Inactive", region="eu-west-1")
-        monitor.aws.wire.fail("sns", "Publish", "InternalError", times=100)
-        with pytest.raises(MonitorError):
-            monitor.check()  # eu-west-1's change is owed
-        monitor.aws.wire.heal()
-        os.environ["MONITORED_REGIONS"] = "us-east-1"
+        remove_eu_west_1_while_it_owes_an_alert(monitor)
         monitor.aws.wire.fail("sns", "Publish", "InvalidParameter", 400, times=2)  # poison
         capsys.readouterr()
 
