@@ -197,10 +197,8 @@ def _delivered_all(invocation: Invocation, subject: AccountRegion) -> bool:
     """Delivers what ``subject``, no longer watched, owes; False: an alert was left to another
     invocation. An item it cannot read, or an alert a sink refused, is set aside and fails the
     check, as a watched subject's does."""
-    observations = invocation.observations
-    loaded = observations.load(subject)
-    set_aside = [observations.set_aside(item, invocation.at) for item in loaded.unreadable]
-    owed = loaded.stored.owed if loaded.stored else ()
+    stored, set_aside = _load(invocation, subject)
+    owed = stored.owed if stored else ()
     delivery = Delivery()
     if owed:
         logger.warning(
@@ -210,6 +208,16 @@ def _delivered_all(invocation: Invocation, subject: AccountRegion) -> bool:
         delivery = deliver(invocation.outbox, invocation.publisher, owed, invocation.at)
     _fail_on([], [*set_aside, *delivery.set_aside])
     return delivery.complete
+
+
+def _load(invocation: Invocation, subject: AccountRegion) -> tuple[Stored | None, list[str]]:
+    """The subject's last observation with what it owes, and the items it cannot read, set
+    aside (named in the check's failure): the check goes on as if they had never been seen."""
+    loaded = invocation.observations.load(subject)
+    set_aside = [
+        invocation.observations.set_aside(item, invocation.at) for item in loaded.unreadable
+    ]
+    return loaded.stored, set_aside
 
 
 def _lists_members(settings: Settings, subject: AccountRegion) -> bool:
@@ -231,9 +239,7 @@ def check_subject(invocation: Invocation, where: AccountRegion) -> RegionResult:
     result = RegionResult(where, enrollment, Outcome.NOTHING)
 
     observations = invocation.observations
-    loaded = observations.load(where)
-    set_aside = [observations.set_aside(item, invocation.at) for item in loaded.unreadable]
-    stored = loaded.stored
+    stored, set_aside = _load(invocation, where)
     previous = stored.observation if stored else None
     if previous:
         enrollment = enrollment.with_figures_from(previous.enrollment)
@@ -346,8 +352,7 @@ def _named(failure: Exception, subject: AccountRegion) -> str:
 
 
 def _shown(subject: AccountRegion) -> str:
-    """A subject in a thread's name and a failure: its Region, and the service if it is not
-    Compute Optimizer (whose checks are named by Region alone, as they always were)."""
-    if subject.service == COMPUTE_OPTIMIZER:
-        return subject.region
-    return f"{subject.region} {subject.service}"
+    """A subject in a thread's name and a failure, as its state's scope names it: the Region,
+    and the service if it is not Compute Optimizer (whose checks are named by Region alone, as
+    they always were)."""
+    return subject.scope.replace("#", " ")

@@ -34,14 +34,16 @@ _TELL_THE_ACCOUNT = (
     "(MasterAccountId), and `aws organizations list-delegated-administrators "
     "--service-principal compute-optimizer.amazonaws.com` the delegated administrator"
 )
+_ORGANIZATIONS_ACCOUNT = (
+    "Organizations answers this call only in the management account or a delegated "
+    "administrator of Organizations"
+)
 _NEEDS_ACCOUNT = {
     "compute-optimizer:GetEnrollmentStatusesForOrganization": "the API reference documents "
     "this call for an organization's management account (the user guide lets a delegated "
     "administrator manage member opt-in, but does not say it can list members this way)",
-    "organizations:ListAWSServiceAccessForOrganization": "Organizations answers this call "
-    "only in the management account or a delegated administrator of Organizations",
-    "organizations:ListDelegatedAdministrators": "Organizations answers this call only in "
-    "the management account or a delegated administrator of Organizations",
+    "organizations:ListAWSServiceAccessForOrganization": _ORGANIZATIONS_ACCOUNT,
+    "organizations:ListDelegatedAdministrators": _ORGANIZATIONS_ACCOUNT,
 }
 
 
