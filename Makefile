@@ -51,18 +51,18 @@ $(VENV)/.dev: $(DEPENDENCIES) $(VENV)/.created
 	touch $@ $(VENV)/.demo
 
 demo: $(VENV)/.demo
-	PYTHONPATH=functions $(PY) -m devtools.demo
+	PYTHONPATH=functions $(PY) -m devtools.demos.demo
 
 # verify's checklist for a healthy stack and a broken one, offline: on a moto server on
 # 127.0.0.1, or on your own emulator (AWS_ENDPOINT_URL=http://127.0.0.1:4566 make verify-demo).
 .PHONY: verify-demo
 verify-demo: $(VENV)/.dev
-	PYTHONPATH=functions $(PY) -m devtools.verify_demo
+	PYTHONPATH=functions $(PY) -m devtools.demos.verify_demo
 
 # docs/images: each alert as the email, Slack and Teams show it, drawn from the real renderers
 # (tests/unit/test_alert_pictures.py fails until they are drawn again after a change).
 alert-pictures: $(VENV)/.demo
-	PYTHONPATH=functions $(PY) -m devtools.alert_pictures
+	PYTHONPATH=functions $(PY) -m devtools.demos.alert_pictures
 
 # make test leaves out the tests marked thorough (the slow property and scale tests, pyproject's
 # markers); make test-thorough runs only them. CI runs both (.ci/run).
@@ -139,7 +139,7 @@ STACKSET_CODE = .aws-sam/stackset/enrollment-monitor-$(VERSION).zip
 .PHONY: stackset-template stackset-code
 
 stackset-template: $(VENV)/.dev
-	PYTHONPATH=functions $(PY) -m devtools.stackset --output $(STACKSET_TEMPLATE)
+	PYTHONPATH=functions $(PY) -m devtools.release.stackset --output $(STACKSET_TEMPLATE)
 
 stackset-code: build
 	$(PYTHON) -c 'import shutil, sys; shutil.make_archive(sys.argv[1], "zip", sys.argv[2])' \
@@ -149,7 +149,7 @@ stackset-code: build
 # Publishes this version to the Serverless Application Repository in SAM_REGION:
 # make publish PUBLISH_BUCKET=artifact-bucket (docs/PUBLISHING.md). The version is
 # enrollment_monitor.__version__. SAR takes a nested application only from SAR: the chat stack
-# is published first as enrollment-monitor-chat, and devtools.sar makes the monitor's template
+# is published first as enrollment-monitor-chat, and devtools.release.sar makes the monitor's template
 # name it.
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' functions/enrollment_monitor/__init__.py)
 PACKAGED := .aws-sam/packaged.yaml
@@ -161,7 +161,7 @@ publish: publish-preflight build $(VENV)/.dev
 		--s3-bucket $(PUBLISH_BUCKET) --s3-prefix enrollment-monitor-chat/$(VERSION)
 	$(SAM_PUBLISH) publish --region $(SAM_REGION) \
 		--template .aws-sam/chat-packaged.yaml --semantic-version $(VERSION)
-	$(PY) -m devtools.sar --template .aws-sam/build/template.yaml --version $(VERSION) \
+	$(PY) -m devtools.release.sar --template .aws-sam/build/template.yaml --version $(VERSION) \
 		--region $(SAM_REGION) > .aws-sam/build/sar.json
 	$(SAM_PUBLISH) package --region $(SAM_REGION) --template-file .aws-sam/build/sar.json \
 		--output-template-file $(PACKAGED) \

@@ -34,11 +34,11 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from devtools import emf  # noqa: E402
-from devtools.local_aws import LambdaContext, LocalAws, local_aws  # noqa: E402
-from devtools.local_lambda import fresh_handler_module  # noqa: E402
-from devtools.stack import StandIns, stand_ins  # noqa: E402
-from devtools.template import REGION  # noqa: E402
+from devtools.local_aws import emf  # noqa: E402
+from devtools.local_aws.lambda_invoke import fresh_handler_module  # noqa: E402
+from devtools.local_aws.resources import LambdaContext, LocalAws, local_aws  # noqa: E402
+from devtools.local_aws.stack import StandIns, stand_ins  # noqa: E402
+from devtools.local_aws.template import REGION  # noqa: E402
 from enrollment_monitor.check import run  # noqa: E402
 from enrollment_monitor.clients import AwsClients  # noqa: E402
 from enrollment_monitor.results import Checked, TestSent  # noqa: E402
@@ -95,8 +95,8 @@ def watching(regions: tuple[str, ...], status: str = "Active") -> Iterator[Monit
 
 @contextmanager
 def stand_ins_on_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIns]:
-    """moto with every stand-in on the wire (devtools.stack), test credentials in the stack's
-    Region, and a new default boto3 session (its clients would keep an earlier test's
+    """moto with every stand-in on the wire (devtools.local_aws.stack), test credentials in the
+    stack's Region, and a new default boto3 session (its clients would keep an earlier test's
     handlers)."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",

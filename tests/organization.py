@@ -5,7 +5,7 @@ from typing import Any
 
 from storage import roster
 
-from devtools.local_aws import LocalAws
+from devtools.local_aws.resources import LocalAws
 
 from conftest import Monitor
 

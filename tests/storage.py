@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import boto3
 
-from devtools.local_aws import LocalAws
-from devtools.template import ACCOUNT_ID, REGION
+from devtools.local_aws.resources import LocalAws
+from devtools.local_aws.template import ACCOUNT_ID, REGION
 from enrollment_monitor.enrollment import AccountRegion
 from enrollment_monitor.store.observations import Observations, Stored
 from enrollment_monitor.store.owed import Owed

@@ -1,13 +1,18 @@
-"""template.yaml for tests: as written (from ``devtools.template``, which the local stand-ins
-share) and transformed by SAM, as CloudFormation runs it (from ``devtools.stack``, which
-``make verify-demo`` shares)."""
+"""template.yaml for tests: as written (from ``devtools.local_aws.template``, which the local
+stand-ins share) and transformed by SAM, as CloudFormation runs it (from
+``devtools.local_aws.stack``, which ``make verify-demo`` shares)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from devtools.stack import CODE_URI, create_stack, deployed_environment, transformed_template
-from devtools.template import (
+from devtools.local_aws.stack import (
+    CODE_URI,
+    create_stack,
+    deployed_environment,
+    transformed_template,
+)
+from devtools.local_aws.template import (
     ACCOUNT_ID,
     CHAT_TEMPLATE,
     NO_VALUE,

@@ -10,7 +10,7 @@ import pytest
 from organization import Organization
 from storage import corrupt_observation
 
-from devtools.local_aws import LocalAws
+from devtools.local_aws.resources import LocalAws
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.results import Checked, TestSent
 

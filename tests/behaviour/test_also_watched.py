@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from devtools.aws_requests import EMPTY_BODY
-from devtools.local_aws import LocalAws
-from devtools.template import ACCOUNT_ID, REGION
+from devtools.local_aws.aws_requests import EMPTY_BODY
+from devtools.local_aws.resources import LocalAws
+from devtools.local_aws.template import ACCOUNT_ID, REGION
 from enrollment_monitor.errors import MonitorError
 
 from conftest import Monitor, heartbeats

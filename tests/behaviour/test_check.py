@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from storage import nothing_stored, owed, stored
 
-from devtools import emf
-from devtools.aws_requests import HANG
-from devtools.local_aws import local_aws
-from devtools.template import load_template
+from devtools.local_aws import emf
+from devtools.local_aws.aws_requests import HANG
+from devtools.local_aws.resources import local_aws
+from devtools.local_aws.template import load_template
 from enrollment_monitor.clients import CLIENT_CONFIG
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from storage import nothing_stored
 
-from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
-from devtools.local_aws import LocalAws
-from devtools.template import ACCOUNT_ID
+from devtools.local_aws.aws_requests import EMPTY_BODY, PROXY_PAGE
+from devtools.local_aws.resources import LocalAws
+from devtools.local_aws.template import ACCOUNT_ID
 from enrollment_monitor.cli import main
 
 from conftest import Monitor
@@ -499,7 +499,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # own flush of stdout), in its own process, on the local stand-ins.
 _COMMAND_ON_LOCAL_AWS = """
 import sys
-from devtools.local_aws import local_aws
+from devtools.local_aws.resources import local_aws
 from enrollment_monitor.cli import main
 
 status, members = sys.argv[1], int(sys.argv[2])

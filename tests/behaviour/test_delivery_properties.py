@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devtools.local_aws import local_aws
+from devtools.local_aws.resources import local_aws
 from enrollment_monitor.errors import MonitorError
 
 from conftest import Monitor

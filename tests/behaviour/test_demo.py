@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.demo import TIMELINE
+from devtools.demos.demo import TIMELINE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXCERPT = re.compile(
@@ -32,7 +32,7 @@ def normalised(line: str) -> str:
 def demo() -> subprocess.CompletedProcess[str]:
     """The demo, run once as `make demo` runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "devtools.demo"],
+        [sys.executable, "-m", "devtools.demos.demo"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT / "functions")},
         capture_output=True,

@@ -13,8 +13,8 @@ import regex
 from organization import Organization, account, transitions
 from storage import corrupt_member, nothing_stored, roster, set_aside, stored
 
-from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
-from devtools.local_aws import LocalAws
+from devtools.local_aws.aws_requests import EMPTY_BODY, PROXY_PAGE
+from devtools.local_aws.resources import LocalAws
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from storage import set_aside, stored
 
-from devtools.local_aws import LocalAws, local_aws
+from devtools.local_aws.resources import LocalAws, local_aws
 from enrollment_monitor.compute_optimizer import read_enrollment
 from enrollment_monitor.enrollment import Enrollment
 

@@ -14,7 +14,7 @@ import pytest
 from botocore.validate import ParamValidator
 from storage import owed, set_aside
 
-from devtools.local_aws import LocalAws, drain
+from devtools.local_aws.resources import LocalAws, drain
 from enrollment_monitor.alerts.message import DETAIL_TYPES, EVENT_ENTRY_LIMIT, Alert
 from enrollment_monitor.errors import MonitorError
 

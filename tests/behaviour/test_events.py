@@ -14,8 +14,8 @@ import pytest
 from moto import mock_aws
 from moto.events.models import EventPattern
 
-from devtools.fake_compute_optimizer import FakeComputeOptimizer
-from devtools.local_aws import LambdaContext
+from devtools.local_aws.compute_optimizer import FakeComputeOptimizer
+from devtools.local_aws.resources import LambdaContext
 
 from conftest import EVENTS, emitted_metrics, event, new_sandbox
 from template import REGION, Resolver, function_environment, table_definition, transformed_template

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devtools.aws_requests import FAULTS, Crash
-from devtools.fault_sweep import (
+from devtools.demos.fault_sweep import (
     MEMBERS,
     REGION,
     SCENARIOS,
@@ -25,7 +24,8 @@ from devtools.fault_sweep import (
     points,
     run,
 )
-from devtools.local_aws import local_aws
+from devtools.local_aws.aws_requests import FAULTS, Crash
+from devtools.local_aws.resources import local_aws
 
 EVERY_POINT = [point for scenario in SCENARIOS for point in points(scenario)]
 ACCOUNT = f"compute-optimizer {REGION}"  # the account's transitions, as ``delivered`` keys them
@@ -69,7 +69,7 @@ def test_the_sweep_covers_every_call_of_both_paths() -> None:
 def test_delivery_md_states_the_number_of_points_the_sweep_prints() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "DELIVERY.md").read_text()
 
-    (stated,) = re.findall(r"devtools\.fault_sweep` prints the (\d+) points", page)
+    (stated,) = re.findall(r"devtools\.demos\.fault_sweep` prints the (\d+) points", page)
     assert int(stated) == len(EVERY_POINT)
 
 

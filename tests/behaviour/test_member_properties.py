@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devtools.local_aws import LocalAws, local_aws
+from devtools.local_aws.resources import LocalAws, local_aws
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.results import Checked

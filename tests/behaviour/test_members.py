@@ -11,7 +11,7 @@ import pytest
 from organization import Organization, account, transitions
 from storage import roster
 
-from devtools.local_aws import LocalAws, local_aws
+from devtools.local_aws.resources import LocalAws, local_aws
 from enrollment_monitor.alerts.message import SNS_MESSAGE_LIMIT
 from enrollment_monitor.enrollment import Outcome
 from enrollment_monitor.errors import MonitorError

@@ -22,8 +22,8 @@ from storage import (
     stored,
 )
 
-from devtools.aws_requests import Crash
-from devtools.local_aws import LambdaContext, LocalAws, local_aws
+from devtools.local_aws.aws_requests import Crash
+from devtools.local_aws.resources import LambdaContext, LocalAws, local_aws
 from enrollment_monitor.alerts.render import API_TEXT_LIMIT
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.settings import ConfigurationError, Settings

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.bench_scale import COLUMNS, SCENARIOS
-from devtools.bench_table import HEADER
+from devtools.bench.scale import COLUMNS, SCENARIOS
+from devtools.bench.table import HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.local_aws import local_aws
-from devtools.stackset import MEMBER_ALSO_WATCH, stackset_template
+from devtools.local_aws.resources import local_aws
+from devtools.release.stackset import MEMBER_ALSO_WATCH, stackset_template
 from enrollment_monitor.errors import MonitorError
 
 from conftest import Monitor

@@ -1,5 +1,5 @@
 """Publishing to the Serverless Application Repository: the metadata SAR reads, one version,
-and the chat stack as an application of its own that the monitor nests (devtools.sar)."""
+and the chat stack as an application of its own that the monitor nests (devtools.release.sar)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 
 import enrollment_monitor
-from devtools.sar import CHAT_RESOURCE, for_sar
+from devtools.release.sar import CHAT_RESOURCE, for_sar
 
 from template import CHAT_TEMPLATE, TEMPLATE, load_template
 
@@ -60,7 +60,7 @@ def test_make_publish_publishes_both_applications_at_the_packages_version() -> N
     ).stdout
     version = enrollment_monitor.__version__
     assert dry_run.count(f"--semantic-version {version}") == 2
-    assert dry_run.index("nested/chatbot.yaml") < dry_run.index("devtools.sar")
+    assert dry_run.index("nested/chatbot.yaml") < dry_run.index("devtools.release.sar")
     assert f"--version {version}" in dry_run and "example-bucket" in dry_run
 
 

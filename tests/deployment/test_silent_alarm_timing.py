@@ -1,6 +1,6 @@
 """monitor-silent fires when the README says, under CloudWatch's documented rules
-(devtools.alarm_evaluation, which first reproduces the user guide's examples), whatever the
-evaluation range CloudWatch uses (its length is not documented: every range from N+1 to N+3
+(devtools.local_aws.alarm_evaluation, which first reproduces the user guide's examples), whatever
+the evaluation range CloudWatch uses (its length is not documented: every range from N+1 to N+3
 periods is tried) and whatever FILL returns for a range with no datapoint at all (not
 documented either: both are tried). Issue 22.
 
@@ -16,7 +16,7 @@ import math
 
 import pytest
 
-from devtools.alarm_evaluation import ALARM, OK, HeartbeatAlarm, notifications
+from devtools.local_aws.alarm_evaluation import ALARM, OK, HeartbeatAlarm, notifications
 
 from template import alarm_properties, load_template
 

@@ -17,9 +17,9 @@ import boto3
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
-from devtools.stack import CODE_URI, StandIns, create_stack
-from devtools.stackset import MEMBER_ALSO_WATCH, TEMPLATE_BODY_LIMIT, stackset_template
-from devtools.template import REGION, Resolver
+from devtools.local_aws.stack import CODE_URI, StandIns, create_stack
+from devtools.local_aws.template import REGION, Resolver
+from devtools.release.stackset import MEMBER_ALSO_WATCH, TEMPLATE_BODY_LIMIT, stackset_template
 
 from conftest import stand_ins_on_moto
 
@@ -38,7 +38,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What `make stackset-template` writes, run the way the Makefile runs it."""
     output = tmp_path_factory.mktemp("stackset") / "template.json"
     subprocess.run(
-        [sys.executable, "-m", "devtools.stackset", "--output", str(output)],
+        [sys.executable, "-m", "devtools.release.stackset", "--output", str(output)],
         cwd=ROOT,
         env={"PATH": "", "PYTHONPATH": f"{ROOT / 'functions'}:{ROOT}"},
         check=True,

@@ -20,9 +20,9 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from moto import mock_aws
 
-from devtools import emf
-from devtools.fake_compute_optimizer import FakeComputeOptimizer
-from devtools.local_aws import LambdaContext
+from devtools.local_aws import emf
+from devtools.local_aws.compute_optimizer import FakeComputeOptimizer
+from devtools.local_aws.resources import LambdaContext
 from enrollment_monitor.alerts.render import CONSOLE_HOSTS
 from enrollment_monitor.verify.policy import Request, Verdict, evaluate
 

@@ -1,9 +1,9 @@
 """`enrollment-monitor verify` against a stack created on moto from the transformed template.
 
 moto's CloudFormation skips the alarms and the topic policy, and moto evaluates no alarm: the
-fixture creates them from the template's own definitions and sets the state CloudWatch would
-reach (``devtools.stack``, which ``make verify-demo`` shares). Invocations run the real handler
-(``devtools.local_lambda``), whose metrics land in moto's CloudWatch as they would in
+fixture creates them from the template's own definitions and sets the state CloudWatch would reach
+(``devtools.local_aws.stack``, which ``make verify-demo`` shares). Invocations run the real handler
+(``devtools.local_aws.lambda_invoke``), whose metrics land in moto's CloudWatch as they would in
 CloudWatch.
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 import boto3
 import pytest
 
-from devtools.aws_requests import EMPTY_BODY, PROXY_PAGE
-from devtools.stack import (
+from devtools.local_aws.aws_requests import EMPTY_BODY, PROXY_PAGE
+from devtools.local_aws.stack import (
     Deployed,
     answers_changed,
     deploy,

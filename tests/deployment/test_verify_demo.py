@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from devtools.verify_demo import BROKEN, HEALTHY
+from devtools.demos.verify_demo import BROKEN, HEALTHY
 
 ROOT = Path(__file__).resolve().parents[2]
 _LINE = re.compile(r"^  \[(?P<mark>ok  |FAIL)\] (?P<check>\S.*?)\s{2,}(?P<found>.*)$")
@@ -61,7 +61,7 @@ def run_demo(**environment: str) -> subprocess.CompletedProcess[str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env = {**inherited, "PYTHONPATH": str(ROOT / "functions"), **environment}
     return subprocess.run(
-        [sys.executable, "-m", "devtools.verify_demo"],
+        [sys.executable, "-m", "devtools.demos.verify_demo"],
         cwd=ROOT,
         env=env,
         capture_output=True,

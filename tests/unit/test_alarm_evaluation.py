@@ -1,5 +1,5 @@
-"""The alarm evaluator (devtools.alarm_evaluation) reproduces the CloudWatch user guide's own
-examples before it is trusted with the template's alarms.
+"""The alarm evaluator (devtools.local_aws.alarm_evaluation) reproduces the CloudWatch user guide's
+own examples before it is trusted with the template's alarms.
 
 The tables are those of "How alarm state is evaluated when data is missing" (Amazon CloudWatch
 User Guide, "Configuring how CloudWatch alarms treat missing data"): an evaluation range of 5
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.alarm_evaluation import ALARM, INSUFFICIENT_DATA, OK, evaluate
+from devtools.local_aws.alarm_evaluation import ALARM, INSUFFICIENT_DATA, OK, evaluate
 
 RETAIN = "retain current state"
 COLUMNS = ("missing", "ignore", "breaching", "notBreaching")

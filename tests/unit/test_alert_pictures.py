@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools import demo
-from devtools.alert_pictures import (
+from devtools.demos import demo
+from devtools.demos.alert_pictures import (
     ALERTS,
     COMMAND,
     IMAGES,

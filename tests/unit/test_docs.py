@@ -44,18 +44,18 @@ COVERED = {
 # test` is this very suite but the tests marked thorough, which `make test-thorough` runs).
 SUITE = ("pyproject.toml", 'testpaths = ["tests"]')
 MAKE_TARGETS = {
-    "demo": ("-m devtools.demo", "tests/behaviour/test_demo.py", '"devtools.demo"'),
+    "demo": ("-m devtools.demos.demo", "tests/behaviour/test_demo.py", '"devtools.demos.demo"'),
     "verify-demo": (
-        "-m devtools.verify_demo",
+        "-m devtools.demos.verify_demo",
         "tests/deployment/test_verify_demo.py",
-        '"devtools.verify_demo"',
+        '"devtools.demos.verify_demo"',
     ),
     "test": ('$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not thorough"', *SUITE),
     "test-thorough": ("$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m thorough", *SUITE),
     "stackset-template": (
-        "-m devtools.stackset",
+        "-m devtools.release.stackset",
         "tests/deployment/test_stackset.py",
-        '"devtools.stackset"',
+        '"devtools.release.stackset"',
     ),
     "bench": ("$(PY) -m devtools.bench", "tests/deployment/test_bench.py", '"devtools.bench"'),
     # Shown as needing AWS: its test runs it dry (make -n), samconfig.toml deciding --guided.

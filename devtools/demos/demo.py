@@ -11,9 +11,9 @@ import os
 import textwrap
 from typing import Any
 
-from devtools import emf
-from devtools.local_aws import LambdaContext, LocalAws, local_aws
-from devtools.template import ACCOUNT_ID
+from devtools.local_aws import emf
+from devtools.local_aws.resources import LambdaContext, LocalAws, local_aws
+from devtools.local_aws.template import ACCOUNT_ID
 
 # (what Compute Optimizer answers, members opted in, whether SNS is down, the event) for each
 # invocation.

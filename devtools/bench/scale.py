@@ -2,8 +2,8 @@
 modelled from what it asks of AWS and the CPU it spends, its peak memory, requests and
 DynamoDB write units.
 
-    python -m devtools.bench_scale [--sizes 1000,10000,100000] [--regions 1,17]
-    python -m devtools.bench_scale OUT SIZE REGIONS SCENARIO    (one check, its figures to OUT)
+    python -m devtools.bench.scale [--sizes 1000,10000,100000] [--regions 1,17]
+    python -m devtools.bench.scale OUT SIZE REGIONS SCENARIO    (one check, its figures to OUT)
 
 Each check runs in a fresh process (its handler imported first, as Lambda's init does; the
 invocation then makes its clients, as the first invocation of a sandbox does), against moto
@@ -39,9 +39,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from devtools.bench_process import REGION, event, run_child, write
+from devtools.bench.process import REGION, event, run_child, write
 
-_MODULE = "devtools.bench_scale"  # the child
+_MODULE = "devtools.bench.scale"  # the child
 COMPUTE_OPTIMIZER_MS = 40
 DYNAMODB_MS = 8
 OTHER_MS = 40  # SNS Publish: not in the issue's model; counted as slowly as Compute Optimizer
@@ -104,7 +104,7 @@ def latency_ms(call: str) -> int:
 
 def function_settings() -> tuple[int, int]:
     """The template's MemorySize, and its timeout with member tracking."""
-    from devtools.template import load_template
+    from devtools.local_aws.template import load_template
 
     template = load_template()
     memory = template["Resources"]["EnrollmentMonitorFunction"]["Properties"]["MemorySize"]
@@ -158,7 +158,7 @@ def _stack(endpoint: str, regions: Sequence[str]) -> dict[str, str]:
 
     import boto3
 
-    from devtools.template import function_environment, table_definition
+    from devtools.local_aws.template import function_environment, table_definition
 
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
     credentials = {
@@ -435,9 +435,9 @@ def _child(size: int, region_count: int, scenario: str) -> dict:
     from collections import defaultdict
     from types import SimpleNamespace
 
-    from devtools.aws_requests import WireTap
-    from devtools.bench_process import Stdout
-    from devtools.fake_compute_optimizer import FakeComputeOptimizer
+    from devtools.bench.process import Stdout
+    from devtools.local_aws.aws_requests import WireTap
+    from devtools.local_aws.compute_optimizer import FakeComputeOptimizer
 
     served: defaultdict[int, float] = defaultdict(float)  # the stand-in's CPU, by thread
 
@@ -546,7 +546,7 @@ def _memory_kib(field: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.bench_scale", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench.scale", description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--regions", default="1,17")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")

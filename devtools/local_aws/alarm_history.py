@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from devtools.fake_compute_optimizer import Addressed, AnswersOnTheWire, response
+from devtools.local_aws.compute_optimizer import Addressed, AnswersOnTheWire, response
 
 
 @dataclass

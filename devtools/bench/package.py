@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from devtools import bench_table
-from devtools.bench_process import FUNCTIONS, ROOT
+from devtools.bench import table
+from devtools.bench.process import FUNCTIONS, ROOT
 
 WORK = os.path.join(ROOT, "build", "bench")
 # As sam build makes it, with python3.13 bytecode.
@@ -82,11 +82,9 @@ _LABELS = {
 }
 
 
-def rows(sizes: dict) -> list[bench_table.Row]:
+def rows(sizes: dict) -> list[table.Row]:
     return [
-        bench_table.info(label, _kib(sizes[name]))
-        for name, label in _LABELS.items()
-        if name in sizes
+        table.info(label, _kib(sizes[name])) for name, label in _LABELS.items() if name in sizes
     ]
 
 

@@ -1,7 +1,7 @@
 """Warm check: the median of a steady-state check (status unchanged) against the floor's two
-calls (devtools/bench_floor.py) on warm clients, interleaved, in one process.
+calls (devtools/bench/floor.py) on warm clients, interleaved, in one process.
 
-    python -m devtools.bench_warm OUT RUNS    (RUNS timed checks of each, the medians to OUT)
+    python -m devtools.bench.warm OUT RUNS    (RUNS timed checks of each, the medians to OUT)
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 import time
 
-from devtools import bench_floor, bench_table
-from devtools.bench_process import REGION, Stdout, event, run_child, write
+from devtools.bench import floor, table
+from devtools.bench.process import REGION, Stdout, event, run_child, write
 
-_MODULE = "devtools.bench_warm"  # the child
+_MODULE = "devtools.bench.warm"  # the child
 TARGET = 1.3
 _WARM_UP = 30
 
@@ -22,9 +22,9 @@ def measure(runs: int) -> dict:
     return run_child(_MODULE, [str(runs)])[0]
 
 
-def row(warm: dict) -> bench_table.Row:
+def row(warm: dict) -> table.Row:
     label = "warm check, steady state (median)"
-    return bench_table.ratio(label, warm["check"], warm["floor"], TARGET)
+    return table.ratio(label, warm["check"], warm["floor"], TARGET)
 
 
 def _child(runs: int) -> dict:
@@ -34,7 +34,7 @@ def _child(runs: int) -> dict:
     import boto3
 
     import enrollment_monitor.app as app
-    from devtools.local_aws import LambdaContext, local_aws
+    from devtools.local_aws.resources import LambdaContext, local_aws
 
     scheduled = event("scheduled")
     context = LambdaContext()
@@ -45,21 +45,21 @@ def _child(runs: int) -> dict:
             return app.lambda_handler(scheduled, context)
 
         check()  # the silent baseline: every later check is steady state
-        compute_optimizer, dynamodb = bench_floor.clients(boto3.Session(region_name=REGION))
+        compute_optimizer, dynamodb = floor.clients(boto3.Session(region_name=REGION))
 
-        def floor() -> object:
-            return bench_floor.check(compute_optimizer, dynamodb, aws.table_name)
+        def floor_check() -> object:
+            return floor.check(compute_optimizer, dynamodb, aws.table_name)
 
         for _ in range(_WARM_UP):
             check()
-            floor()
+            floor_check()
         times: dict[str, list[int]] = {"check": [], "floor": []}
         gc.collect()
         # The check's output goes to a file, as it goes to a pipe in Lambda: written, but not
         # read by this benchmark's parent process while it measures.
         with Stdout():
             for i in range(runs):
-                order = [("check", check), ("floor", floor)]
+                order = [("check", check), ("floor", floor_check)]
                 for name, call in order if i % 2 else reversed(order):
                     started = time.perf_counter_ns()
                     call()

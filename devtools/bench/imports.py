@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import sys
 
-from devtools import bench_package
-from devtools.bench_process import FUNCTIONS, IMPORT_ENV, ROOT
+from devtools.bench import package
+from devtools.bench.process import FUNCTIONS, IMPORT_ENV, ROOT
 
 _WATCHED = (
     "boto3",
@@ -39,7 +39,7 @@ print(len(made), boto3.DEFAULT_SESSION is not None,
 
 def measure(built: bool) -> dict:
     """From the package with bytecode when it was built, else from the source tree."""
-    path = [bench_package.BYTECODE] if built else [FUNCTIONS]
+    path = [package.BYTECODE] if built else [FUNCTIONS]
     env = {**os.environ, **IMPORT_ENV, "PYTHONPATH": os.pathsep.join([*path, ROOT])}
     if not built:  # the source tree: write its bytecode first
         _python(env, "-c", "import enrollment_monitor.app")

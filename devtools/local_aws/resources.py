@@ -22,9 +22,9 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.organizations.models import FakeDelegatedAdministrator
 
-from devtools.aws_requests import WireTap
-from devtools.fake_compute_optimizer import FakeComputeOptimizer
-from devtools.template import ACCOUNT_ID, REGION, function_environment, table_definition
+from devtools.local_aws.aws_requests import WireTap
+from devtools.local_aws.compute_optimizer import FakeComputeOptimizer
+from devtools.local_aws.template import ACCOUNT_ID, REGION, function_environment, table_definition
 
 PRINCIPAL = "compute-optimizer.amazonaws.com"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:enrollment-monitor"

@@ -2,7 +2,7 @@
 Logs reads them: one metric series per metric and dimension set.
 
 The one parser of the tests, ``make demo``, ``make bench`` and the Lambda stand-in
-(devtools/local_lambda.py).
+(devtools/local_aws/lambda_invoke.py).
 """
 
 from __future__ import annotations

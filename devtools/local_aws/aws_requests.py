@@ -11,7 +11,7 @@ import botocore.handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
-from devtools.fake_compute_optimizer import addressed, response
+from devtools.local_aws.compute_optimizer import addressed, response
 
 
 class Crash(BaseException):

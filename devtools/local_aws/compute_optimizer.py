@@ -91,7 +91,7 @@ HUB, AUTOMATION = "cost-optimization-hub", "aco-automation"
 @dataclass
 class FakeComputeOptimizer(AnswersOnTheWire):
     """Per-Region enrollment and organization members; the Hub's enrollments (by account) and
-    Automation's (by Region) beside them (faults: ``devtools.aws_requests``).
+    Automation's (by Region) beside them (faults: ``devtools.local_aws.aws_requests``).
 
     Use it as a context manager around code that creates its clients inside the block (the
     hook is picked up by every client created while it is installed).

@@ -1,7 +1,7 @@
 """The metric series (name and dimensions: what CloudWatch bills) a stack emits, counted from
 the EMF lines of real checks on moto, for the configurations docs/COST.md prices.
 
-    python -m devtools.metric_series
+    python -m devtools.bench.metric_series
 
 Each configuration runs a first check and a steady one; a series counts once however often it
 is emitted. A management account's GetEnrollmentStatus also gives the organization's figures;
@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
-from devtools.bench_process import FUNCTIONS, REGION, Stdout, event
-from devtools.fault_sweep import ALSO_WATCH
+from devtools.bench.process import FUNCTIONS, REGION, Stdout, event
+from devtools.demos.fault_sweep import ALSO_WATCH
 
 _STATUSES = ("Active", "Inactive", "Pending", "Failed")
 # (label, Regions watched, management account, member tracking, statuses the members hold,
@@ -53,11 +53,11 @@ def series(
     """The distinct series of a first and a steady check, sorted. ``also``: every AlsoWatch
     service watched, each as a healthy organization has it (Automation on, counting for no
     alarm)."""
-    from devtools import emf
-    from devtools.bench_scale import REGIONS
-    from devtools.local_aws import LambdaContext, local_aws
-    from devtools.local_lambda import fresh_handler_module
-    from devtools.template import ACCOUNT_ID
+    from devtools.bench.scale import REGIONS
+    from devtools.local_aws import emf
+    from devtools.local_aws.lambda_invoke import fresh_handler_module
+    from devtools.local_aws.resources import LambdaContext, local_aws
+    from devtools.local_aws.template import ACCOUNT_ID
 
     watched = REGIONS[:regions]
     with local_aws(watched) as aws:

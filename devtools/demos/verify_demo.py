@@ -3,9 +3,10 @@ offline.
 
 Both stacks are deployed from the transformed template.yaml on a moto server this starts on
 127.0.0.1 (a free port), or on your own emulator when ``AWS_ENDPOINT_URL`` names one
-(``AWS_ENDPOINT_URL_<SERVICE>`` as botocore reads them). What moto cannot serve is answered in
-this process by the stand-ins the tests use (``devtools.stack``): Compute Optimizer, the alarms'
-history, and the function's invocation, which runs the real handler. No AWS account, no Docker.
+(``AWS_ENDPOINT_URL_<SERVICE>`` as botocore reads them). What moto cannot serve is answered in this
+process by the stand-ins the tests use (``devtools.local_aws.stack``): Compute Optimizer, the
+alarms' history, and the function's invocation, which runs the real handler. No AWS account, no
+Docker.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from devtools.local_aws import environment
-from devtools.stack import (
+from devtools.local_aws.resources import environment
+from devtools.local_aws.stack import (
     REFUSED,
     Deployed,
     StandIns,
@@ -27,7 +28,7 @@ from devtools.stack import (
     stand_ins,
     topic_policy_refuses_alarms,
 )
-from devtools.template import REGION
+from devtools.local_aws.template import REGION
 from enrollment_monitor import cli
 
 HEALTHY, BROKEN = "healthy-monitor", "broken-monitor"

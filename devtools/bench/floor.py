@@ -8,7 +8,7 @@ Only the standard library at module level: a cold-start child imports it before 
 
 from __future__ import annotations
 
-from devtools.bench_process import REGION
+from devtools.bench.process import REGION
 
 
 def clients(session) -> tuple:

@@ -3,7 +3,7 @@ that answer at once with what botocore would hand back once it had parsed AWS's 
 neither botocore nor moto runs, and what is timed is the handler and everything the monitor
 does around the two reads (parse, compare, log, metrics, the Regions' threads).
 
-    python -m devtools.bench_cpu OUT REGIONS RUNS    (the median CPU per check to OUT)
+    python -m devtools.bench.cpu OUT REGIONS RUNS    (the median CPU per check to OUT)
 
 Process CPU time (every thread's), per check, median of RUNS after a warm-up; the check's
 output goes to a file, as it goes to a pipe in Lambda. With several Regions the figure is the
@@ -17,10 +17,10 @@ import time
 from collections.abc import Sequence
 from types import SimpleNamespace
 
-from devtools import bench_table
-from devtools.bench_process import REGION, Stdout, event, run_child, write
+from devtools.bench import table
+from devtools.bench.process import REGION, Stdout, event, run_child, write
 
-_MODULE = "devtools.bench_cpu"  # the child
+_MODULE = "devtools.bench.cpu"  # the child
 TARGET_US = 150
 _WARM_UP = 200
 REGION_COUNTS = (1, 17)  # make bench's
@@ -31,7 +31,7 @@ def measure(runs: int, region_counts: Sequence[int]) -> dict[int, float]:
     return {count: run_child(_MODULE, [str(count), str(runs)])[0]["us"] for count in region_counts}
 
 
-def rows(cpu: dict[int, float]) -> list[bench_table.Row]:
+def rows(cpu: dict[int, float]) -> list[table.Row]:
     found = []
     for count, us in cpu.items():
         watched = f"{count} Region" if count == 1 else f"{count} Regions, per Region"
@@ -76,8 +76,8 @@ def _child(regions: int, runs: int) -> dict:
     import os
     import statistics
 
-    from devtools.bench_scale import REGIONS
-    from devtools.template import function_environment
+    from devtools.bench.scale import REGIONS
+    from devtools.local_aws.template import function_environment
 
     os.environ.update(
         function_environment(
@@ -89,7 +89,7 @@ def _child(regions: int, runs: int) -> dict:
         )
     )
     import enrollment_monitor.app as app
-    from devtools.local_aws import LambdaContext
+    from devtools.local_aws.resources import LambdaContext
 
     stubs = _Stubs()
     app.clients = lambda: stubs  # type: ignore[assignment]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FUNCTIONS = os.path.join(ROOT, "functions")
 REGION = "us-east-1"
 # The environment Powertools reads at import time (the rest is set by local_aws()).

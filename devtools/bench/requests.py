@@ -1,7 +1,7 @@
 """AWS requests per check, counted by the wire tap, in each situation a check meets (the
-cold-start check is counted by devtools/bench_cold.py); and the log output of a check.
+cold-start check is counted by devtools/bench/cold.py); and the log output of a check.
 
-    python -m devtools.bench_requests OUT    (the counts and outputs to OUT)
+    python -m devtools.bench.requests OUT    (the counts and outputs to OUT)
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import sys
 
-from devtools import bench_table
-from devtools.bench_process import REGION, calls, captured, event, run_child, write
+from devtools.bench import table
+from devtools.bench.process import REGION, calls, captured, event, run_child, write
 
-_MODULE = "devtools.bench_requests"  # the child
+_MODULE = "devtools.bench.requests"  # the child
 # A steady check reads each subject's enrollment and last observation: two requests, no write
 # (Compute Optimizer's Region, and each of the five subjects of every AlsoWatch value); and,
 # once per check, the subjects watched before, so that one no longer watched still delivers
@@ -21,7 +21,7 @@ TARGET = 2
 _PER_CHECK = 1
 _ALSO_SUBJECTS = 5
 _ALSO = "every AlsoWatch service"
-_FLOOR = 2  # the floor's two calls (devtools/bench_floor.py)
+_FLOOR = 2  # the floor's two calls (devtools/bench/floor.py)
 
 
 def measure() -> dict:
@@ -30,7 +30,7 @@ def measure() -> dict:
     return run_child(_MODULE, [])[0]
 
 
-def rows(requests: dict[str, dict[str, int]]) -> list[bench_table.Row]:
+def rows(requests: dict[str, dict[str, int]]) -> list[table.Row]:
     found = []
     for scenario, made in requests.items():
         label, total = f"AWS requests: {scenario}", sum(made.values())
@@ -40,7 +40,7 @@ def rows(requests: dict[str, dict[str, int]]) -> list[bench_table.Row]:
             verdict = "ok" if total <= target else "OVER"
             found.append((label, str(total), str(floor), "", str(target), verdict))
         else:
-            found.append(bench_table.info(label, str(total)))
+            found.append(table.info(label, str(total)))
     return found
 
 
@@ -63,10 +63,10 @@ def log_note(measured: dict) -> str:
 
 def _child() -> dict:
     import enrollment_monitor.app as app
-    from devtools.fault_sweep import ALSO_WATCH
-    from devtools.local_aws import LambdaContext, local_aws
-    from devtools.local_lambda import fresh_handler_module
-    from devtools.template import ACCOUNT_ID
+    from devtools.demos.fault_sweep import ALSO_WATCH
+    from devtools.local_aws.lambda_invoke import fresh_handler_module
+    from devtools.local_aws.resources import LambdaContext, local_aws
+    from devtools.local_aws.template import ACCOUNT_ID
 
     scheduled = event("scheduled")
     context = LambdaContext()

@@ -1,6 +1,6 @@
 """Cold start: fresh processes, median of ``runs``, timed from just before the first import to
 the end of the first check (creating the moto resources in between is not timed), against the
-floor (devtools/bench_floor.py) in the same conditions. The handler is loaded from the
+floor (devtools/bench/floor.py) in the same conditions. The handler is loaded from the
 deployment package, as Lambda loads it from /var/task:
 
 - as ``sam build`` makes it through functions/Makefile: with python3.13 bytecode;
@@ -11,7 +11,7 @@ deployment package, as Lambda loads it from /var/task:
 boto3 comes from the virtualenv with its bytecode, for the floor as well: we take the runtime's
 copy to ship bytecode (an assumption, not measured on Lambda).
 
-    python -m devtools.bench_cold OUT handler|floor    (one cold start, its figures to OUT)
+    python -m devtools.bench.cold OUT handler|floor    (one cold start, its figures to OUT)
 
 Only the standard library is imported at module level (here and in the devtools modules
 imported below): the child times its imports from a clean interpreter.
@@ -22,10 +22,10 @@ from __future__ import annotations
 import sys
 import time
 
-from devtools import bench_floor, bench_package, bench_table
-from devtools.bench_process import REGION, calls_since, event, run_child, write
+from devtools.bench import floor, package, table
+from devtools.bench.process import REGION, calls_since, event, run_child, write
 
-_MODULE = "devtools.bench_cold"  # the child
+_MODULE = "devtools.bench.cold"  # the child
 TARGET = 1.25
 _LABELS = {
     "bytecode": "cold start, package as sam build makes it (with bytecode)",
@@ -48,9 +48,9 @@ def measure(runs: int, built: bool) -> dict:
         "floor": ("floor", {}, None)
     }
     if built:
-        variants["deployed"] = ("handler", readonly, [bench_package.PLAIN])
-        variants["bytecode"] = ("handler", readonly, [bench_package.BYTECODE])
-        variants["layer"] = ("handler", readonly, [bench_package.LAYER])
+        variants["deployed"] = ("handler", readonly, [package.PLAIN])
+        variants["bytecode"] = ("handler", readonly, [package.BYTECODE])
+        variants["layer"] = ("handler", readonly, [package.LAYER])
     else:  # no package (pip could not reach the index): the source tree, bytecode cached
         run_child(_MODULE, ["handler"])
         variants["source"] = ("handler", {}, None)
@@ -75,23 +75,23 @@ def first_check_calls(cold: dict) -> dict[str, int]:
     return next(cold[name]["calls"] for name in ("bytecode", "source") if name in cold)
 
 
-def rows(cold: dict) -> list[bench_table.Row]:
-    floor = cold["floor"]
+def rows(cold: dict) -> list[table.Row]:
+    floor_start = cold["floor"]
     split = "{import_ms:.1f} + {check_ms:.1f}".format
     found = []
     for name, label in _LABELS.items():
         if name in cold:
             mine = cold[name]
-            found.append(bench_table.ratio(label, mine["total_ms"], floor["total_ms"], TARGET))
+            found.append(table.ratio(label, mine["total_ms"], floor_start["total_ms"], TARGET))
             found.append(
-                bench_table.info("  import + first check (ms)", split(**mine), split(**floor))
+                table.info("  import + first check (ms)", split(**mine), split(**floor_start))
             )
     return found
 
 
 def metrics_note(cold: dict) -> list[str]:
     """The metrics a cold-start check emits: one line each."""
-    from devtools import emf
+    from devtools.local_aws import emf
 
     metrics = sorted({str(metric) for metric in emf.metrics(cold["first_check_output"])})
     coldstart = any(m.startswith("ColdStart") for m in metrics)
@@ -123,7 +123,7 @@ def _child(kind: str) -> dict:
         if kind == "handler":
             result = app.lambda_handler(scheduled, context)
         else:
-            result = bench_floor.check(*bench_floor.clients(boto3), aws.table_name)
+            result = floor.check(*floor.clients(boto3), aws.table_name)
         checked = time.perf_counter_ns()
         if kind == "handler" and result["checked"][0]["outcome"] != "nothing":
             raise SystemExit(f"bench: the first check was not a steady-state check: {result}")
@@ -148,7 +148,7 @@ class _Stage:
 
         import boto3
 
-        from devtools.local_aws import LambdaContext, local_aws
+        from devtools.local_aws.resources import LambdaContext, local_aws
         from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation
         from enrollment_monitor.store.observations import Observations
         from enrollment_monitor.store.table import Table

@@ -5,7 +5,7 @@ SAR itself. ``make publish`` therefore publishes the chat stack (nested/chatbot.
 application ``enrollment-monitor-chat`` first, then this rewrites the built template so that
 ``ChatChannels`` names that application by ARN and version (docs/PUBLISHING.md).
 
-    python -m devtools.sar --template .aws-sam/build/template.yaml --version 0.2.0 \\
+    python -m devtools.release.sar --template .aws-sam/build/template.yaml --version 0.2.0 \\
         --region us-east-1 > .aws-sam/sar.json
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from devtools.template import load_template
+from devtools.local_aws.template import load_template
 
 CHAT_APPLICATION = "enrollment-monitor-chat"
 CHAT_RESOURCE = "ChatChannels"
@@ -50,7 +50,7 @@ def chat_application_id(region: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.sar", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.release.sar", description=__doc__)
     parser.add_argument("--template", type=Path, required=True, help="the built template")
     parser.add_argument("--version", required=True, help="the release's semantic version")
     parser.add_argument("--region", required=True, help="the SAR Region")

@@ -33,7 +33,7 @@ from enrollment_monitor.enrollment import (
 )
 from enrollment_monitor.member_diff import ChangeList, MemberChange
 
-IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 COMMAND = "make alert-pictures"
 WHERE = AccountRegion("123456789012", "us-east-1")
 NOW = datetime(2026, 11, 26, 10, tzinfo=UTC)

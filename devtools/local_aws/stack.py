@@ -5,7 +5,7 @@ stand-ins, and broken the ways ``verify`` must catch.
 Shared by the deployment tests (moto in-process) and ``make verify-demo`` (a moto server, or
 an emulator of your own): every client here is a plain boto3 client, so it goes wherever
 botocore sends it. moto evaluates no alarm: the state CloudWatch would reach is set by hand
-(devtools.alarm_evaluation models when monitor-silent fires).
+(devtools.local_aws.alarm_evaluation models when monitor-silent fires).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import boto3
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from devtools.aws_requests import WireTap
-from devtools.fake_alarm_history import FakeAlarmHistory
-from devtools.fake_compute_optimizer import FakeComputeOptimizer
-from devtools.local_lambda import LocalLambda
-from devtools.template import REGION, Resolver, load_template
+from devtools.local_aws.alarm_history import FakeAlarmHistory
+from devtools.local_aws.aws_requests import WireTap
+from devtools.local_aws.compute_optimizer import FakeComputeOptimizer
+from devtools.local_aws.lambda_invoke import LocalLambda
+from devtools.local_aws.template import REGION, Resolver, load_template
 from enrollment_monitor.verify.model import ALARMS
 
 # `sam deploy` replaces the local CodeUri with the uploaded artifact's: so does this.

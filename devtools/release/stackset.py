@@ -3,8 +3,8 @@ service-managed StackSet deploys to every account of an organizational unit.
 
 Service-managed StackSets refuse a template with a ``Transform`` and cannot create nested
 stacks with their default execution role. So the SAM transform is applied here, offline, by
-the SAM translator (as ``devtools.stack`` does for the tests), and the result is specialised
-for member-account mode:
+the SAM translator (as ``devtools.local_aws.stack`` does for the tests), and the result is
+specialised for member-account mode:
 
 - each account watches its own enrollment: member tracking is off, and ``AlsoWatch`` takes
   only what a member account can read (not ``OrganizationAccess``, which Organizations answers
@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from devtools.stack import transformed_template
-from devtools.template import REGION
+from devtools.local_aws.stack import transformed_template
+from devtools.local_aws.template import REGION
 
 OUTPUT = Path(".aws-sam") / "stackset" / "template.json"
 # CreateStackSet's TemplateBody (and so --template-body): at most this many bytes.

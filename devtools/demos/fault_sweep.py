@@ -4,7 +4,7 @@ after the call was applied; then fault-free checks recover. Every transition mus
 delivered exactly once and in order, as an SNS message and as an EventBridge event, a duplicate
 allowed only right after that sink's publish.
 
-    python -m devtools.fault_sweep      # prints the outcome of every point
+    python -m devtools.demos.fault_sweep      # prints the outcome of every point
 
 The tests (tests/behaviour/test_fault_sweep.py) run the same sweep and assert each point.
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devtools.aws_requests import FAULTS, Crash
-from devtools.local_aws import LambdaContext, LocalAws, local_aws
+from devtools.local_aws.aws_requests import FAULTS, Crash
+from devtools.local_aws.resources import LambdaContext, LocalAws, local_aws
 
 REGION = "us-east-1"
 # Every service AlsoWatch can add, each a subject checked in a thread of its own.

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 # The chat channels' stack, which template.yaml nests only when a channel is configured.
 CHAT_TEMPLATE = TEMPLATE.parent / "nested" / "chatbot.yaml"
 REGION = "us-east-1"

@@ -24,8 +24,8 @@ from urllib.parse import unquote, urlsplit
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from devtools import emf, local_aws
-from devtools.fake_compute_optimizer import Addressed, AnswersOnTheWire, response
+from devtools.local_aws import emf, resources
+from devtools.local_aws.compute_optimizer import Addressed, AnswersOnTheWire, response
 
 # Invoke's path, after whatever path an endpoint URL has: /2015-03-31/functions/<name>/invocations
 _INVOKED = re.compile(r"/functions/(?P<function>[^/]+)/invocations$")
@@ -70,7 +70,7 @@ class LocalLambda(AnswersOnTheWire):
         }
         output = io.StringIO()
         error = None
-        with local_aws.environment(environment), contextlib.redirect_stdout(output):
+        with resources.environment(environment), contextlib.redirect_stdout(output):
             try:
                 handler = fresh_handler_module().lambda_handler
                 with _logs_to(output, environment.get("POWERTOOLS_SERVICE_NAME", "")):
