@@ -35,8 +35,12 @@ from enrollment_monitor.enrollment import (
     iso,
 )
 from enrollment_monitor.errors import MonitorError
-from enrollment_monitor.settings import ALSO_WATCH_VALUES
-from enrollment_monitor.subjects import compute_optimizer, service_of, subjects_of
+from enrollment_monitor.subjects import (
+    ALSO_WATCH_VALUES,
+    compute_optimizer,
+    service_of,
+    subjects_of,
+)
 from enrollment_monitor.subjects.service import Service
 from enrollment_monitor.verify import checklist, report
 

@@ -13,26 +13,21 @@ from typing import Any
 import botocore
 from botocore.loaders import create_loader
 
+from enrollment_monitor.subjects import (
+    ALSO_AUTOMATION,
+    ALSO_HUB,
+    ALSO_WATCH_VALUES,
+    ALSO_WATCHED,
+)
+
 _REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
-# What AlsoWatch (ALSO_WATCH) may name, beside Compute Optimizer in every watched Region.
-ALSO_HUB = "CostOptimizationHub"
-ALSO_AUTOMATION = "ComputeOptimizerAutomation"
-ALSO_ORGANIZATION = "OrganizationAccess"
-ALSO_WATCH_VALUES = (ALSO_HUB, ALSO_AUTOMATION, ALSO_ORGANIZATION)
 # What only the aws partition offers, as the template's Rule refuses it elsewhere: Cost
 # Optimization Hub (its one endpoint, us-east-1, in botocore's endpoint data), and Automation
 # (that data lists no Region of its own; the endpoint rules build a name in any Region, which
 # proves nothing: the monitor does not guess it is offered in another partition).
 _ONLY_IN_AWS = (ALSO_HUB, ALSO_AUTOMATION)
-# The botocore service each value's reads need: a runtime whose boto3 predates it is named at
-# the cold start, not met as an unknown service at every check.
-_CLIENTS = {
-    ALSO_HUB: "cost-optimization-hub",
-    ALSO_AUTOMATION: "compute-optimizer-automation",
-    ALSO_ORGANIZATION: "organizations",
-}
 
 
 class ConfigurationError(ValueError):
@@ -185,7 +180,10 @@ def _also_watch(env: Mapping[str, str], name: str, home_region: str) -> tuple[st
             f"environment variable {name} names what the monitor cannot watch: {unknown}; it "
             f"takes any of {', '.join(ALSO_WATCH_VALUES)}, separated by commas"
         )
-    missing = [_CLIENTS[value] for value in values if _CLIENTS[value] not in _services()]
+    # A runtime whose boto3 predates a service is named at the cold start, not met as an
+    # unknown service at every check.
+    clients = sorted({service.client for value in values for service in ALSO_WATCHED[value]})
+    missing = [client for client in clients if client not in _services()]
     if missing:
         raise ConfigurationError(
             f"environment variable {name} names what this runtime's boto3 cannot call: "

@@ -5,17 +5,15 @@ Optimization Hub, Compute Optimizer Automation and the organization's access."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from enrollment_monitor.enrollment import AccountRegion
-from enrollment_monitor.settings import (
-    ALSO_AUTOMATION,
-    ALSO_HUB,
-    ALSO_ORGANIZATION,
-    Settings,
-)
 from enrollment_monitor.subjects import automation, compute_optimizer, cost_optimization_hub
 from enrollment_monitor.subjects import organization as organization
 from enrollment_monitor.subjects.service import Service
+
+if TYPE_CHECKING:  # settings validates AlsoWatch against what is declared here
+    from enrollment_monitor.settings import Settings
 
 SERVICES: dict[str, Service] = {
     service.id: service
@@ -27,7 +25,12 @@ SERVICES: dict[str, Service] = {
         organization.ADMINISTRATOR,
     )
 }
-# What each AlsoWatch value watches.
+# What AlsoWatch (ALSO_WATCH) may name, beside Compute Optimizer in every watched Region, and
+# what each value watches.
+ALSO_HUB = "CostOptimizationHub"
+ALSO_AUTOMATION = "ComputeOptimizerAutomation"
+ALSO_ORGANIZATION = "OrganizationAccess"
+ALSO_WATCH_VALUES = (ALSO_HUB, ALSO_AUTOMATION, ALSO_ORGANIZATION)
 ALSO_WATCHED = {
     ALSO_HUB: (cost_optimization_hub.SERVICE,),
     ALSO_AUTOMATION: (automation.SERVICE,),
