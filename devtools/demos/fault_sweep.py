@@ -85,7 +85,7 @@ class Scenario:
             aws.compute_optimizer.set_hub(ACCOUNT, "Inactive")
             aws.compute_optimizer.set_automation(REGION, "Active")
             aws.trusted_access(enabled=False)
-            aws.delegated_administrator(registered=False)
+            aws.move_delegated_administrator()  # the same status, held by another account
         if self.members:
             aws.compute_optimizer.members[REGION] = [
                 {"accountId": MEMBERS[0], "status": "Inactive"},
@@ -108,7 +108,7 @@ class Scenario:
                 f"cost-optimization-hub {REGION}": [("Active", "Inactive")],
                 f"compute-optimizer-automation {REGION}": [("Inactive", "Active")],
                 f"organization-access {REGION}": [("Active", "Inactive")],
-                f"delegated-administrator {REGION}": [("Registered", "NotRegistered")],
+                f"delegated-administrator {REGION}": [("Registered", "Registered")],
             }
         if self.members:
             transitions |= {MEMBERS[0]: [("Active", "Inactive")], MEMBERS[2]: [("Active", None)]}

@@ -67,20 +67,29 @@ class LocalAws:
         change = "enable" if enabled else "disable"
         getattr(self.organization(), f"{change}_aws_service_access")(ServicePrincipal=PRINCIPAL)
 
-    def delegated_administrator(self, registered: bool) -> str:
-        """A member account registered (or deregistered) as Compute Optimizer's delegated
-        administrator; its id."""
+    def delegated_administrator(self, registered: bool, member: int = 0) -> str:
+        """The ``member``-th member account (made if the organization has fewer) registered
+        (or deregistered) as Compute Optimizer's delegated administrator; its id."""
         organizations = self.organization()
         listed = organizations.list_accounts()["Accounts"]
         members = [a["Id"] for a in listed if a["Id"] != ACCOUNT_ID]
-        if not members:
-            created = organizations.create_account(AccountName="admin", Email="a@example.com")
-            members = [created["CreateAccountStatus"]["AccountId"]]
+        while len(members) <= member:
+            name = f"admin{len(members)}"
+            created = organizations.create_account(AccountName=name, Email=f"{name}@example.com")
+            members.append(created["CreateAccountStatus"]["AccountId"])
         change = "register" if registered else "deregister"
         getattr(organizations, f"{change}_delegated_administrator")(
-            AccountId=members[0], ServicePrincipal=PRINCIPAL
+            AccountId=members[member], ServicePrincipal=PRINCIPAL
         )
-        return members[0]
+        return members[member]
+
+    def move_delegated_administrator(self) -> tuple[str, str]:
+        """Compute Optimizer's delegated administrator moved from the first member account to
+        the second, as the management account does it (one at a time): (from, to)."""
+        return (
+            self.delegated_administrator(registered=False),
+            self.delegated_administrator(registered=True, member=1),
+        )
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Takes what the SQS subscriber of the topic received since the last call: for each

@@ -61,10 +61,19 @@ class Enrollment:
     last_updated: datetime | None = None
     member_accounts_enrolled: bool | None = None
     member_accounts_opted_in: int | None = None
+    # The accounts that hold the status, sorted (the delegated administrator); None: the subject
+    # has none, or the observation was recorded before they were kept.
+    holders: tuple[str, ...] | None = None
 
     @property
     def active(self) -> bool:
         return self.status == ACTIVE
+
+    def moved_from(self, before: Enrollment) -> bool:
+        """The same status as ``before``, held by other accounts: compared only when both name
+        their holders, so an observation recorded before they were kept never alerts."""
+        known = None not in (self.holders, before.holders)
+        return known and self.status == before.status and self.holders != before.holders
 
     @property
     def figures(self) -> tuple[int | None, bool | None]:
@@ -112,23 +121,34 @@ class Enrollment:
             document["memberAccountsEnrolled"] = self.member_accounts_enrolled
         if self.member_accounts_opted_in is not None:
             document["numberOfMemberAccountsOptedIn"] = self.member_accounts_opted_in
+        if self.holders is not None:
+            document["holders"] = list(self.holders)
         return document
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Enrollment:
         """The enrollment as ``to_dict`` wrote it; ValueError if it is not one (a hand edit)."""
+        holders = document.get("holders")
         enrollment = cls(
             status=document["status"],
             status_reason=document.get("statusReason"),
             last_updated=aware(document.get("lastUpdatedTimestamp")),
             member_accounts_enrolled=document.get("memberAccountsEnrolled"),
             member_accounts_opted_in=document.get("numberOfMemberAccountsOptedIn"),
+            holders=tuple(holders) if isinstance(holders, list) else holders,
         )
         if not (
             isinstance(enrollment.status, str)
             and isinstance(enrollment.status_reason, str | None)
             and isinstance(enrollment.member_accounts_enrolled, bool | None)
             and type(enrollment.member_accounts_opted_in) in (int, type(None))
+            and (
+                enrollment.holders is None
+                or (
+                    isinstance(enrollment.holders, tuple)
+                    and all(parse.is_account_id(holder) for holder in enrollment.holders)
+                )
+            )
         ):
             raise ValueError(f"not an enrollment as the monitor stores it: {document}")
         return enrollment
@@ -221,7 +241,7 @@ def decide(
     purpose): its first observation is a baseline whatever it says, and it is never reminded."""
     if previous is None:
         return Decision.BASELINE if current.active or not expects_active else Decision.CHANGED
-    if previous.enrollment.status != current.status:
+    if previous.enrollment.status != current.status or current.moved_from(previous.enrollment):
         return Decision.CHANGED
     if current.active or not reminder_interval or not expects_active:
         return Decision.NOTHING
@@ -253,8 +273,10 @@ def recorded_after(
             repaired != previous
             or not repaired.figures_current
             or repaired.enrollment.figures != current.figures
+            or repaired.enrollment.holders != current.holders
         ):
-            # Kept silently, to compare with at the next check.
+            # Kept silently, to compare with at the next check (holders seen for the first
+            # time among what is kept).
             return replace(repaired, enrollment=current, figures_current=True)
         return None
     if decision is Decision.BASELINE:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from storage import corrupt_observation
 
 from devtools.local_aws.aws_requests import EMPTY_BODY
 from devtools.local_aws.resources import LocalAws
@@ -260,3 +261,77 @@ def test_a_hub_answer_without_items_is_a_failed_call_never_a_status(
 
     assert monitor.alerts() == []  # no Active -> Inactive -> Active from a page not AWS's
     assert heartbeats(capsys.readouterr().out) == []
+
+
+# ------------------------------------------- the delegated administrator moved to another account
+
+
+def test_a_delegated_administrator_moved_between_two_checks_alerts_once_naming_both_accounts(
+    watching_everything: Monitor,
+) -> None:
+    monitor = watching_everything
+    monitor.aws.events()  # the baseline put none; start from an empty queue all the same
+    former, new = monitor.aws.move_delegated_administrator()  # between two checks
+
+    monitor.check()
+    monitor.check()  # the new administrator again: nothing more
+
+    (delivery,) = monitor.aws.deliveries()
+    (event,) = monitor.aws.events()
+    alert = delivery["Message"]
+    assert event["detail"] == alert
+    assert (alert["previous"]["holders"], alert["current"]["holders"]) == ([former], [new])
+    assert (alert["previous"]["status"], alert["current"]["status"]) == ("Registered",) * 2
+    assert "can no longer manage" in alert["damage"] and "can now manage" in alert["damage"]
+    assert delivery["Subject"] == (
+        f"Compute Optimizer delegated administrator {former} -> {new} ({ACCOUNT_ID}, {REGION})"
+    )
+    headline = (
+        "Compute Optimizer delegated administrator changed from "
+        f"Registered (account {former}) to Registered (account {new})"
+    )
+    email, chat = renderings(monitor.aws, "delegated-administrator")
+    assert email.startswith(headline)
+    assert f"Held by:     {new} (was {former})" in email
+    assert alert["damage"] in " ".join(email.split())  # the email wraps it
+    assert chat["content"]["title"] == headline
+    assert f"Held by: {new} (was {former})" in chat["content"]["description"]
+
+
+def test_an_administrator_recorded_before_holders_were_kept_is_not_alerted_on_upgrade(
+    watching_everything: Monitor,
+) -> None:
+    monitor = watching_everything
+    # As the version before wrote it: the status and its reason, no holders.
+    corrupt_observation(
+        monitor.aws,
+        "enrollment",
+        {"S": json.dumps({"status": "Registered", "statusReason": "delegated administrator"})},
+        region=f"{REGION}#delegated-administrator",
+    )
+
+    monitor.check()  # the holder recorded, silently
+    monitor.aws.wire.calls.clear()
+    monitor.check()
+    writes = [call for call in monitor.aws.wire.calls if call in STATE_WRITES]
+    former, new = monitor.aws.move_delegated_administrator()
+    monitor.check()
+
+    (alert,) = monitor.alerts()  # only the move, once the holder was known
+    assert (alert["previous"]["holders"], alert["current"]["holders"]) == ([former], [new])
+    assert writes == []  # recorded once: the check after it is steady again
+
+
+def test_a_deregistered_administrator_alert_names_the_former_account(
+    watching_everything: Monitor,
+) -> None:
+    former = watching_everything.aws.delegated_administrator(registered=False)
+
+    watching_everything.check()
+
+    email, _ = renderings(watching_everything.aws, "delegated-administrator")
+    assert email.startswith(
+        "Compute Optimizer delegated administrator changed from "
+        f"Registered (account {former}) to NotRegistered\n"
+    )
+    assert f"Held by:     none (was {former})" in email

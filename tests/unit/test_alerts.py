@@ -304,3 +304,30 @@ def test_every_subjects_subject_line_keeps_the_contract(service: str, decision: 
     assert alert.subject.endswith("(123456789012, ap-southeast-2)")
     assert alert.attributes["service"] == service
     assert json.loads(rendered(alert)["default"])["service"] == service
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "damage"),
+    [
+        ((), ("222222222222",), ("can now manage",)),  # registered
+        (("111111111111",), (), ("can no longer manage",)),  # deregistered
+        (("111111111111",), ("222222222222",), ("can no longer manage", "can now manage")),
+    ],
+    ids=["registered", "deregistered", "moved"],
+)
+def test_a_delegated_administrator_change_names_each_side_it_changes(
+    before: tuple[str, ...], after: tuple[str, ...], damage: tuple[str, ...]
+) -> None:
+    where = AccountRegion("123456789012", "us-east-1", "delegated-administrator")
+
+    def observed(holders: tuple[str, ...]) -> Observation:
+        status = "Registered" if holders else "NotRegistered"
+        return Observation(Enrollment(status, holders=holders), NOW)
+
+    alert = status_alert(where, Decision.CHANGED, observed(before), observed(after), NOW)
+
+    said = json.loads(rendered(alert)["default"])["damage"]
+    assert [phrase for phrase in ("can no longer manage", "can now manage") if phrase in said] == [
+        *damage
+    ]
+    assert all(account in rendered(alert)["email"] for account in (*before, *after))

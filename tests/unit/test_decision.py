@@ -114,3 +114,56 @@ def test_a_previous_observation_stamped_in_the_future_is_written_back_at_now(
     else:
         assert recorded == Observation(Enrollment("Inactive"), NOW, alerted_at=NOW)
         assert decide(recorded, Enrollment("Inactive"), NOW + DAY, DAY) is Decision.REMINDER
+
+
+# The accounts that hold a status (the delegated administrator): a move is a change.
+
+A, B = "111111111111", "222222222222"
+
+
+def held(status: str, *holders: str) -> Enrollment:
+    return Enrollment(status, holders=holders)
+
+
+def test_the_same_status_held_by_another_account_alerts() -> None:
+    previous = Observation(held("Registered", A), NOW - DAY)
+
+    assert decide(previous, held("Registered", B), NOW, DAY, False) is Decision.CHANGED
+    assert decide(previous, held("Registered", A), NOW, DAY, False) is Decision.NOTHING
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (Enrollment("Registered"), held("Registered", B)),  # recorded before holders were kept
+        (held("Registered", A), Enrollment("Registered")),
+    ],
+)
+def test_holders_are_compared_only_when_both_observations_name_them(
+    before: Enrollment, after: Enrollment
+) -> None:
+    previous = Observation(before, NOW - DAY)
+
+    assert decide(previous, after, NOW, DAY, False) is Decision.NOTHING
+
+
+def test_holders_first_seen_are_recorded_silently_keeping_the_episode() -> None:
+    previous = Observation(Enrollment("Registered"), NOW - DAY, NOW - DAY, episode="e")
+
+    recorded = recorded_after(Decision.NOTHING, previous, held("Registered", A), NOW)
+
+    assert recorded == Observation(held("Registered", A), NOW - DAY, NOW - DAY, episode="e")
+    assert recorded_after(Decision.NOTHING, recorded, held("Registered", A), NOW) is None
+
+
+@pytest.mark.parametrize("holders", [(A, B), ()])
+def test_holders_survive_a_round_trip_through_storage(holders: tuple[str, ...]) -> None:
+    enrollment = held("Registered", *holders)
+
+    assert Enrollment.from_dict(enrollment.to_dict()) == enrollment
+
+
+@pytest.mark.parametrize("holders", [[A, 7], ["#ROUND"], A, {"a": A}])
+def test_holders_edited_by_hand_are_not_read(holders: object) -> None:
+    with pytest.raises(ValueError):
+        Enrollment.from_dict({"status": "Registered", "holders": holders})

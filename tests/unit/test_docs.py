@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from enrollment_monitor.alerts import Alert
 from enrollment_monitor.alerts.opt_ins import opt_ins_alert
 from enrollment_monitor.alerts.render import console_links
-from enrollment_monitor.enrollment import AccountRegion, Enrollment
+from enrollment_monitor.alerts.status import status_alert
+from enrollment_monitor.enrollment import AccountRegion, Decision, Enrollment, Observation
 from tests.template import load_template, parameter_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +26,7 @@ PAGES = sorted((ROOT / "docs").glob("*.md"))
 DOCUMENTS = [README, *PAGES]
 NEEDS_AWS = "<!-- needs AWS -->"
 SHELLS = {"sh", "bash", "shell", "console"}
+MOMENT = datetime(2026, 11, 26, 10, tzinfo=UTC)  # of the alerts the docs show
 
 # Every command the docs show that runs without AWS, and the test that runs it.
 COVERED = {
@@ -191,27 +194,54 @@ def test_the_console_link_the_docs_show_is_the_one_alerts_carry() -> None:
         assert link == rendered or (cut != link and rendered.startswith(cut)), (page, link)
 
 
+def example_shown(name: str, alert: Alert) -> tuple[list[str], list[str]]:
+    """The lines docs/ALERTS.md shows between the ``name`` markers, and the same number of the
+    alert's subject, a blank line and its email."""
+    page = (ROOT / "docs" / "ALERTS.md").read_text()
+    shown = re.search(
+        rf"<!-- {name}:start -->\n```\n(.*?)```\n<!-- {name}:end -->", page, re.DOTALL
+    )
+    assert shown, f"docs/ALERTS.md has no block between the {name} markers"
+    lines = shown[1].splitlines()
+    rendered = f"{alert.subject}\n\n{json.loads(alert.message)['email']}".splitlines()
+    return lines, rendered[: len(lines)]
+
+
 def test_the_opt_in_alert_alerts_md_shows_is_what_the_code_renders() -> None:
     """docs/ALERTS.md shows the subject and the email's first lines of the alert that fewer
     members are opted in (12, then 10): line for line what the renderer sends."""
-    page = (ROOT / "docs" / "ALERTS.md").read_text()
-    shown = re.search(
-        r"<!-- opt-in-example:start -->\n```\n(.*?)```\n<!-- opt-in-example:end -->",
-        page,
-        re.DOTALL,
-    )
     figures = {"member_accounts_enrolled": True}
     alert = opt_ins_alert(
         AccountRegion("123456789012", "us-east-1"),
         Enrollment("Active", member_accounts_opted_in=12, **figures),
         Enrollment("Active", member_accounts_opted_in=10, **figures),
-        datetime(2026, 11, 26, 10, tzinfo=UTC),
+        MOMENT,
     )
-    rendered = f"{alert.subject}\n\n{json.loads(alert.message)['email']}".splitlines()
 
-    assert shown, "docs/ALERTS.md has no block between the opt-in-example markers"
-    lines = shown[1].splitlines()
-    assert lines == rendered[: len(lines)]
+    shown, rendered = example_shown("opt-in-example", alert)
+
+    assert shown == rendered
+
+
+def test_the_move_alert_alerts_md_shows_is_what_the_code_renders() -> None:
+    """docs/ALERTS.md shows the subject and the email's first lines of the alert that the
+    delegated administrator moved from 111111111111 to 222222222222."""
+
+    def registered(account: str) -> Observation:
+        reason = f"delegated administrator: account {account}"
+        return Observation(Enrollment("Registered", reason, holders=(account,)), MOMENT)
+
+    alert = status_alert(
+        AccountRegion("123456789012", "us-east-1", "delegated-administrator"),
+        Decision.CHANGED,
+        registered("111111111111"),
+        registered("222222222222"),
+        MOMENT,
+    )
+
+    shown, rendered = example_shown("move-example", alert)
+
+    assert shown == rendered
 
 
 def test_the_parameters_table_shows_the_template_defaults() -> None:

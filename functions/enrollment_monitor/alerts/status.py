@@ -43,26 +43,31 @@ def status_alert(
     to the one ``recorded`` with it."""
     service = service_of(where)
     current = recorded.enrollment
-    old = status_text(previous.enrollment.status) if previous else None
+    before = previous.enrollment if previous else None
+    old = status_text(before.status) if before else None
     new = status_text(current.status)
     watched = service.watched
+    moved = before is not None and current.moved_from(before)
     if decision is Decision.REMINDER:
-        headline = f"{watched} is still {new} (since {iso(recorded.observed_at)})"
+        headline = f"{watched} is still {_held(current)} (since {iso(recorded.observed_at)})"
         subject = f"Reminder: {watched} still {short_status(new)}"
-    elif old is None:
-        headline = f"{watched} is {new}"
+    elif before is None:
+        headline = f"{watched} is {_held(current)}"
         subject = f"{watched} is {short_status(new)}"
     else:
-        headline = f"{watched} changed from {old} to {new}"
-        subject = f"{watched} {short_status(old)} -> {short_status(new)}"
-    damage = service.damage_of(current.status)
+        headline = f"{watched} changed from {_held(before)} to {_held(current)}"
+        # A move keeps the status: its subject names the accounts instead.
+        shown = _holders if moved else _short_status
+        subject = f"{watched} {shown(before)} -> {shown(current)}"
+    damage = service.damage_of(current.status, moved)
     facts = [
         ("Account", where.account_id),
         ("Region", where.region),
         ("Status", new if old is None or old == new else f"{new} (was {old})"),
+        *_held_by(current, before),
         ("Reason", api_text(current.status_reason or "") or "none given"),
         ("Changed at", iso(current.last_updated) if current.last_updated else "not reported"),
-        *member_figures(current, previous.enrollment if previous else None),
+        *member_figures(current, before),
         ("Observed at", iso(now)),
     ]
     text = AlertText(
@@ -102,3 +107,30 @@ def _shown(enrollment: Enrollment) -> dict[str, object]:
         "status": status_text(enrollment.status),
         "statusReason": api_text(reason) if reason else None,
     }
+
+
+def _held(enrollment: Enrollment) -> str:
+    """The status as a headline shows it, naming the accounts that hold it, if any:
+    ``Registered (account 111111111111)``."""
+    status = status_text(enrollment.status)
+    if not enrollment.holders:
+        return status
+    return f"{status} (account{'s' * (len(enrollment.holders) > 1)} {_holders(enrollment)})"
+
+
+def _short_status(enrollment: Enrollment) -> str:
+    return short_status(status_text(enrollment.status))
+
+
+def _holders(enrollment: Enrollment) -> str:
+    return ", ".join(enrollment.holders or ()) or "none"
+
+
+def _held_by(current: Enrollment, before: Enrollment | None) -> list[tuple[str, str]]:
+    """The fact naming the accounts that hold the status, with the former ones if they
+    changed; none for a subject without holders."""
+    if current.holders is None:
+        return []
+    if before is None or before.holders in (None, current.holders):
+        return [("Held by", _holders(current))]
+    return [("Held by", f"{_holders(current)} (was {_holders(before)})")]

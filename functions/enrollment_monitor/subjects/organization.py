@@ -36,10 +36,11 @@ def read_administrator(client: Any, region: str, _account_id: str) -> Enrollment
         ServicePrincipal=PRINCIPAL
     )
     listed = _listed(pages, region, LIST_ADMINISTRATORS, "DelegatedAdministrators")
-    accounts = sorted(a["Id"] for a in listed if parse.is_account_id(a.get("Id")))
+    accounts = tuple(sorted(a["Id"] for a in listed if parse.is_account_id(a.get("Id"))))
     if not accounts:
-        return Enrollment(NOT_REGISTERED, f"no delegated administrator for {PRINCIPAL}")
-    return Enrollment(REGISTERED, f"delegated administrator: account {', '.join(accounts)}")
+        return Enrollment(NOT_REGISTERED, f"no delegated administrator for {PRINCIPAL}", holders=())
+    reason = f"delegated administrator: account {', '.join(accounts)}"
+    return Enrollment(REGISTERED, reason, holders=accounts)
 
 
 def _listed(pages: Iterable[Any], region: str, call: str, field: str) -> list[dict[str, Any]]:
@@ -53,6 +54,16 @@ def _listed(pages: Iterable[Any], region: str, call: str, field: str) -> list[di
 
 _STEPS_IN_MANAGEMENT = (
     "Look up the Organizations event in CloudTrail (us-east-1) to see who changed it."
+)
+
+# What a change of delegated administrator does: a move from one account to another does both.
+_DEREGISTERED = (
+    "The former delegated administrator can no longer manage Compute Optimizer for the "
+    "organization: a monitor or a team working from that account loses the organization's view."
+)
+_REGISTERED = (
+    "The newly registered account can now manage Compute Optimizer for the organization, "
+    "members' opt-in included."
 )
 
 ACCESS = Service(
@@ -111,12 +122,7 @@ ADMINISTRATOR = Service(
             _STEPS_IN_MANAGEMENT,
         ],
     },
-    damage={
-        NOT_REGISTERED: "The former delegated administrator can no longer manage Compute "
-        "Optimizer for the organization: a monitor or a team working from that account loses "
-        "the organization's view.",
-        REGISTERED: "The account named above can now manage Compute Optimizer for the "
-        "organization, members' opt-in included.",
-    },
+    damage={NOT_REGISTERED: _DEREGISTERED, REGISTERED: _REGISTERED},
+    moved=f"{_DEREGISTERED} {_REGISTERED}",
     expects_active=False,
 )

@@ -30,6 +30,8 @@ class Service:
     steps: Mapping[str, Sequence[str]]
     # What stops (or starts) when the enrollment changes to a status: by status, else NOT_ACTIVE.
     damage: Mapping[str, str] = field(default_factory=dict)
+    # What a move does: the same status, now held by other accounts (``Enrollment.holders``).
+    moved: str | None = None
     # False: watched for changes alone (some keep it off on purpose): a first observation is a
     # silent baseline, no reminder, and its status counts for no alarm.
     expects_active: bool = True
@@ -38,7 +40,9 @@ class Service:
     # The console page, on the host of the Region's partition ({region} filled in); None: none.
     console: str | None = None
 
-    def damage_of(self, status: str) -> str | None:
+    def damage_of(self, status: str, moved: bool = False) -> str | None:
+        if moved and self.moved:
+            return self.moved
         if status in self.damage:
             return self.damage[status]
         return self.damage.get(NOT_ACTIVE) if status != ACTIVE else None
