@@ -245,7 +245,7 @@ def check_subject(invocation: Invocation, where: AccountRegion) -> RegionResult:
         enrollment = enrollment.with_figures_from(previous.enrollment)
     decision = decide(previous, enrollment, now, settings.reminder_interval, service.expects_active)
     result = replace(result, enrollment=enrollment, outcome=outcome_of(decision))
-    recorded = recorded_after(decision, previous, enrollment, now)
+    recorded = recorded_after(decision, previous, enrollment, now, service.expects_active)
     if recorded:
         fewer_opt_ins = opt_ins_decreased(previous, enrollment)
         result = replace(result, opt_ins_decreased=fewer_opt_ins)

@@ -262,11 +262,17 @@ _OUTCOMES = {
 
 
 def recorded_after(
-    decision: Decision, previous: Observation | None, current: Enrollment, now: datetime
+    decision: Decision,
+    previous: Observation | None,
+    current: Enrollment,
+    now: datetime,
+    expects_active: bool = True,
 ) -> Observation | None:
     """The observation a check records after ``decision`` (None: nothing to record). A
     reminder keeps the time the status was first seen. A previous observation stamped in the
-    future is recorded again with its times clamped to now (``settled``)."""
+    future is recorded again with its times clamped to now (``settled``). ``expects_active``
+    as ``decide`` takes it: an alert of a subject watched for changes alone is an episode of
+    its own."""
     repaired = previous and settled(previous, now)
     if decision is Decision.NOTHING:
         if repaired and (
@@ -282,7 +288,8 @@ def recorded_after(
     if decision is Decision.BASELINE:
         return Observation(current, now)
     since = repaired.observed_at if repaired and decision is Decision.REMINDER else now
-    return Observation(current, since, alerted_at=now, episode=_episode(previous, now))
+    ongoing = previous if expects_active else None
+    return Observation(current, since, alerted_at=now, episode=_episode(ongoing, now))
 
 
 def settled(observation: Observation, now: datetime) -> Observation:

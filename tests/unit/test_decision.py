@@ -10,6 +10,7 @@ from enrollment_monitor.enrollment import (
     Observation,
     decide,
     recorded_after,
+    stamp,
 )
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -167,3 +168,16 @@ def test_holders_survive_a_round_trip_through_storage(holders: tuple[str, ...]) 
 def test_holders_edited_by_hand_are_not_read(holders: object) -> None:
     with pytest.raises(ValueError):
         Enrollment.from_dict({"status": "Registered", "holders": holders})
+
+
+def test_a_change_of_a_subject_not_expected_active_starts_its_own_chat_thread() -> None:
+    # The delegated administrator: neither status is healthy, so no episode ever ends; an
+    # ongoing one would put this change as a reply under a months-old alert.
+    previous = Observation(held("Registered", A), NOW - DAY, NOW - DAY, episode="months-ago")
+
+    moved = recorded_after(Decision.CHANGED, previous, held("Registered", B), NOW, False)
+    continued = recorded_after(Decision.CHANGED, previous, held("Registered", B), NOW, True)
+
+    assert moved is not None and continued is not None
+    assert moved.episode == stamp(NOW)
+    assert continued.episode == "months-ago"
