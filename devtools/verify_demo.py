@@ -20,6 +20,7 @@ from devtools.local_aws import environment
 from devtools.stack import (
     REFUSED,
     Deployed,
+    StackNotCreated,
     StandIns,
     deploy,
     email_unconfirmed,
@@ -53,6 +54,14 @@ UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_U
 
 
 def main() -> int:
+    try:
+        return _demo()
+    except StackNotCreated as error:  # what the emulator said, not a traceback
+        print(f"\n{error}", file=sys.stderr)
+        return 1
+
+
+def _demo() -> int:
     given = os.environ.get("AWS_ENDPOINT_URL")
     with _endpoint(given) as endpoint, _hermetic(endpoint), stand_ins() as aws:
         where = "AWS_ENDPOINT_URL" if given else "a moto server started for this demo"
