@@ -205,6 +205,12 @@ def create_what_moto_skips(
         properties = resolver.value(resource["Properties"])
         if resource["Type"] == "AWS::CloudWatch::Alarm":
             cloudwatch.put_metric_alarm(**as_api(properties, cloudwatch, "PutMetricAlarm"))
+            # CloudWatch creates an alarm without data; moto, OK (its first OK notifies none).
+            cloudwatch.set_alarm_state(
+                AlarmName=properties["AlarmName"],
+                StateValue="INSUFFICIENT_DATA",
+                StateReason="Unchecked: Initial alarm creation",
+            )
         elif resource["Type"] == "AWS::KMS::Key":
             # moto's CloudFormation keeps the key policy as an object, not the JSON text.
             kms.put_key_policy(
@@ -323,15 +329,22 @@ class Deployed:
         self.set_alarms("OK")
 
     def set_alarms(self, state: str, **overrides: str) -> None:
-        """What CloudWatch would evaluate the stack's alarms to."""
+        """What CloudWatch would evaluate the stack's alarms to. An alarm that goes to OK or
+        ALARM from another state notifies the topic (its OKActions, its AlarmActions): its
+        history records the delivery (``notified`` records a failure instead)."""
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        for suffix in ALARMS:
+        names = {suffix: f"{self.name}-{suffix}" for suffix in ALARMS}
+        described = cloudwatch.describe_alarms(AlarmNames=list(names.values()))["MetricAlarms"]
+        before = {alarm["AlarmName"]: alarm["StateValue"] for alarm in described}
+        for suffix, name in names.items():
             value = overrides.get(suffix.replace("-", "_"), state)
             cloudwatch.set_alarm_state(
-                AlarmName=f"{self.name}-{suffix}",
+                AlarmName=name,
                 StateValue=value,
                 StateReason=_REASONS.get(value, "evaluated by the stand-in"),
             )
+            if value in ("OK", "ALARM") and before.get(name) != value:
+                self.history.delivered(name, self.topic)
 
     def set_topic_policy(self, *statements: dict[str, Any]) -> None:
         boto3.client("sns", region_name=REGION).set_topic_attributes(
@@ -340,7 +353,7 @@ class Deployed:
 
     def notified(self, error: str | None = None) -> None:
         """Each alarm's notification of its state, as CloudWatch's history records it: delivered
-        to the topic, or failed with ``error``."""
+        to the topic, or failed with ``error`` (the topic or key policy turned it away)."""
         for suffix in ALARMS:
             if error is None:
                 self.history.delivered(f"{self.name}-{suffix}", self.topic)

@@ -86,7 +86,6 @@ def _healthy_stack(aws: StandIns) -> Deployed:
         aws.compute_optimizer.set_enrollment(region, "Active")
     deployed = deploy(aws, HEALTHY, PARAMETERS)
     deployed.healthy()
-    deployed.notified()
     return deployed
 
 
