@@ -2,8 +2,9 @@
 offline.
 
 Both stacks are deployed from the transformed template.yaml on a moto server this starts on
-127.0.0.1 (a free port), or on your own emulator when ``AWS_ENDPOINT_URL`` names one
-(``AWS_ENDPOINT_URL_<SERVICE>`` as botocore reads them). What moto cannot serve is answered in
+127.0.0.1 (a free port), or on the endpoint ``AWS_ENDPOINT_URL`` names
+(``AWS_ENDPOINT_URL_<SERVICE>`` as botocore reads them): a moto server of yours; LocalStack
+cannot create the stack (docs/DEVELOPMENT.md, Emulators). What moto cannot serve is answered in
 this process by the stand-ins the tests use (``devtools.stack``): Compute Optimizer, the alarms'
 history, and the function's invocation, which runs the real handler. No AWS account, no Docker.
 """
