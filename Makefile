@@ -54,7 +54,8 @@ demo: $(VENV)/.demo
 	PYTHONPATH=functions $(PY) -m devtools.demos.demo
 
 # verify's checklist for a healthy stack and a broken one, offline: on a moto server on
-# 127.0.0.1, or on your own emulator (AWS_ENDPOINT_URL=http://127.0.0.1:4566 make verify-demo).
+# 127.0.0.1, or on a moto server of yours (AWS_ENDPOINT_URL=http://127.0.0.1:5000 make
+# verify-demo). Not on LocalStack, which cannot create the stack: docs/DEVELOPMENT.md#emulators.
 .PHONY: verify-demo
 verify-demo: $(VENV)/.dev
 	PYTHONPATH=functions $(PY) -m devtools.demos.verify_demo

@@ -2,11 +2,12 @@
 offline.
 
 Both stacks are deployed from the transformed template.yaml on a moto server this starts on
-127.0.0.1 (a free port), or on your own emulator when ``AWS_ENDPOINT_URL`` names one
-(``AWS_ENDPOINT_URL_<SERVICE>`` as botocore reads them). What moto cannot serve is answered in this
-process by the stand-ins the tests use (``devtools.local_aws.stack``): Compute Optimizer, the
-alarms' history, and the function's invocation, which runs the real handler. No AWS account, no
-Docker.
+127.0.0.1 (a free port), or on the endpoint ``AWS_ENDPOINT_URL`` names
+(``AWS_ENDPOINT_URL_<SERVICE>`` as botocore reads them): a moto server of yours; LocalStack
+cannot create the stack (docs/DEVELOPMENT.md, Emulators). What moto cannot serve is answered in
+this process by the stand-ins the tests use (``devtools.local_aws.stack``): Compute Optimizer,
+the alarms' history, and the function's invocation, which runs the real handler. No AWS
+account, no Docker.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from devtools.local_aws.resources import environment
 from devtools.local_aws.stack import (
     REFUSED,
     Deployed,
+    StackNotCreated,
     StandIns,
     deploy,
     email_unconfirmed,
@@ -54,6 +56,14 @@ UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_U
 
 
 def main() -> int:
+    try:
+        return _demo()
+    except StackNotCreated as error:  # what the emulator said, not a traceback
+        print(f"\n{error}", file=sys.stderr)
+        return 1
+
+
+def _demo() -> int:
     given = os.environ.get("AWS_ENDPOINT_URL")
     with _endpoint(given) as endpoint, _hermetic(endpoint), stand_ins() as aws:
         where = "AWS_ENDPOINT_URL" if given else "a moto server started for this demo"
@@ -78,7 +88,6 @@ def _healthy_stack(aws: StandIns) -> Deployed:
         aws.compute_optimizer.set_enrollment(region, "Active")
     deployed = deploy(aws, HEALTHY, PARAMETERS)
     deployed.healthy()
-    deployed.notified()
     return deployed
 
 

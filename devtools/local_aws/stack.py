@@ -15,9 +15,10 @@ import copy
 import io
 import json
 import logging
+import time
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -84,12 +85,25 @@ def _quiet_moto() -> Iterator[None]:
             log.setLevel(level)
 
 
+class StackNotCreated(Exception):
+    """CloudFormation did not create the stack: it failed, rolled back, or took too long."""
+
+
+# How long an emulator may take to create the stack (moto: no time; CloudFormation: minutes).
+CREATE_TIMEOUT_SECONDS = 300.0
+_POLL_SECONDS = 1.0
+
+
 def create_stack(
-    parameters: dict[str, str], stack_name: str, template: dict[str, Any] | None = None
+    parameters: dict[str, str],
+    stack_name: str,
+    template: dict[str, Any] | None = None,
+    timeout: float = CREATE_TIMEOUT_SECONDS,
 ) -> dict[str, Any]:
     """Creates the transformed template (or ``template``, whose function's code is at
-    CODE_URI) as a stack (moto: in-process or a server); its status, outputs and physical
-    resource ids."""
+    CODE_URI) as a stack (moto: in-process or a server; an emulator), waits until it is
+    created; its status, outputs and physical resource ids. StackNotCreated if it fails or
+    is still being created after ``timeout`` seconds."""
     bucket, key = CODE_URI.removeprefix("s3://").split("/", 1)
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=bucket)
@@ -105,7 +119,7 @@ def create_stack(
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Capabilities=["CAPABILITY_IAM"],
         )
-        (described,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        described = _created(cloudformation, stack_name, timeout)
         summaries = cloudformation.list_stack_resources(StackName=stack_name)
     physical = {
         summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
@@ -113,9 +127,48 @@ def create_stack(
     }
     return {
         "status": described["StackStatus"],
+        "stack_id": described["StackId"],
         "outputs": {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
         "resources": physical,
     }
+
+
+def _created(cloudformation: Any, stack_name: str, timeout: float) -> dict[str, Any]:
+    """The stack as DescribeStacks shows it once created: CreateStack only starts the creation
+    (moto happens to finish it before answering; CloudFormation and LocalStack do not)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        (described,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        status = described["StackStatus"]
+        if status == "CREATE_COMPLETE":
+            return dict(described)
+        if status != "CREATE_IN_PROGRESS":
+            events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
+            raise StackNotCreated(creation_failure(stack_name, described, events))
+        if time.monotonic() >= deadline:
+            raise StackNotCreated(f"stack {stack_name} is still {status} after {timeout:g} seconds")
+        time.sleep(_POLL_SECONDS)
+
+
+def creation_failure(
+    stack_name: str, described: Mapping[str, Any], events: Sequence[Mapping[str, Any]]
+) -> str:
+    """Why the stack was not created: its status and reason, then each resource that failed
+    and CloudFormation's reason, oldest first (DescribeStackEvents lists newest first)."""
+    status = described["StackStatus"]
+    reason = described.get("StackStatusReason")
+    lines = [f"stack {stack_name} was not created: {status}" + (f" ({reason})" if reason else "")]
+    for event in reversed(events):
+        if (
+            event.get("ResourceStatus", "").endswith("_FAILED")
+            and event.get("LogicalResourceId") != stack_name
+        ):
+            why = event.get("ResourceStatusReason", "no reason given")
+            lines.append(
+                f"  {event['LogicalResourceId']} ({event.get('ResourceType', '?')}): "
+                f"{event['ResourceStatus']}: {why}"
+            )
+    return "\n".join(lines)
 
 
 def deployed_environment(function_name: str) -> dict[str, str]:
@@ -126,15 +179,21 @@ def deployed_environment(function_name: str) -> dict[str, str]:
     return {name: str(value) for name, value in function["Environment"]["Variables"].items()}
 
 
-def create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str], name: str) -> None:
+def create_what_moto_skips(
+    parameters: dict[str, str], physical: dict[str, str], name: str, stack_id: str
+) -> None:
     """The alarms, the subscription, the topic policy and the key policy, from their definitions
     in the transformed template (the schedule and the invoke config, also skipped, verify does
-    not read); the roles' inline policies as IAM keeps them."""
+    not read); the roles' inline policies as IAM keeps them. In the account STS names, as
+    CloudFormation would: an emulator's is not moto's."""
     queue_url = physical["FailedInvocationQueue"]
+    account = boto3.client("sts", region_name=REGION).get_caller_identity()["Account"]
     resolver = Resolver(
         parameters,
         resources={**physical, "FailedInvocationQueue.QueueName": queue_url.rsplit("/", 1)[1]},
         stack_name=name,
+        stack_id=stack_id,
+        account=account,
     )
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     sns = boto3.client("sns", region_name=REGION)
@@ -146,6 +205,12 @@ def create_what_moto_skips(parameters: dict[str, str], physical: dict[str, str],
         properties = resolver.value(resource["Properties"])
         if resource["Type"] == "AWS::CloudWatch::Alarm":
             cloudwatch.put_metric_alarm(**as_api(properties, cloudwatch, "PutMetricAlarm"))
+            # CloudWatch creates an alarm without data; moto, OK (its first OK notifies none).
+            cloudwatch.set_alarm_state(
+                AlarmName=properties["AlarmName"],
+                StateValue="INSUFFICIENT_DATA",
+                StateReason="Unchecked: Initial alarm creation",
+            )
         elif resource["Type"] == "AWS::KMS::Key":
             # moto's CloudFormation keeps the key policy as an object, not the JSON text.
             kms.put_key_policy(
@@ -264,15 +329,22 @@ class Deployed:
         self.set_alarms("OK")
 
     def set_alarms(self, state: str, **overrides: str) -> None:
-        """What CloudWatch would evaluate the stack's alarms to."""
+        """What CloudWatch would evaluate the stack's alarms to. An alarm that goes to OK or
+        ALARM from another state notifies the topic (its OKActions, its AlarmActions): its
+        history records the delivery (``notified`` records a failure instead)."""
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-        for suffix in ALARMS:
+        names = {suffix: f"{self.name}-{suffix}" for suffix in ALARMS}
+        described = cloudwatch.describe_alarms(AlarmNames=list(names.values()))["MetricAlarms"]
+        before = {alarm["AlarmName"]: alarm["StateValue"] for alarm in described}
+        for suffix, name in names.items():
             value = overrides.get(suffix.replace("-", "_"), state)
             cloudwatch.set_alarm_state(
-                AlarmName=f"{self.name}-{suffix}",
+                AlarmName=name,
                 StateValue=value,
                 StateReason=_REASONS.get(value, "evaluated by the stand-in"),
             )
+            if value in ("OK", "ALARM") and before.get(name) != value:
+                self.history.delivered(name, self.topic)
 
     def set_topic_policy(self, *statements: dict[str, Any]) -> None:
         boto3.client("sns", region_name=REGION).set_topic_attributes(
@@ -281,7 +353,7 @@ class Deployed:
 
     def notified(self, error: str | None = None) -> None:
         """Each alarm's notification of its state, as CloudWatch's history records it: delivered
-        to the topic, or failed with ``error``."""
+        to the topic, or failed with ``error`` (the topic or key policy turned it away)."""
         for suffix in ALARMS:
             if error is None:
                 self.history.delivered(f"{self.name}-{suffix}", self.topic)
@@ -291,7 +363,7 @@ class Deployed:
 
 def deploy(aws: StandIns, name: str, parameters: dict[str, str]) -> Deployed:
     created = create_stack(parameters, name)
-    create_what_moto_skips(parameters, created["resources"], name)
+    create_what_moto_skips(parameters, created["resources"], name, created["stack_id"])
     return Deployed(name, created["outputs"], created["resources"], aws)
 
 

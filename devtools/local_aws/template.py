@@ -77,12 +77,14 @@ def parameter_defaults(path: Path = TEMPLATE) -> dict[str, str]:
 _PARTITIONS = {"cn-": ("aws-cn", "amazonaws.com.cn"), "us-gov-": ("aws-us-gov", "amazonaws.com")}
 
 
-def stack_arn(region: str, stack_name: str, stack_uuid: str | None = None) -> str:
+def stack_arn(
+    region: str, stack_name: str, stack_uuid: str | None = None, account: str = ACCOUNT_ID
+) -> str:
     """A stack's id as CloudFormation gives it: its ARN, ending in a UUID of its own (by
     default one made from the Region and the name)."""
     partition = _partition(region)[0]
     unique = stack_uuid or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{region}/{stack_name}"))
-    return f"arn:{partition}:cloudformation:{region}:{ACCOUNT_ID}:stack/{stack_name}/{unique}"
+    return f"arn:{partition}:cloudformation:{region}:{account}:stack/{stack_name}/{unique}"
 
 
 def _partition(region: str) -> tuple[str, str]:
@@ -111,7 +113,8 @@ class Resolver:
     Resources resolve to the values given in ``resources`` (``Ref`` under the logical id,
     ``GetAtt`` under ``"Id.Attribute"``) or to a readable placeholder, ``<Id>`` or
     ``<Id.Attribute>``. ``Ref AWS::NoValue`` drops the property or list item it stands for.
-    ``path`` names the template whose parameters, conditions and mappings apply.
+    ``path`` names the template whose parameters, conditions and mappings apply; ``account``
+    the account it is deployed in (on moto, its default account).
     """
 
     def __init__(
@@ -122,16 +125,17 @@ class Resolver:
         stack_name: str = STACK_NAME,
         path: Path = TEMPLATE,
         stack_id: str | None = None,
+        account: str = ACCOUNT_ID,
     ) -> None:
         self.parameters = {**parameter_defaults(path), **(parameters or {})}
         self.resources = resources or {}
         partition, url_suffix = _partition(region)
         self.pseudo = {
             "AWS::Region": region,
-            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::AccountId": account,
             "AWS::Partition": partition,
             "AWS::StackName": stack_name,
-            "AWS::StackId": stack_id or stack_arn(region, stack_name),
+            "AWS::StackId": stack_id or stack_arn(region, stack_name, account=account),
             "AWS::URLSuffix": url_suffix,
         }
         self.conditions = load_template(path).get("Conditions", {})

@@ -9,6 +9,7 @@ import io
 import itertools
 import json
 import re
+import shlex
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -1141,6 +1142,34 @@ def test_console_links_open_the_partitions_console(region: str) -> None:
     text = dashboard(region=region)["widgets"][0]["properties"]["markdown"]
     (link,) = re.findall(r"\]\((https://[^)]*)\)", text)
     assert link.startswith(f"https://{host}/sns/v3/home?region={region}#/topic/")
+
+
+# The options of `aws` itself both AWS CLI versions take (v2 alone has --cli-binary-format).
+CLI_GLOBAL_OPTIONS = {"--region", "--profile", "--endpoint-url", "--output", "--query"}
+
+
+def test_the_test_notification_command_is_one_aws_cli_v1_and_v2_both_run() -> None:
+    """v1 refuses --cli-binary-format; v2 reads an inline --payload as base64 unless given it.
+    Both read a fileb:// payload as raw bytes (v2's help for --cli-binary-format says so)."""
+    function = "team-enrollment-EnrollmentMonitorFunction-0123"
+    resolve = Resolver(resources={"EnrollmentMonitorFunction": function})
+    command = resolve.value(load_template()["Outputs"]["TestNotificationCommand"]["Value"])
+
+    piped, invoked = command.split(" | ")
+    echo, payload = shlex.split(piped)
+    words = shlex.split(invoked)
+    options = dict(zip(words[3:-1:2], words[4:-1:2], strict=True))
+    invoke = botocore.session.get_session().get_service_model("lambda").operation_model("Invoke")
+    members = {re.sub(r"(?<!^)(?=[A-Z])", "-", m).lower() for m in invoke.input_shape.members}
+
+    assert (echo, json.loads(payload)) == ("echo", {"action": "test-notification"})
+    assert words[:3] == ["aws", "lambda", "invoke"] and words[-1] == "/dev/stdout"
+    assert set(options) <= CLI_GLOBAL_OPTIONS | {f"--{member}" for member in members}
+    assert options == {
+        "--region": REGION,
+        "--function-name": function,
+        "--payload": "fileb:///dev/stdin",
+    }
 
 
 def test_the_topic_link_opens_the_topics_region() -> None:

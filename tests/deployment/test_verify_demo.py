@@ -1,6 +1,7 @@
 """`make verify-demo` shows what the README promises: verify's checklist for a healthy stack,
 every line passing, then for a broken one, each failing line with its fix; on a moto server of
-its own, or on the emulator AWS_ENDPOINT_URL names."""
+its own, or on a moto server of yours that AWS_ENDPOINT_URL names (LocalStack cannot create the
+stack: docs/DEVELOPMENT.md, Emulators)."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def test_verify_demo_prints_a_healthy_checklist_then_a_broken_one_with_fixes() -
 
 @pytest.fixture
 def your_emulator() -> Iterator[str]:
-    """An emulator of your own, listening on 127.0.0.1 (here a moto server)."""
+    """A moto server of your own, listening on 127.0.0.1."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -121,7 +122,7 @@ def your_emulator() -> Iterator[str]:
 
 # The emulator runs in this process: it warns of each resource type moto's CloudFormation skips.
 @pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")
-def test_verify_demo_deploys_on_the_emulator_aws_endpoint_url_names(your_emulator: str) -> None:
+def test_verify_demo_deploys_on_the_moto_server_aws_endpoint_url_names(your_emulator: str) -> None:
     demo = run_demo(AWS_ENDPOINT_URL=your_emulator)
 
     assert demo.returncode == 0, demo.stderr

@@ -324,10 +324,22 @@ def test_a_failed_alarm_notification_fails_the_line_whichever_field_says_so() ->
     by_summary = Notification(f"Failed to execute action {TOPIC}")
 
     assert judge_notifications({"a": delivered, "b": None}).passed
-    assert judge_notifications({"a": None}).found.startswith("no alarm has notified")
     for failure in (by_data, by_summary):
         line = judge_notifications({"a": delivered, "b": failure})
         assert not line.passed and line.found.startswith("the last notification of b failed")
+
+
+def test_alarm_notifications_never_pass_without_a_history_item_as_proof() -> None:
+    """An emulator whose history holds no Action item, or a stack no alarm of which has
+    changed state in the window: nothing proves CloudWatch can publish to the topic."""
+    line = judge_notifications({"team-monitor-silent": None, "team-function-errors": None})
+
+    assert not line.passed
+    assert line.found.startswith("cannot tell: no alarm notified the topic in the last 14 days")
+    assert line.fix is not None and line.fix.startswith(
+        "prove it: aws cloudwatch set-alarm-state --alarm-name team-monitor-silent "
+        "--state-value ALARM"
+    )
 
 
 def test_a_topic_in_another_region_than_the_alarms_fails_whatever_its_policy() -> None:

@@ -102,7 +102,8 @@ def judge_alarm(stack: Stack, suffix: str, alarm: Alarm | None) -> Line:
 def judge_notifications(latest: Mapping[str, Notification | None]) -> Line:
     """``latest``: each alarm's newest notification to the topic since the alarm was last
     configured (None: none in the window). What CloudWatch itself says of publishing to the
-    topic: the proof the policies work."""
+    topic: the proof the policies work, and the only one: without a history item, the line
+    cannot pass."""
     check = "alarm notifications"
     failures = {name: item for name, item in latest.items() if item and item.failed}
     if failures:
@@ -112,13 +113,29 @@ def judge_notifications(latest: Mapping[str, Notification | None]) -> Line:
             check,
             f"the last notification of {name} failed{others}: {item.summary}",
             "CloudWatch could not publish to the topic: fix what the topic policy and key "
-            "policy lines say (README: Bring your own topic), then prove it: aws cloudwatch "
-            f"set-alarm-state --alarm-name {name} --state-value ALARM --state-reason verify",
+            f"policy lines say (README: Bring your own topic), then {_prove_notification(name)}",
         )
     delivered = [name for name, item in latest.items() if item]
     if not delivered:
-        return passed(check, f"no alarm has notified in the last {NOTIFICATION_DAYS} days")
-    return passed(check, f"CloudWatch published the last notification of {len(delivered)} alarm(s)")
+        name = next(iter(latest), "<alarm>")
+        return failed(
+            check,
+            f"cannot tell: no alarm notified the topic in the last {NOTIFICATION_DAYS} days "
+            "(or since it was last configured), so CloudWatch's history holds no proof",
+            f"{_prove_notification(name)} (its subscribers receive it; the alarm returns to "
+            "its state at its next evaluation), then verify again",
+        )
+    return passed(
+        check,
+        f"CloudWatch published the last notification of {len(delivered)} of {len(latest)} alarms",
+    )
+
+
+def _prove_notification(alarm: str) -> str:
+    return (
+        "prove it: aws cloudwatch set-alarm-state --alarm-name "
+        f"{alarm} --state-value ALARM --state-reason verify"
+    )
 
 
 def judge_heartbeat(
