@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import os
+import sys
 import textwrap
 from typing import Any
 
@@ -46,6 +47,7 @@ def main() -> None:
         os.environ["ALSO_WATCH"] = "CostOptimizationHub"
         from enrollment_monitor import app  # imported inside the stand-in, as Lambda would
 
+        failed: list[int] = []
         for number, (status, opted_in, sns_down, action) in enumerate(TIMELINE, start=1):
             if status:
                 aws.compute_optimizer.set_enrollment(
@@ -67,6 +69,7 @@ def main() -> None:
                     result = app.lambda_handler(payload, LambdaContext())
                 print(f"   outcome   {_outcome(result)}")
             except Exception as error:  # noqa: BLE001 - the demo shows what Lambda would log
+                failed.append(number)
                 print(f"   FAILED    {error}")
                 print("             the alert stays owed in DynamoDB; the next check sends it")
             aws.wire.heal()
@@ -74,6 +77,12 @@ def main() -> None:
             print(f"   requests  {_requests(aws)}")
             _print_deliveries(aws)
             print()
+    scripted = [number for number, (_, _, sns_down, _) in enumerate(TIMELINE, start=1) if sns_down]
+    if failed != scripted:
+        sys.exit(
+            f"Not as scripted: checks {failed or 'none'} failed, where only the SNS outage's "
+            f"({scripted}) should have; the lines above say why."
+        )
     print(
         "Done: every change alerted once, the outage lost nothing, one chat thread per episode"
         " (the return to Active included), no AWS account used."

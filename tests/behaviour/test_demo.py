@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,65 @@ def test_the_readme_counts_the_demo_steps_and_names_each() -> None:
     assert [step.split()[0] for step in steps if step.split()[0] != "a"] == [
         status for status, *_ in TIMELINE if status
     ]
+
+
+def _run_demo_with(prelude: str) -> subprocess.CompletedProcess[str]:
+    """The demo, run as `make demo` runs it, after ``prelude`` (Python) has patched it."""
+    return subprocess.run(
+        [sys.executable, "-c", f"{prelude}\nfrom devtools.demos import demo\ndemo.main()"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "functions")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_check_failing_off_script_fails_the_demo_instead_of_claiming_success() -> None:
+    # What a fresh clone met when the [demo] extra lacked moto's EventBridge dependencies.
+    broken_third_check = """
+import enrollment_monitor.app as app
+real, calls = app.lambda_handler, []
+def handler(event, context):
+    calls.append(event)
+    if len(calls) == 3:
+        raise ModuleNotFoundError("No module named 'jsonpath_ng'")
+    return real(event, context)
+app.lambda_handler = handler
+"""
+    run = _run_demo_with(broken_third_check)
+
+    assert run.returncode == 1
+    assert "FAILED    No module named 'jsonpath_ng'" in run.stdout
+    assert "Not as scripted: checks [3, 4] failed" in run.stderr
+    assert "Done:" not in run.stdout
+
+
+def _extra(name: str) -> set[str]:
+    """The moto services an extra of pyproject.toml installs (``moto[a,b]==…``)."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        requirements = tomllib.load(file)["project"]["optional-dependencies"][name]
+    (moto,) = [r for r in requirements if r.startswith("moto[")]
+    return set(moto.split("[", 1)[1].split("]", 1)[0].split(","))
+
+
+def test_the_demo_extra_installs_moto_for_every_service_the_demo_calls() -> None:
+    recording = """
+import atexit, botocore.session, sys
+created, create = set(), botocore.session.Session.create_client
+def recording(self, service_name, *args, **kwargs):
+    created.add(service_name)
+    return create(self, service_name, *args, **kwargs)
+botocore.session.Session.create_client = recording
+atexit.register(lambda: print("clients:", *sorted(created), file=sys.stderr))
+"""
+    run = _run_demo_with(recording)
+
+    assert run.returncode == 0, run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("clients:")]
+    # Answered on the wire by the stand-ins, not by moto.
+    on_the_wire = {"compute-optimizer", "cost-optimization-hub", "compute-optimizer-automation"}
+    called_on_moto = set(line.split()[1:]) - on_the_wire
+    assert {"dynamodb", "sns", "events"} <= called_on_moto
+    assert called_on_moto <= _extra("demo")
