@@ -279,6 +279,12 @@ def collapse(seen: list[tuple[str | None, str | None]]) -> list[tuple[str | None
     return [t for i, t in enumerate(seen) if i == 0 or seen[i - 1] != t]
 
 
+def headline(every: list[Point]) -> str:
+    """How many points, and of how many calls (each thread numbers its own)."""
+    calls = {(p.scenario.name, p.thread, p.number) for p in every}
+    return f"{len(every)} points ({len(calls)} calls x {len(FAULTS)} faults)"
+
+
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")
@@ -294,7 +300,7 @@ def main() -> None:
             verdict = f"once + 1 duplicate ({outcome.point.call})"
         check = outcome.check + (" (heartbeat)" if outcome.heartbeat else "")
         table[outcome.point.scenario.name, outcome.point.fault, check, verdict] += 1
-    print(f"{len(every)} points ({len({(p.scenario, p.number) for p in every})} calls x 3 faults)")
+    print(headline(every))
     for (scenario, fault, check, verdict), count in sorted(table.items()):
         print(f"  {scenario:20} {fault:11} check {check:21} -> {verdict}: {count}")
     wrong = [o for o in outcomes if not (o.exactly_once and o.silent_only_when_healthy)]

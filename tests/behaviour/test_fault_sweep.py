@@ -21,6 +21,7 @@ from devtools.demos.fault_sweep import (
     check_at,
     collapse,
     delivered,
+    headline,
     points,
     run,
 )
@@ -64,6 +65,11 @@ def test_the_sweep_covers_every_call_of_both_paths() -> None:
         "events:PutEvents",
     }
     assert len(EVERY_POINT) == 3 * (10 + 21 + 9 + 9 + 3)
+
+
+def test_the_sweep_headline_counts_each_call_of_each_thread_once() -> None:
+    # The also-watched subjects each number their calls from 1, in threads of their own.
+    assert headline(EVERY_POINT) == "156 points (52 calls x 3 faults)"
 
 
 def test_delivery_md_states_the_number_of_points_the_sweep_prints() -> None:
