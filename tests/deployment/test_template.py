@@ -41,6 +41,7 @@ from template import (
     function_environment,
     load_template,
     own_metric_alarm,
+    parameter_defaults,
     resources_of_type,
     stack_arn,
     table_definition,
@@ -469,12 +470,25 @@ def test_the_sam_transform_produces_the_function_its_role_schedule_and_destinati
 # ---------------------------------------------------------------------------- the function
 
 
+def test_an_account_that_cannot_reserve_concurrency_gets_the_function_without_a_reservation() -> (
+    None
+):
+    # Lambda refuses a reservation that leaves fewer than 100 executions unreserved
+    # (PutFunctionConcurrency): a new account's quota of 10 could not create the function.
+    function = transformed_template()["Resources"]["EnrollmentMonitorFunction"]["Properties"]
+
+    unreserved = Resolver({"ReserveConcurrency": "false"}).value(function)
+
+    assert "ReservedConcurrentExecutions" not in unreserved
+    assert parameter_defaults()["ReserveConcurrency"] == "true"
+
+
 def test_the_function_follows_the_contract() -> None:
     function = transformed_template()["Resources"]["EnrollmentMonitorFunction"]["Properties"]
     assert function["Handler"] == "enrollment_monitor.app.lambda_handler"
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
-    assert function["ReservedConcurrentExecutions"] == 1
+    assert Resolver().value(function)["ReservedConcurrentExecutions"] == 1
     assert function["MemorySize"] <= 512
     # Modest for one account; room for listing a large organization's members.
     assert Resolver().value(function["Timeout"]) == 60
