@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +139,45 @@ def test_each_covered_command_is_still_shown_and_its_test_exists() -> None:
 
     assert set(COVERED) <= shown, f"no longer shown: {set(COVERED) - shown}"
     assert [node for node in COVERED.values() if not _test_exists(node)] == []
+
+
+# A shorthand ParameterValue (as the shell passes it) with a comma the AWS CLI splits at: one
+# not escaped as `\,` and not followed by the structure's next `Key=`.
+SPLIT_VALUE = re.compile(r"ParameterValue=(?:[^,\\]|\\.)*,(?![A-Za-z]+=)")
+
+
+def test_no_parameter_value_the_docs_show_is_split_by_the_aws_cli_at_a_comma() -> None:
+    """The AWS CLI's shorthand reads `ParameterKey=Regions,ParameterValue=a,b` as a list of two
+    values and refuses it for a string ("Invalid type for parameter ... ParameterValue");
+    `ParameterValue=a\\,b`, quoted so that the shell keeps the backslash, is the string `a,b`."""
+    split = [
+        f"{shown.where}: {word}"
+        for document in DOCUMENTS
+        for shown in shown_commands(document)
+        for word in shlex.split(shown.command)
+        if SPLIT_VALUE.search(word)
+    ]
+
+    assert split == []
+
+
+def test_the_comma_rule_tells_a_list_from_a_string_as_the_aws_cli_does() -> None:
+    words = shlex.split(
+        "--parameters ParameterKey=Regions,ParameterValue=us-east-1,eu-west-1 "
+        "ParameterKey=Regions,ParameterValue=us-east-1\\,eu-west-1 "
+        "'ParameterKey=Regions,ParameterValue=us-east-1\\,eu-west-1' "
+        "ParameterKey=CodeKey,ParameterValue=a/b.zip ParameterKey=A,UsePreviousValue=true "
+        "ParameterKey=B,ParameterValue=x,UsePreviousValue=false"
+    )
+
+    assert [bool(SPLIT_VALUE.search(word)) for word in words[1:]] == [
+        True,  # a list of two values
+        True,  # unquoted, the shell took the backslash away
+        False,
+        False,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize("target", sorted(MAKE_TARGETS))
