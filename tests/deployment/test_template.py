@@ -731,6 +731,45 @@ def test_chat_parameters_are_refused_where_aws_chatbot_is_not(partition: str) ->
         assert refusals(channels) == []
 
 
+def deployer_texts(template: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """What a deployer reads of a template: its description and the Serverless Application
+    Repository's, each parameter's label, description and constraint, each rule's refusal and
+    each output's description (not resource properties, which the accounts keep)."""
+    metadata = template.get("Metadata", {})
+    yield "Description", template["Description"]
+    sar = metadata.get("AWS::ServerlessRepo::Application", {})
+    yield "ServerlessRepo Description", sar.get("Description", "")
+    labels = metadata.get("AWS::CloudFormation::Interface", {}).get("ParameterLabels", {})
+    for name, label in labels.items():
+        yield f"label of {name}", label["default"]
+    for name, parameter in template.get("Parameters", {}).items():
+        for field in ("Description", "ConstraintDescription"):
+            yield f"{name}.{field}", parameter.get(field, "")
+    for name, rule in template.get("Rules", {}).items():
+        for assertion in rule["Assertions"]:
+            yield f"rule {name}", assertion["AssertDescription"]
+    for name, output in template.get("Outputs", {}).items():
+        yield f"output {name}", output.get("Description", "")
+
+
+@pytest.mark.parametrize("template", [TEMPLATE, CHAT_TEMPLATE], ids=["template", "chat"])
+def test_a_deployer_reads_amazon_q_developer_where_the_template_names_aws_chatbot(
+    template: Path,
+) -> None:
+    """AWS renamed AWS Chatbot to Amazon Q Developer in chat applications: its console and pages
+    say the new name only, so what a deployer reads says it, with the old one beside it."""
+    texts = dict(deployer_texts(load_template(template)))
+    old_name_only = [
+        where
+        for where, text in texts.items()
+        if "Chatbot" in text and "Amazon Q Developer" not in text
+    ]
+
+    assert any("Amazon Q Developer" in text for text in texts.values())
+    assert old_name_only == []
+    assert [where for where, text in texts.items() if "Chatbot console" in text] == []
+
+
 # ---------------------------------------------------------------------------- AlsoWatch
 
 

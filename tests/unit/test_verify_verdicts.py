@@ -311,6 +311,19 @@ def test_each_configured_chat_app_needs_its_own_chatbot_subscription() -> None:
     assert "AWS Chatbot" in judge_subscriptions(STACK, [chatbot]).found
 
 
+def test_a_missing_chat_subscription_sends_you_to_the_console_by_its_current_name() -> None:
+    slack = Stack(
+        **{**STACK.__dict__, "parameters": {"SlackWorkspaceId": "T1", "SlackChannelId": "C1"}}
+    )
+
+    line = judge_chat(slack, [])
+
+    assert not line.passed
+    assert line.fix.startswith(
+        "open the Amazon Q Developer in chat applications console (formerly AWS Chatbot)"
+    )
+
+
 def test_a_failed_test_notification_shows_the_error_and_where_to_read_more() -> None:
     reply = Reply("CheckFailed: sns:Publish failed")
     line = judge_test_notification("fn", "/aws/lambda/team-enrollment-monitor", reply)

@@ -223,7 +223,8 @@ def judge_chat(stack: Stack, subscriptions: Sequence[Subscription]) -> Line:
         return failed(
             "chat",
             f"{' and '.join(configured)} configured, {len(attached)} AWS Chatbot subscription(s)",
-            "open the AWS Chatbot console: each channel configuration must list the topic",
+            "open the Amazon Q Developer in chat applications console (formerly AWS Chatbot): "
+            "each channel configuration must list the topic",
         )
     return passed("chat", f"{' and '.join(configured)} channel(s) subscribed through AWS Chatbot")
 
