@@ -17,8 +17,8 @@ Optimizer stand-in. A module a measure, each timing in fresh processes of its ow
 
 This module runs them and prints the tables (devtools/bench/table.py, then the scale table).
 ``--quick`` runs each measure once in one small configuration, from the source tree (no package
-built): seconds instead of minutes, so that the suite runs the bench end to end
-(tests/deployment/test_bench.py). Its figures are not the bench's.
+built): seconds instead of minutes, so that `make test-thorough`, which CI runs, runs the bench
+end to end (tests/deployment/test_bench.py). Its figures are not the bench's.
 """
 
 from __future__ import annotations
