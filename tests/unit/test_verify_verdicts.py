@@ -308,7 +308,7 @@ def test_each_configured_chat_app_needs_its_own_chatbot_subscription() -> None:
     assert judge_chat(both, [chatbot, replace(chatbot, arn=f"{TOPIC}:3")]).passed
     assert not judge_chat(both, [chatbot, replace(chatbot, arn="PendingConfirmation")]).passed
     assert judge_chat(STACK, []).passed  # none configured
-    assert "AWS Chatbot" in judge_subscriptions(STACK, [chatbot]).found
+    assert "Amazon Q Developer (AWS Chatbot)" in judge_subscriptions(STACK, [chatbot]).found
 
 
 def test_a_missing_chat_subscription_sends_you_to_the_console_by_its_current_name() -> None:

@@ -207,9 +207,13 @@ def judge_subscriptions(stack: Stack, subscriptions: Sequence[Subscription]) -> 
     return passed("subscriptions", f"{len(subscriptions)} confirmed: {described}")
 
 
+# What AWS calls AWS Chatbot since its rename, short enough for a checklist line.
+CHAT_SERVICE = "Amazon Q Developer (AWS Chatbot)"
+
+
 def _endpoint(subscription: Subscription) -> str:
     if subscription.chatbot:
-        return "AWS Chatbot"
+        return CHAT_SERVICE
     return f"{subscription.protocol} {subscription.endpoint}".strip()
 
 
@@ -219,14 +223,15 @@ def judge_chat(stack: Stack, subscriptions: Sequence[Subscription]) -> Line:
         return passed("chat", "no Slack or Teams channel configured")
     # Each channel configuration subscribes to the topic on its own.
     attached = [s for s in subscriptions if s.chatbot and s.confirmed]
+    channels = " and ".join(configured)
     if len(attached) < len(configured):
         return failed(
             "chat",
-            f"{' and '.join(configured)} configured, {len(attached)} AWS Chatbot subscription(s)",
+            f"{channels} configured, {len(attached)} {CHAT_SERVICE} subscription(s)",
             "open the Amazon Q Developer in chat applications console (formerly AWS Chatbot): "
             "each channel configuration must list the topic",
         )
-    return passed("chat", f"{' and '.join(configured)} channel(s) subscribed through AWS Chatbot")
+    return passed("chat", f"{channels} channel(s) subscribed through {CHAT_SERVICE}")
 
 
 def alarm_requests(
