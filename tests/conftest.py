@@ -31,6 +31,7 @@ from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
 
 import boto3  # noqa: E402
+import botocore.loaders  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -45,6 +46,17 @@ from enrollment_monitor.results import Checked, TestSent  # noqa: E402
 from enrollment_monitor.settings import Settings  # noqa: E402
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+# Every mock_aws() starts a new default boto3 session, whose loader would read and parse each
+# service model from disk again (a third of a moto test's time). A session's loader already
+# hands all of its clients the same parsed files; here every loader with the same search paths
+# (the files on disk, unchanged while the tests run) shares them too. What differs between
+# sessions (credentials, Region, handlers, the endpoint resolver) is not kept in the loader.
+_LOADED: dict[tuple[str, ...], dict[Any, Any]] = {}
+botocore.loaders.Loader._cache = property(  # type: ignore[attr-defined]
+    lambda loader: _LOADED.setdefault(tuple(loader.search_paths), {}),
+    lambda loader, _: None,  # Loader.__init__ sets an empty cache of its own
+)
 
 
 def event(name: str) -> dict[str, Any]:
