@@ -22,6 +22,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+import functools  # noqa: E402
 import json  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
@@ -33,7 +34,9 @@ from typing import Any  # noqa: E402
 import boto3  # noqa: E402
 import botocore.loaders  # noqa: E402
 import pytest  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from moto.sns.models import Subscription  # noqa: E402
 
 from devtools.local_aws import emf  # noqa: E402
 from devtools.local_aws.lambda_invoke import fresh_handler_module  # noqa: E402
@@ -57,6 +60,16 @@ botocore.loaders.Loader._cache = property(  # type: ignore[attr-defined]
     lambda loader: _LOADED.setdefault(tuple(loader.search_paths), {}),
     lambda loader, _: None,  # Loader.__init__ sets an empty cache of its own
 )
+
+
+# moto's SNS makes a 2048-bit RSA key for each subscription, to sign what it delivers (a
+# twentieth of a second each, for signatures no test checks): here one key signs for all.
+@functools.cache
+def _sns_signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+Subscription.private_key = lambda _: _sns_signing_key()  # type: ignore[method-assign]
 
 
 def event(name: str) -> dict[str, Any]:
