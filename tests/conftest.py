@@ -33,6 +33,7 @@ from typing import Any  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.loaders  # noqa: E402
+import botocore.retries.standard  # noqa: E402
 import pytest  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -70,6 +71,11 @@ def _sns_signing_key() -> rsa.RSAPrivateKey:
 
 
 Subscription.private_key = lambda _: _sns_signing_key()  # type: ignore[method-assign]
+
+# The monitor's clients retry in botocore's standard mode, which waits up to 1 s, then 2 s, before
+# retrying a throttled call. The tests count the attempts and what follows, never the waits (the
+# monitor's deadlines come from the Lambda context, not the clock): the retries go at once.
+botocore.retries.standard.ExponentialBackoff.delay_amount = lambda _, __: 0.0
 
 
 def event(name: str) -> dict[str, Any]:
