@@ -37,6 +37,7 @@ import botocore.retries.standard  # noqa: E402
 import pytest  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from moto.cloudformation.models import Stack  # noqa: E402
 from moto.sns.models import Subscription  # noqa: E402
 
 from devtools.local_aws import emf  # noqa: E402
@@ -76,6 +77,22 @@ Subscription.private_key = lambda _: _sns_signing_key()  # type: ignore[method-a
 # retrying a throttled call. The tests count the attempts and what follows, never the waits (the
 # monitor's deadlines come from the Lambda context, not the clock): the retries go at once.
 botocore.retries.standard.ExponentialBackoff.delay_amount = lambda _, __: 0.0
+
+# moto's CloudFormation reads every template with PyYAML's pure-Python loader, a JSON one too (a
+# third of a second for the monitor's, at each stack a test creates); CloudFormation reads a JSON
+# template as JSON. A template that is not JSON is still read as moto reads it.
+_read_as_moto_does = Stack.parse_template
+
+
+def _parse_template(template: str) -> dict[str, Any]:
+    try:
+        parsed: dict[str, Any] = json.loads(template)
+    except ValueError:
+        return _read_as_moto_does(template)
+    return parsed
+
+
+Stack.parse_template = staticmethod(_parse_template)  # type: ignore[method-assign]
 
 
 def event(name: str) -> dict[str, Any]:
