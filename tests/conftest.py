@@ -38,6 +38,7 @@ import pytest  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.cloudformation.models import Stack  # noqa: E402
+from moto.kms import models as kms_models  # noqa: E402
 from moto.sns.models import Subscription  # noqa: E402
 
 from devtools.local_aws import emf  # noqa: E402
@@ -72,6 +73,14 @@ def _sns_signing_key() -> rsa.RSAPrivateKey:
 
 
 Subscription.private_key = lambda _: _sns_signing_key()  # type: ignore[method-assign]
+
+# moto's KMS makes a 2048-bit RSA key pair for every key, a symmetric one too, which never signs
+# or verifies: each symmetric key (the topic's, at each stack created) shares one.
+_key_pair_for = kms_models.generate_private_key
+_symmetric_key_pair = functools.cache(lambda: _key_pair_for("RSA_2048"))
+kms_models.generate_private_key = lambda spec: (  # type: ignore[assignment]
+    _symmetric_key_pair() if spec == "SYMMETRIC_DEFAULT" else _key_pair_for(spec)
+)
 
 # The monitor's clients retry in botocore's standard mode, which waits up to 1 s, then 2 s, before
 # retrying a throttled call. The tests count the attempts and what follows, never the waits (the
