@@ -82,9 +82,9 @@ kms_models.generate_private_key = lambda spec: (  # type: ignore[assignment]
     _symmetric_key_pair() if spec == "SYMMETRIC_DEFAULT" else _key_pair_for(spec)
 )
 
-# The monitor's clients retry in botocore's standard mode, which waits up to 1 s, then 2 s, before
-# retrying a throttled call. The tests count the attempts and what follows, never the waits (the
-# monitor's deadlines come from the Lambda context, not the clock): the retries go at once.
+# The monitor's clients retry in botocore's standard mode, which waits before each retry (up to
+# 1 s, then 2 s, for a throttled call). The tests count the attempts and what follows, never the
+# waits (the monitor's deadlines come from the Lambda context, not the clock): retries go at once.
 botocore.retries.standard.ExponentialBackoff.delay_amount = lambda _, __: 0.0
 
 # moto's CloudFormation reads every template with PyYAML's pure-Python loader, a JSON one too (a
