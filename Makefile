@@ -68,11 +68,11 @@ alert-pictures: $(VENV)/.demo
 # make test leaves out the tests marked thorough (the slow property and scale tests, pyproject's
 # markers); make test-thorough runs only them. CI runs both (.ci/run).
 test: $(VENV)/.dev
-	@echo "make test: about 120 s on 2 cores (docs/DEVELOPMENT.md); make test-thorough adds the slow property and scale tests"
+	@echo "make test: about 80 s on 2 cores (docs/DEVELOPMENT.md); make test-thorough adds the slow property and scale tests"
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not thorough" --durations=10
 
 test-thorough: $(VENV)/.dev
-	@echo "make test-thorough: about 85 s on 2 cores (docs/DEVELOPMENT.md): the tests make test leaves out"
+	@echo "make test-thorough: about 75 s on 2 cores (docs/DEVELOPMENT.md): the tests make test leaves out"
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m thorough --durations=10
 
 lint: $(VENV)/.dev

@@ -22,6 +22,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "enrollment-monitor")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ComputeOptimizerEnrollment")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+import functools  # noqa: E402
 import json  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
@@ -31,8 +32,14 @@ from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
 
 import boto3  # noqa: E402
+import botocore.loaders  # noqa: E402
+import botocore.retries.standard  # noqa: E402
 import pytest  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from moto.cloudformation.models import Stack  # noqa: E402
+from moto.kms import models as kms_models  # noqa: E402
+from moto.sns.models import Subscription  # noqa: E402
 
 from devtools.local_aws import emf  # noqa: E402
 from devtools.local_aws.lambda_invoke import fresh_handler_module  # noqa: E402
@@ -45,6 +52,56 @@ from enrollment_monitor.results import Checked, TestSent  # noqa: E402
 from enrollment_monitor.settings import Settings  # noqa: E402
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+# Every mock_aws() starts a new default boto3 session, whose loader would read and parse each
+# service model from disk again (a third of a moto test's time). A session's loader already
+# hands all of its clients the same parsed files; here every loader with the same search paths
+# (the files on disk, unchanged while the tests run) shares them too. What differs between
+# sessions (credentials, Region, handlers, the endpoint resolver) is not kept in the loader.
+_LOADED: dict[tuple[str, ...], dict[Any, Any]] = {}
+botocore.loaders.Loader._cache = property(  # type: ignore[attr-defined]
+    lambda loader: _LOADED.setdefault(tuple(loader.search_paths), {}),
+    lambda loader, _: None,  # Loader.__init__ sets an empty cache of its own
+)
+
+
+# moto's SNS makes a 2048-bit RSA key for each subscription, to sign what it delivers (a
+# twentieth of a second each, for signatures no test checks): here one key signs for all.
+@functools.cache
+def _sns_signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+Subscription.private_key = lambda _: _sns_signing_key()  # type: ignore[method-assign]
+
+# moto's KMS makes a 2048-bit RSA key pair for every key, a symmetric one too, which never signs
+# or verifies: each symmetric key (the topic's, at each stack created) shares one.
+_key_pair_for = kms_models.generate_private_key
+_symmetric_key_pair = functools.cache(lambda: _key_pair_for("RSA_2048"))
+kms_models.generate_private_key = lambda spec: (  # type: ignore[assignment]
+    _symmetric_key_pair() if spec == "SYMMETRIC_DEFAULT" else _key_pair_for(spec)
+)
+
+# The monitor's clients retry in botocore's standard mode, which waits before each retry (up to
+# 1 s, then 2 s, for a throttled call). The tests count the attempts and what follows, never the
+# waits (the monitor's deadlines come from the Lambda context, not the clock): retries go at once.
+botocore.retries.standard.ExponentialBackoff.delay_amount = lambda _, __: 0.0
+
+# moto's CloudFormation reads every template with PyYAML's pure-Python loader, a JSON one too (a
+# third of a second for the monitor's, at each stack a test creates); CloudFormation reads a JSON
+# template as JSON. A template that is not JSON is still read as moto reads it.
+_read_as_moto_does = Stack.parse_template
+
+
+def _parse_template(template: str) -> dict[str, Any]:
+    try:
+        parsed: dict[str, Any] = json.loads(template)
+    except ValueError:
+        return _read_as_moto_does(template)
+    return parsed
+
+
+Stack.parse_template = staticmethod(_parse_template)  # type: ignore[method-assign]
 
 
 def event(name: str) -> dict[str, Any]:
