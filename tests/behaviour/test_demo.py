@@ -29,11 +29,10 @@ def normalised(line: str) -> str:
     return line.rstrip()
 
 
-@pytest.fixture(scope="module")
-def demo() -> subprocess.CompletedProcess[str]:
-    """The demo, run once as `make demo` runs it."""
+def python(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """Python run as `make demo` runs it: from the checkout, the function's code on its path."""
     return subprocess.run(
-        [sys.executable, "-m", "devtools.demos.demo"],
+        [sys.executable, *arguments],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT / "functions")},
         capture_output=True,
@@ -41,6 +40,12 @@ def demo() -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def demo() -> subprocess.CompletedProcess[str]:
+    """The demo, run once as `make demo` runs it."""
+    return python("-m", "devtools.demos.demo")
 
 
 def test_demo_prints_each_alert_once_and_no_raw_logs(
@@ -107,15 +112,7 @@ def test_the_readme_counts_the_demo_steps_and_names_each() -> None:
 
 def _run_demo_with(prelude: str) -> subprocess.CompletedProcess[str]:
     """The demo, run as `make demo` runs it, after ``prelude`` (Python) has patched it."""
-    return subprocess.run(
-        [sys.executable, "-c", f"{prelude}\nfrom devtools.demos import demo\ndemo.main()"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "functions")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return python("-c", f"{prelude}\nfrom devtools.demos import demo\ndemo.main()")
 
 
 def test_a_check_failing_off_script_fails_the_demo_instead_of_claiming_success() -> None:
