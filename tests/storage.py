@@ -7,7 +7,7 @@ import boto3
 
 from devtools.local_aws.resources import LocalAws
 from devtools.local_aws.template import ACCOUNT_ID, REGION
-from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.enrollment import WatchedSubject
 from enrollment_monitor.store.observations import Observations, Stored
 from enrollment_monitor.store.owed import Owed
 from enrollment_monitor.store.roster import Roster, Rosters
@@ -20,7 +20,7 @@ def _table(aws: LocalAws) -> Table:
 
 def stored(aws: LocalAws, region: str = REGION) -> Stored | None:
     """The last observation of the account in ``region``, with its owed alerts."""
-    return Observations(_table(aws)).load(AccountRegion(ACCOUNT_ID, region)).stored
+    return Observations(_table(aws)).load(WatchedSubject(ACCOUNT_ID, region)).stored
 
 
 def owed(aws: LocalAws, region: str = REGION) -> tuple[Owed, ...]:
@@ -31,7 +31,7 @@ def owed(aws: LocalAws, region: str = REGION) -> tuple[Owed, ...]:
 
 def roster(aws: LocalAws, region: str = REGION) -> Roster:
     """The organization's members as the monitor remembers them."""
-    return Rosters(_table(aws)).load(AccountRegion(ACCOUNT_ID, region))
+    return Rosters(_table(aws)).load(WatchedSubject(ACCOUNT_ID, region))
 
 
 def nothing_stored(aws: LocalAws) -> bool:

@@ -149,7 +149,7 @@ class _Stage:
         import boto3
 
         from devtools.local_aws.resources import LambdaContext, local_aws
-        from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation
+        from enrollment_monitor.enrollment import Enrollment, Observation, WatchedSubject
         from enrollment_monitor.store.observations import Observations
         from enrollment_monitor.store.table import Table
 
@@ -158,7 +158,7 @@ class _Stage:
         aws.compute_optimizer.set_enrollment(REGION, "Active")
         context = LambdaContext()
         seed = boto3.Session(region_name=REGION).client("dynamodb")
-        where = AccountRegion(context.invoked_function_arn.split(":")[4], REGION)
+        where = WatchedSubject(context.invoked_function_arn.split(":")[4], REGION)
         observation = Observation(Enrollment("Active"), datetime.now(UTC))
         Observations(Table(seed, aws.table_name)).record(where, None, observation)
         # local_aws() made its resources with boto3's default session: start afresh, so the

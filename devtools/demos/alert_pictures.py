@@ -25,17 +25,17 @@ from enrollment_monitor.alerts.members import member_alert
 from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.alerts.status import status_alert
 from enrollment_monitor.enrollment import (
-    AccountRegion,
     Decision,
     Enrollment,
     Observation,
+    WatchedSubject,
     recorded_after,
 )
 from enrollment_monitor.member_diff import ChangeList, MemberChange
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 COMMAND = "make alert-pictures"
-WHERE = AccountRegion("123456789012", "us-east-1")
+WHERE = WatchedSubject("123456789012", "us-east-1")
 NOW = datetime(2026, 11, 26, 10, tzinfo=UTC)
 
 

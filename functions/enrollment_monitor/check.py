@@ -28,10 +28,10 @@ from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.enrollment import (
     COMPUTE_OPTIMIZER,
-    AccountRegion,
     Decision,
     Observation,
     Outcome,
+    WatchedSubject,
     decide,
     opt_ins_decreased,
     outcome_of,
@@ -41,7 +41,7 @@ from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.outbox import Delivery, deliver
 from enrollment_monitor.parse import SHOWN_LIMIT
-from enrollment_monitor.results import Checked, RegionResult, TestSent
+from enrollment_monitor.results import Checked, SubjectResult, TestSent
 from enrollment_monitor.settings import Settings
 from enrollment_monitor.store.observations import Stored
 from enrollment_monitor.store.watched import WatchedSubjects
@@ -93,17 +93,17 @@ def run(
     if action == TEST_NOTIFICATION_ACTION:
         from enrollment_monitor.alerts.selftest import TEST_NOTIFICATION, selftest_alert
 
-        where = AccountRegion(invocation.account_id, settings.regions[0])
+        where = WatchedSubject(invocation.account_id, settings.regions[0])
         message_id = invocation.publisher.publish(selftest_alert(where, invocation.now))
         return TestSent(TEST_NOTIFICATION, message_id)
 
     subjects = watched(settings, invocation.account_id)
     outcomes = _each_subject(invocation, subjects)
-    results = [outcome for outcome in outcomes if isinstance(outcome, RegionResult)]
+    results = [outcome for outcome in outcomes if isinstance(outcome, SubjectResult)]
     failures = [
         _named(outcome, subject)
         for subject, outcome in zip(subjects, outcomes, strict=True)
-        if not isinstance(outcome, RegionResult)
+        if not isinstance(outcome, SubjectResult)
     ]
     unwatched, delivered_all = _deliver_what_unwatched_owe(invocation, subjects, not failures)
     failures += unwatched
@@ -115,8 +115,8 @@ def run(
 
 
 def _each_subject(
-    invocation: Invocation, subjects: list[AccountRegion]
-) -> list[RegionResult | Exception]:
+    invocation: Invocation, subjects: list[WatchedSubject]
+) -> list[SubjectResult | Exception]:
     """Every subject's check, all at once (one subject runs in the invocation's own thread)."""
     check = partial(_check_one, invocation)
     if len(subjects) == 1:
@@ -125,7 +125,7 @@ def _each_subject(
         return list(pool.map(check, subjects))
 
 
-def _check_one(invocation: Invocation, subject: AccountRegion) -> RegionResult | Exception:
+def _check_one(invocation: Invocation, subject: WatchedSubject) -> SubjectResult | Exception:
     """One subject's check; its failure, logged with the subject, is returned, not raised."""
     thread = threading.current_thread()
     if thread is not threading.main_thread():
@@ -141,7 +141,7 @@ def _check_one(invocation: Invocation, subject: AccountRegion) -> RegionResult |
         logger.thread_safe_remove_keys(["region", "watched"])
 
 
-def _emit_metrics(settings: Settings, results: list[RegionResult], complete: bool) -> None:
+def _emit_metrics(settings: Settings, results: list[SubjectResult], complete: bool) -> None:
     """The check's metrics, once: the heartbeat only if ``complete``, counting the subjects
     expected Active that are not (Automation and the delegated administrator count for no
     alarm), and each of those by its Region and status; the organization's figures as
@@ -162,7 +162,7 @@ def _emit_metrics(settings: Settings, results: list[RegionResult], complete: boo
 
 
 def _deliver_what_unwatched_owe(
-    invocation: Invocation, subjects: list[AccountRegion], record: bool
+    invocation: Invocation, subjects: list[WatchedSubject], record: bool
 ) -> tuple[list[str], bool]:
     """Delivers what a subject watched at an earlier check, and no longer, still owes (a Region
     removed from ``Regions`` while SNS was down): configuration never drops an alert. With
@@ -176,7 +176,7 @@ def _deliver_what_unwatched_owe(
     except MonitorError as failure:
         return [f"the subjects watched before: {failure}"], False
     failures: list[str] = []
-    still_owing: list[AccountRegion] = []
+    still_owing: list[WatchedSubject] = []
     for subject in sorted((before or frozenset()) - set(subjects), key=lambda s: s.scope):
         try:
             if not _delivered_all(invocation, subject):
@@ -193,7 +193,7 @@ def _deliver_what_unwatched_owe(
     return failures, not still_owing
 
 
-def _delivered_all(invocation: Invocation, subject: AccountRegion) -> bool:
+def _delivered_all(invocation: Invocation, subject: WatchedSubject) -> bool:
     """Delivers what ``subject``, no longer watched, owes; False: an alert was left to another
     invocation. An item it cannot read, or an alert a sink refused, is set aside and fails the
     check, as a watched subject's does."""
@@ -210,7 +210,7 @@ def _delivered_all(invocation: Invocation, subject: AccountRegion) -> bool:
     return delivery.complete
 
 
-def _load(invocation: Invocation, subject: AccountRegion) -> tuple[Stored | None, list[str]]:
+def _load(invocation: Invocation, subject: WatchedSubject) -> tuple[Stored | None, list[str]]:
     """The subject's last observation with what it owes, and the items it cannot read, set
     aside (named in the check's failure): the check goes on as if they had never been seen."""
     loaded = invocation.observations.load(subject)
@@ -220,13 +220,13 @@ def _load(invocation: Invocation, subject: AccountRegion) -> tuple[Stored | None
     return loaded.stored, set_aside
 
 
-def _lists_members(settings: Settings, subject: AccountRegion) -> bool:
+def _lists_members(settings: Settings, subject: WatchedSubject) -> bool:
     """Whether the members are listed beside this subject: Compute Optimizer's, in a member
     listing Region."""
     return subject.service == COMPUTE_OPTIMIZER and subject.region in settings.member_regions
 
 
-def check_subject(invocation: Invocation, where: AccountRegion) -> RegionResult:
+def check_subject(invocation: Invocation, where: WatchedSubject) -> SubjectResult:
     """Read, compare with the last observation, record, and alert at most once; then, for
     Compute Optimizer in the member listing Region, the members. ``complete`` in the result:
     all of it done here.
@@ -236,7 +236,7 @@ def check_subject(invocation: Invocation, where: AccountRegion) -> RegionResult:
     settings, now, service = invocation.settings, invocation.now, service_of(where)
     client = invocation.clients.regional(service.client, where.region)
     enrollment = service.read(client, where.region, where.account_id)
-    result = RegionResult(where, enrollment, Outcome.NOTHING)
+    result = SubjectResult(where, enrollment, Outcome.NOTHING)
 
     observations = invocation.observations
     stored, set_aside = _load(invocation, where)
@@ -289,7 +289,7 @@ def check_subject(invocation: Invocation, where: AccountRegion) -> RegionResult:
 
 
 def _alerts(
-    where: AccountRegion,
+    where: WatchedSubject,
     decision: Decision,
     previous: Observation | None,
     recorded: Observation,
@@ -340,7 +340,7 @@ def _json(value: Any) -> str:
     return written if len(written) <= SHOWN_LIMIT else f"{written[: SHOWN_LIMIT - 3]}..."
 
 
-def _named(failure: Exception, subject: AccountRegion) -> str:
+def _named(failure: Exception, subject: WatchedSubject) -> str:
     """A failure as the invocation's error names it: the subject being checked first (a
     failure at DynamoDB or SNS names their Region, not the one checked), then what failed."""
     said = (
@@ -351,7 +351,7 @@ def _named(failure: Exception, subject: AccountRegion) -> str:
     return f"checking {_shown(subject)}: {said}"
 
 
-def _shown(subject: AccountRegion) -> str:
+def _shown(subject: WatchedSubject) -> str:
     """A subject in a thread's name and a failure, as its state's scope names it: the Region,
     and the service if it is not Compute Optimizer (whose checks are named by Region alone, as
     they always were)."""

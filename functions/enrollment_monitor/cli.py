@@ -29,9 +29,9 @@ from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.compute_optimizer import read_members
 from enrollment_monitor.enrollment import (
     COMPUTE_OPTIMIZER,
-    AccountRegion,
     Enrollment,
     MemberEnrollment,
+    WatchedSubject,
     iso,
 )
 from enrollment_monitor.errors import MonitorError
@@ -279,13 +279,13 @@ def _status(arguments: argparse.Namespace, session: boto3.Session, clients: AwsC
     return Outcome(1 if not_active else 0, text, document)
 
 
-def _named(subject: AccountRegion) -> str:
+def _named(subject: WatchedSubject) -> str:
     """A subject in ``notActive``: Compute Optimizer's by its Region, as always; any other
     by its service."""
     return subject.region if subject.service == COMPUTE_OPTIMIZER else subject.service
 
 
-def _subject_dict(subject: AccountRegion, enrollment: Enrollment) -> dict[str, Any]:
+def _subject_dict(subject: WatchedSubject, enrollment: Enrollment) -> dict[str, Any]:
     service = service_of(subject)
     return {
         "service": service.id,

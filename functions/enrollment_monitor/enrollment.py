@@ -34,7 +34,7 @@ COMPUTE_OPTIMIZER = "compute-optimizer"
 
 
 @dataclass(frozen=True)
-class AccountRegion:
+class WatchedSubject:
     """A watched subject: one service's enrollment, read in one Region of an account. Each
     Region of an account is watched on its own for Compute Optimizer; the other services are
     watched once per account (``subjects``)."""

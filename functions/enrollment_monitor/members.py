@@ -38,7 +38,7 @@ from enrollment_monitor.compute_optimizer import (
     Skipped,
     read_members,
 )
-from enrollment_monitor.enrollment import AccountRegion, MemberEnrollment, Outcome
+from enrollment_monitor.enrollment import MemberEnrollment, Outcome, WatchedSubject
 from enrollment_monitor.errors import AwsCallError, MonitorError
 from enrollment_monitor.invocation import Invocation
 from enrollment_monitor.member_diff import Forget, MemberDiff, MemberWrite
@@ -79,7 +79,7 @@ class _Deadline:
     """Stops the listing while ``deadline_reserve`` is left: killed by the timeout mid-way, a
     check says nothing."""
 
-    def __init__(self, invocation: Invocation, where: AccountRegion) -> None:
+    def __init__(self, invocation: Invocation, where: WatchedSubject) -> None:
         self._remaining = invocation.remaining_seconds
         self._reserve = deadline_reserve(invocation.time_limit)
         self._region = where.region
@@ -102,7 +102,7 @@ class MembersChecked:
     not_members: NotMembers | None = None  # listed entries skipped: the invocation fails
 
 
-def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) -> MembersChecked:
+def check_members(invocation: Invocation, where: WatchedSubject, stored: Stored) -> MembersChecked:
     """Lists the members, records their changes and owes the alert that reports them."""
     rosters = Rosters(invocation.table)
     roster = rosters.load(where)
@@ -152,7 +152,7 @@ def check_members(invocation: Invocation, where: AccountRegion, stored: Stored) 
     return MembersChecked(stored, summary, set_aside, _not_members(where, skipped))
 
 
-def _not_members(where: AccountRegion, skipped: Skipped) -> NotMembers | None:
+def _not_members(where: WatchedSubject, skipped: Skipped) -> NotMembers | None:
     if not skipped.count:
         return None
     return NotMembers(
@@ -163,7 +163,7 @@ def _not_members(where: AccountRegion, skipped: Skipped) -> NotMembers | None:
 
 def _conclude(
     invocation: Invocation,
-    where: AccountRegion,
+    where: WatchedSubject,
     stored: Stored,
     rosters: Rosters,
     roster: Roster,
@@ -194,7 +194,7 @@ class _LazyLease:
     none). Refused, it writes nothing: another invocation is writing the members."""
 
     def __init__(
-        self, invocation: Invocation, rosters: Rosters, where: AccountRegion, roster: Roster
+        self, invocation: Invocation, rosters: Rosters, where: WatchedSubject, roster: Roster
     ) -> None:
         self._invocation = invocation
         self._rosters = rosters

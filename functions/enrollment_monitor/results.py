@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from enrollment_monitor.enrollment import COMPUTE_OPTIMIZER, AccountRegion, Enrollment, Outcome
+from enrollment_monitor.enrollment import COMPUTE_OPTIMIZER, Enrollment, Outcome, WatchedSubject
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,10 @@ class MembersSummary:
 
 
 @dataclass(frozen=True)
-class RegionResult:
+class SubjectResult:
     """One subject's check."""
 
-    subject: AccountRegion
+    subject: WatchedSubject
     enrollment: Enrollment  # as read, with the member figures last known
     outcome: Outcome
     alerts_sent: int = 0
@@ -61,12 +61,12 @@ class RegionResult:
 
 @dataclass(frozen=True)
 class Checked:
-    """A check of every watched subject (``regions``: Compute Optimizer's first, by Region)."""
+    """A check of every watched subject (Compute Optimizer's first, by Region)."""
 
-    regions: tuple[RegionResult, ...]
+    subjects: tuple[SubjectResult, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"checked": [region.to_dict() for region in self.regions]}
+        return {"checked": [subject.to_dict() for subject in self.subjects]}
 
 
 @dataclass(frozen=True)

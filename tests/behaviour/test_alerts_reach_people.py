@@ -132,7 +132,7 @@ def test_fewer_members_opted_in_is_one_alert_naming_both_counts(aws: LocalAws) -
     )
     assert "Members opted in: 10 (was 14)" in chat["content"]["description"]
     assert isinstance(result, Checked)
-    assert result.regions[0].opt_ins_decreased
+    assert result.subjects[0].opt_ins_decreased
 
 
 def test_a_figure_left_out_once_is_no_change(aws: LocalAws) -> None:

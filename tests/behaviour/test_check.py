@@ -479,7 +479,7 @@ def test_not_active_is_reminded_once_per_interval(monitor: Monitor) -> None:
     monitor.alerts()
 
     outcomes = [
-        check_at(start + timedelta(hours=hours)).regions[0].outcome
+        check_at(start + timedelta(hours=hours)).subjects[0].outcome
         for hours in (1, 23, 24, 25, 47, 48)
     ]
 

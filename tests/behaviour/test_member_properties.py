@@ -59,7 +59,7 @@ def crash() -> None:
 
 def observed(result: Checked) -> bool:
     """Whether the check compared the members (and so reported or recorded their status)."""
-    (region,) = result.regions
+    (region,) = result.subjects
     # No members: it lost the account's own race and left the members to the winner.
     return region.members is not None and region.members.outcome not in NOT_OBSERVED
 

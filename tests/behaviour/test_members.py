@@ -391,7 +391,7 @@ def test_a_change_that_reverts_after_a_crash_is_not_reported(aws: LocalAws) -> N
 
     result = check_at(datetime.now(UTC) + timedelta(minutes=1))
 
-    assert result.regions[0].members == MembersSummary(Outcome.REPAIRED, members=2, changed=0)
+    assert result.subjects[0].members == MembersSummary(Outcome.REPAIRED, members=2, changed=0)
     assert org.alerts() == []
     assert org.remembered()[account("a1")] == "Active"  # no longer an unreported change
 

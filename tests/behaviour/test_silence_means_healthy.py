@@ -371,7 +371,9 @@ def test_an_observation_stamped_in_the_future_does_not_silence_reminders(
         corrupt_observation(monitor.aws, name, value)
     caplog.clear()
 
-    outcomes = [check_at(start + timedelta(hours=hours)).regions[0].outcome for hours in (1, 2, 25)]
+    outcomes = [
+        check_at(start + timedelta(hours=hours)).subjects[0].outcome for hours in (1, 2, 25)
+    ]
 
     assert [str(outcome) for outcome in outcomes] == ["nothing", "nothing", "reminder"]
     (reminder,) = monitor.alerts()

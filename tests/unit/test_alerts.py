@@ -13,15 +13,15 @@ from enrollment_monitor.alerts.render import API_TEXT_LIMIT, AlertText, api_text
 from enrollment_monitor.alerts.selftest import selftest_alert
 from enrollment_monitor.alerts.status import status_alert
 from enrollment_monitor.enrollment import (
-    AccountRegion,
     Decision,
     Enrollment,
     Observation,
+    WatchedSubject,
     recorded_after,
 )
 from enrollment_monitor.subjects import SERVICES
 
-WHERE = AccountRegion("123456789012", "ap-southeast-2")
+WHERE = WatchedSubject("123456789012", "ap-southeast-2")
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 ACTIVE = Observation(Enrollment("Active"), datetime(2026, 1, 2, tzinfo=UTC))
 INACTIVE = Enrollment("Inactive", "Opted out by user", datetime(2026, 11, 26, 9, 12, tzinfo=UTC))
@@ -116,7 +116,7 @@ def test_email_tells_a_person_what_changed_why_when_and_what_to_do() -> None:
     ],
 )
 def test_the_console_link_is_the_partitions_in_email_and_chat(region: str, console: str) -> None:
-    where = AccountRegion("123456789012", region)
+    where = WatchedSubject("123456789012", region)
     recorded = recorded_after(Decision.CHANGED, ACTIVE, INACTIVE, NOW)
     assert recorded
     message = rendered(status_alert(where, Decision.CHANGED, ACTIVE, recorded, NOW))
@@ -127,7 +127,7 @@ def test_the_console_link_is_the_partitions_in_email_and_chat(region: str, conso
 
 
 def test_an_alert_of_a_partition_with_no_known_console_carries_no_link() -> None:
-    where = AccountRegion("123456789012", "eusc-de-east-1")
+    where = WatchedSubject("123456789012", "eusc-de-east-1")
     recorded = recorded_after(Decision.CHANGED, ACTIVE, INACTIVE, NOW)
     assert recorded
     message = rendered(status_alert(where, Decision.CHANGED, ACTIVE, recorded, NOW))
@@ -293,7 +293,7 @@ def test_status_attributes_carry_the_status_as_shown() -> None:
 def test_every_subjects_subject_line_keeps_the_contract(service: str, decision: Decision) -> None:
     """Issue 21: a longer service name still gives one ASCII line under 100 characters ending
     with the account and the Region, and its alert names the service everywhere."""
-    where = AccountRegion("123456789012", "ap-southeast-2", service)
+    where = WatchedSubject("123456789012", "ap-southeast-2", service)
     previous = Observation(Enrollment("Active"), NOW)
     recorded = recorded_after(decision, previous, INACTIVE, NOW)
     assert recorded
@@ -318,7 +318,7 @@ def test_every_subjects_subject_line_keeps_the_contract(service: str, decision: 
 def test_a_delegated_administrator_change_names_each_side_it_changes(
     before: tuple[str, ...], after: tuple[str, ...], damage: tuple[str, ...]
 ) -> None:
-    where = AccountRegion("123456789012", "us-east-1", "delegated-administrator")
+    where = WatchedSubject("123456789012", "us-east-1", "delegated-administrator")
 
     def observed(holders: tuple[str, ...]) -> Observation:
         status = "Registered" if holders else "NotRegistered"

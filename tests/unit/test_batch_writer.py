@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.enrollment import WatchedSubject
 from enrollment_monitor.errors import MonitorError
 from enrollment_monitor.member_diff import Forget, Remember
 from enrollment_monitor.store.roster import MemberWriter
@@ -55,7 +55,7 @@ def test_items_still_unprocessed_after_the_retries_fail_the_check() -> None:
 def test_a_member_write_never_addresses_anything_but_an_account_id(account_id: str) -> None:
     dynamodb = _ThrottledDynamoDB(times=0)
     writer = MemberWriter(
-        BatchWriter(dynamodb, "t", REGION), AccountRegion("123456789012", REGION), 1, "now"
+        BatchWriter(dynamodb, "t", REGION), WatchedSubject("123456789012", REGION), 1, "now"
     )
 
     for write in (Remember(account_id, "Active"), Forget(account_id)):

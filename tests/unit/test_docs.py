@@ -18,7 +18,7 @@ from enrollment_monitor.alerts import Alert
 from enrollment_monitor.alerts.opt_ins import opt_ins_alert
 from enrollment_monitor.alerts.render import console_links
 from enrollment_monitor.alerts.status import status_alert
-from enrollment_monitor.enrollment import AccountRegion, Decision, Enrollment, Observation
+from enrollment_monitor.enrollment import Decision, Enrollment, Observation, WatchedSubject
 from tests.template import load_template, parameter_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,7 +228,7 @@ def test_the_console_link_the_docs_show_is_the_one_alerts_carry() -> None:
     for page, link in links:
         region = re.search(r"region=([a-z0-9-]+)", link)
         rendered = console_links(
-            AccountRegion("123456789012", region[1] if region else "us-east-1")
+            WatchedSubject("123456789012", region[1] if region else "us-east-1")
         )[0]
         cut = link.rstrip(".…")
         assert link == rendered or (cut != link and rendered.startswith(cut)), (page, link)
@@ -252,7 +252,7 @@ def test_the_opt_in_alert_alerts_md_shows_is_what_the_code_renders() -> None:
     members are opted in (12, then 10): line for line what the renderer sends."""
     figures = {"member_accounts_enrolled": True}
     alert = opt_ins_alert(
-        AccountRegion("123456789012", "us-east-1"),
+        WatchedSubject("123456789012", "us-east-1"),
         Enrollment("Active", member_accounts_opted_in=12, **figures),
         Enrollment("Active", member_accounts_opted_in=10, **figures),
         MOMENT,
@@ -272,7 +272,7 @@ def test_the_move_alert_alerts_md_shows_is_what_the_code_renders() -> None:
         return Observation(Enrollment("Registered", reason, holders=(account,)), MOMENT)
 
     alert = status_alert(
-        AccountRegion("123456789012", "us-east-1", "delegated-administrator"),
+        WatchedSubject("123456789012", "us-east-1", "delegated-administrator"),
         Decision.CHANGED,
         registered("111111111111"),
         registered("222222222222"),

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from enrollment_monitor.alerts.members import member_alert
 from enrollment_monitor.alerts.message import SNS_MESSAGE_LIMIT, STORED_ALERT_LIMIT
-from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.enrollment import WatchedSubject
 from enrollment_monitor.member_diff import ChangeList, MemberChange
 
 
@@ -13,7 +13,7 @@ def test_truncation_lists_as_many_changes_as_fit() -> None:
     changes = ChangeList()
     for i in range(5_000):
         changes.add(MemberChange(f"{i:012d}", "Active", "Failed", "x" * 200))
-    where = AccountRegion("123456789012", "ap-southeast-2")
+    where = WatchedSubject("123456789012", "ap-southeast-2")
 
     alert = member_alert(where, changes, {"Failed": 5_000}, datetime(2026, 11, 26, tzinfo=UTC))
 
@@ -27,7 +27,7 @@ def test_truncation_lists_as_many_changes_as_fit() -> None:
 def test_subject_of_one_member_names_it_and_its_transition() -> None:
     changes = ChangeList()
     changes.add(MemberChange("111111111111", "Active", "Suspended\nby AWS"))
-    where = AccountRegion("123456789012", "us-east-1")
+    where = WatchedSubject("123456789012", "us-east-1")
 
     alert = member_alert(where, changes, {}, datetime(2026, 11, 26, tzinfo=UTC))
 

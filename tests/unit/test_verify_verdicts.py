@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from enrollment_monitor.enrollment import AccountRegion, Enrollment
+from enrollment_monitor.enrollment import Enrollment, WatchedSubject
 from enrollment_monitor.verify.facts import (
     Alarm,
     Function,
@@ -790,13 +790,15 @@ def test_the_reads_a_function_makes_follow_its_environment(
 
 def test_require_active_names_a_watched_service_not_active_with_its_own_fix() -> None:
     enrollments = {
-        AccountRegion(ACCOUNT, "us-east-1"): Enrollment("Active"),
-        AccountRegion(ACCOUNT, "us-east-1", "cost-optimization-hub"): Enrollment("Inactive"),
+        WatchedSubject(ACCOUNT, "us-east-1"): Enrollment("Active"),
+        WatchedSubject(ACCOUNT, "us-east-1", "cost-optimization-hub"): Enrollment("Inactive"),
     }
 
     line = judge_enrollment(enrollments)
 
     assert not line.passed and line.found == "not Active: Cost Optimization Hub is Inactive"
     assert line.fix and "aws cost-optimization-hub update-enrollment-status" in line.fix
-    enrollments[AccountRegion(ACCOUNT, "us-east-1", "cost-optimization-hub")] = Enrollment("Active")
+    enrollments[WatchedSubject(ACCOUNT, "us-east-1", "cost-optimization-hub")] = Enrollment(
+        "Active"
+    )
     assert judge_enrollment(enrollments).found == "Active in us-east-1; so is Cost Optimization Hub"

@@ -24,7 +24,7 @@ from enrollment_monitor.alerts.render import (
     status_text,
     thread_id,
 )
-from enrollment_monitor.enrollment import KNOWN_STATUSES, AccountRegion, iso, stamp
+from enrollment_monitor.enrollment import KNOWN_STATUSES, WatchedSubject, iso, stamp
 from enrollment_monitor.member_diff import REMOVED, ChangeList, MemberChange
 
 MEMBERS_CHANGED = "MemberEnrollmentChanged"
@@ -41,7 +41,7 @@ def _groups(changes: ChangeList) -> list[str]:
 
 
 def member_alert(
-    where: AccountRegion,
+    where: WatchedSubject,
     changes: ChangeList,
     members: Mapping[str, int],
     observed_at: datetime,
@@ -68,7 +68,7 @@ def member_alert(
 
 
 def _render(
-    where: AccountRegion,
+    where: WatchedSubject,
     changes: ChangeList,
     listed: Sequence[MemberChange],
     members: Mapping[str, int],

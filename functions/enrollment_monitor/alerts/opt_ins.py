@@ -14,13 +14,13 @@ from enrollment_monitor.alerts.render import (
     status_text,
     thread_id,
 )
-from enrollment_monitor.enrollment import AccountRegion, Enrollment, iso, stamp
+from enrollment_monitor.enrollment import Enrollment, WatchedSubject, iso, stamp
 
 OPT_INS_DECREASED = "MemberOptInsDecreased"
 
 
 def opt_ins_alert(
-    where: AccountRegion, previous: Enrollment, current: Enrollment, now: datetime
+    where: WatchedSubject, previous: Enrollment, current: Enrollment, now: datetime
 ) -> Alert:
     before, after = previous.member_accounts_opted_in, current.member_accounts_opted_in
     counts = f"{before:,} -> {after:,}" if before is not None and after is not None else ""

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from enrollment_monitor.alerts.message import Alert
-from enrollment_monitor.enrollment import AccountRegion, Enrollment, iso
+from enrollment_monitor.enrollment import Enrollment, WatchedSubject, iso
 from enrollment_monitor.invisible import visible
 from enrollment_monitor.settings import partition_of
 from enrollment_monitor.subjects import service_of
@@ -69,7 +69,7 @@ CONSOLE_HOSTS = {
 }
 
 
-def console_links(where: AccountRegion) -> list[str]:
+def console_links(where: WatchedSubject) -> list[str]:
     """The console page of the subject's service in its Region's partition, if we know both."""
     host = CONSOLE_HOSTS.get(partition_of(where.region))
     page = service_of(where).console
@@ -77,7 +77,7 @@ def console_links(where: AccountRegion) -> list[str]:
 
 
 def document(
-    event_type: str, where: AccountRegion, observed_at: datetime, body: dict[str, Any]
+    event_type: str, where: WatchedSubject, observed_at: datetime, body: dict[str, Any]
 ) -> dict[str, Any]:
     """The machine document (``default``): the fields every alert has, around ``body``."""
     return {
@@ -91,7 +91,7 @@ def document(
 
 
 def compose(
-    where: AccountRegion,
+    where: WatchedSubject,
     subject: str,
     text: AlertText,
     document: dict[str, Any],
@@ -141,7 +141,7 @@ def _time_part(token: str) -> bool:
     return token.isdigit() and len(token) <= 2
 
 
-def _email(where: AccountRegion, text: AlertText) -> str:
+def _email(where: WatchedSubject, text: AlertText) -> str:
     width = max(len(label) for label, _ in text.facts) + 2
     lines = [text.headline, "=" * len(text.headline), ""]
     lines += [f"{label + ':':<{width}}{value}" for label, value in text.facts]
@@ -162,7 +162,7 @@ def _email(where: AccountRegion, text: AlertText) -> str:
 
 
 def _chatbot(
-    where: AccountRegion, subject: str, text: AlertText, document: dict[str, Any], status: str
+    where: WatchedSubject, subject: str, text: AlertText, document: dict[str, Any], status: str
 ) -> dict[str, Any]:
     """An AWS Chatbot custom notification that Slack and Teams both render as meant: plain
     text and plain URLs, no emoji codes, nothing whose meaning hangs on bold or italics."""
@@ -214,7 +214,7 @@ def _yes_no(value: bool | int) -> str:
     return f"{value:,}"
 
 
-def thread_id(kind: str, where: AccountRegion, stamp: str) -> str:
+def thread_id(kind: str, where: WatchedSubject, stamp: str) -> str:
     """A chat thread: one per episode, test notification or member alert."""
     return f"{where.service}-{kind}-{where.account_id}-{where.region}-{stamp}"
 
@@ -224,7 +224,7 @@ def short_status(status: str) -> str:
     return _NOT_PRINTABLE.sub(" ", api_text(status)).strip()[:20] or "?"
 
 
-def _subject(subject: str, where: AccountRegion) -> str:
+def _subject(subject: str, where: WatchedSubject) -> str:
     """One line of printable ASCII under 100 characters; cut in the middle if it must be, so
     the account and the Region at its end always stay."""
     where_ = _NOT_PRINTABLE.sub(" ", f" ({where.account_id}, {where.region})")

@@ -6,12 +6,12 @@ from datetime import datetime
 
 from enrollment_monitor.alerts.message import Alert
 from enrollment_monitor.alerts.render import AlertText, compose, document, thread_id
-from enrollment_monitor.enrollment import AccountRegion, iso, stamp
+from enrollment_monitor.enrollment import WatchedSubject, iso, stamp
 
 TEST_NOTIFICATION = "TestNotification"
 
 
-def selftest_alert(where: AccountRegion, now: datetime) -> Alert:
+def selftest_alert(where: WatchedSubject, now: datetime) -> Alert:
     text = AlertText(
         headline="Test notification from the Compute Optimizer enrollment monitor",
         meaning="This is a test. The monitor is deployed and can reach this topic: "

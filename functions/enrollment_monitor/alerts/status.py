@@ -18,10 +18,10 @@ from enrollment_monitor.alerts.render import (
     thread_id,
 )
 from enrollment_monitor.enrollment import (
-    AccountRegion,
     Decision,
     Enrollment,
     Observation,
+    WatchedSubject,
     iso,
     stamp,
 )
@@ -33,7 +33,7 @@ EVENT_TYPES = {Decision.CHANGED: STATUS_CHANGED, Decision.REMINDER: REMINDER}
 
 
 def status_alert(
-    where: AccountRegion,
+    where: WatchedSubject,
     decision: Decision,
     previous: Observation | None,
     recorded: Observation,

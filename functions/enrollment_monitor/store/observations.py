@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from enrollment_monitor.alerts import Alert
-from enrollment_monitor.enrollment import AccountRegion, Enrollment, Observation, aware, iso
+from enrollment_monitor.enrollment import Enrollment, Observation, WatchedSubject, aware, iso
 from enrollment_monitor.store.owed import SNS, Owed, is_owed, owed_version, owing, read_owed
 from enrollment_monitor.store.table import (
     UNREADABLE,
@@ -68,7 +68,7 @@ class Observations:
         self._table = table
         self._sinks = sinks
 
-    def load(self, where: AccountRegion) -> Loaded:
+    def load(self, where: WatchedSubject) -> Loaded:
         """The last observation and the alerts owed, oldest first, and the items the monitor
         cannot read: the check goes on as if they had never been seen, and sets them aside."""
         latest: tuple[Observation, int] | None = None
@@ -98,7 +98,7 @@ class Observations:
 
     def record(
         self,
-        where: AccountRegion,
+        where: WatchedSubject,
         stored: Stored | None,
         observation: Observation,
         alerts: Sequence[Alert] = (),
@@ -120,7 +120,9 @@ class Observations:
                 owed = (*owed, new)
         return Stored(observation, version, owed) if self._table.apply(*writes) else None
 
-    def owe(self, where: AccountRegion, stored: Stored, alert: Alert, also: Write) -> Stored | None:
+    def owe(
+        self, where: WatchedSubject, stored: Stored, alert: Alert, also: Write
+    ) -> Stored | None:
         """Owes an alert that comes with no new observation (organization members), in one
         transaction with ``also``; the version goes up as with ``record``. None: another
         invocation wrote first."""
@@ -137,11 +139,11 @@ class Observations:
         return replace(stored, version=version, owed=(*stored.owed, *(new for new, _ in owing_it)))
 
 
-def _partition(where: AccountRegion) -> str:
+def _partition(where: WatchedSubject) -> str:
     return partition(_ENROLLMENT, where.account_id, where.scope)
 
 
-def _key(where: AccountRegion, sort_key: str) -> Key:
+def _key(where: WatchedSubject, sort_key: str) -> Key:
     return Key(_partition(where), sort_key)
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
-from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.enrollment import WatchedSubject
 from enrollment_monitor.member_diff import (
     GONE,
     Forget,
@@ -92,7 +92,7 @@ class Rosters:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def load(self, where: AccountRegion) -> Roster:
+    def load(self, where: WatchedSubject) -> Roster:
         """Every member, with a strongly consistent Query, page by page (1 MB each). An item
         the monitor cannot read is returned in ``unreadable``, as if never seen."""
         round_, lease = None, 0.0
@@ -164,7 +164,7 @@ class Rosters:
     def set_aside(self, unreadable: Unreadable, at: str) -> str:
         return self._table.set_aside(unreadable, at)
 
-    def take(self, where: AccountRegion, roster: Roster, holder: Holder) -> Lease | None:
+    def take(self, where: WatchedSubject, roster: Roster, holder: Holder) -> Lease | None:
         """The right to write members, unless another invocation holds it or has closed a
         round since ``roster`` was loaded."""
         key, round_ = _key(where, _CONTROL), roster.round or 0
@@ -181,7 +181,7 @@ class Rosters:
         alone or in the transaction that owes the alert."""
         return give_back(lease, None if round_ is None else {"round": round_})
 
-    def writer(self, where: AccountRegion, round_: int, observed_at: str) -> MemberWriter:
+    def writer(self, where: WatchedSubject, round_: int, observed_at: str) -> MemberWriter:
         return MemberWriter(self._table.batch(), where, round_, observed_at)
 
 
@@ -189,7 +189,7 @@ class MemberWriter:
     """Writes member items in batches; ``round_`` tags the unreported changes."""
 
     def __init__(
-        self, batch: BatchWriter, where: AccountRegion, round_: int, observed_at: str
+        self, batch: BatchWriter, where: WatchedSubject, round_: int, observed_at: str
     ) -> None:
         self._batch, self._where, self._round, self._observed_at = batch, where, round_, observed_at
 
@@ -217,14 +217,14 @@ class MemberWriter:
         self._batch.flush()
 
 
-def _partition(where: AccountRegion) -> str:
+def _partition(where: WatchedSubject) -> str:
     return partition(_MEMBERS, where.account_id, where.region)
 
 
-def _pk(where: AccountRegion) -> dict[str, str]:
+def _pk(where: WatchedSubject) -> dict[str, str]:
     """The partition key attribute, which the load does not project."""
     return {"S": _partition(where)}
 
 
-def _key(where: AccountRegion, sort_key: str) -> Key:
+def _key(where: WatchedSubject, sort_key: str) -> Key:
     return Key(_partition(where), sort_key)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from enrollment_monitor.enrollment import AccountRegion
+from enrollment_monitor.enrollment import WatchedSubject
 from enrollment_monitor.subjects import automation, compute_optimizer, cost_optimization_hub
 from enrollment_monitor.subjects import organization as organization
 from enrollment_monitor.subjects.service import Service
@@ -38,23 +38,23 @@ ALSO_WATCHED = {
 }
 
 
-def service_of(subject: AccountRegion) -> Service:
+def service_of(subject: WatchedSubject) -> Service:
     return SERVICES[subject.service]
 
 
-def watched(settings: Settings, account_id: str) -> list[AccountRegion]:
+def watched(settings: Settings, account_id: str) -> list[WatchedSubject]:
     """Every subject a check reads."""
     return subjects_of(account_id, settings.regions, settings.also_watch, settings.home_region)
 
 
 def subjects_of(
     account_id: str, regions: Sequence[str], also_watch: Sequence[str], home_region: str
-) -> list[AccountRegion]:
+) -> list[WatchedSubject]:
     """Compute Optimizer in each Region, then each service ``also_watch`` names (AlsoWatch's
     values), once, in its Region (the Hub's only endpoint, else ``home_region``)."""
-    subjects = [AccountRegion(account_id, region) for region in regions]
+    subjects = [WatchedSubject(account_id, region) for region in regions]
     for value in also_watch:
         for service in ALSO_WATCHED[value]:
             region = service.region or home_region
-            subjects.append(AccountRegion(account_id, region, service.id))
+            subjects.append(WatchedSubject(account_id, region, service.id))
     return subjects

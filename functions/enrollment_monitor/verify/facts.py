@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from enrollment_monitor.clients import AwsClients
 from enrollment_monitor.compute_optimizer import READ_MEMBERS
-from enrollment_monitor.enrollment import AccountRegion, Enrollment
+from enrollment_monitor.enrollment import Enrollment, WatchedSubject
 from enrollment_monitor.errors import AwsCallError, calling
 from enrollment_monitor.subjects import ALSO_WATCHED, compute_optimizer, service_of, subjects_of
 from enrollment_monitor.verify.model import (
@@ -410,7 +410,7 @@ class Facts:
             policy: str = client.get_key_policy(KeyId=key.arn, PolicyName="default")["Policy"]
         return Policy.parse(policy)
 
-    def enrollments(self) -> dict[AccountRegion, Enrollment]:
+    def enrollments(self) -> dict[WatchedSubject, Enrollment]:
         """The enrollment of each subject the function watches and expects Active (Compute
         Optimizer in each Region, what AlsoWatch adds), read now with your credentials as the
         function reads it (each service's own reader, its call named in any failure)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from enrollment_monitor.alerts.render import api_text
-from enrollment_monitor.enrollment import COMPUTE_OPTIMIZER, AccountRegion, Enrollment
+from enrollment_monitor.enrollment import COMPUTE_OPTIMIZER, Enrollment, WatchedSubject
 from enrollment_monitor.errors import NOT_AWS, AwsCallError
 from enrollment_monitor.subjects import service_of
 from enrollment_monitor.verify.facts import (
@@ -358,7 +358,7 @@ def judge_test_notification(function: str, log_group: str, reply: Reply) -> Line
     )
 
 
-def judge_enrollment(enrollments: Mapping[AccountRegion, Enrollment]) -> Line:
+def judge_enrollment(enrollments: Mapping[WatchedSubject, Enrollment]) -> Line:
     """``enrollments``: each watched subject's expected Active, read now (``verify
     --require-active``): Compute Optimizer in each Region, then what AlsoWatch adds."""
     regions = [subject.region for subject in enrollments if subject.service == COMPUTE_OPTIMIZER]
@@ -386,7 +386,7 @@ def judge_enrollment(enrollments: Mapping[AccountRegion, Enrollment]) -> Line:
     return failed("enrollment", f"not Active: {described}", fix)
 
 
-def _subject(subject: AccountRegion) -> str:
+def _subject(subject: WatchedSubject) -> str:
     """Compute Optimizer's subject by its Region; any other by its service's name."""
     return subject.region if subject.service == COMPUTE_OPTIMIZER else service_of(subject).name
 
