@@ -19,7 +19,7 @@ from enrollment_monitor.verify.facts import (
     Role,
     Subscription,
 )
-from enrollment_monitor.verify.model import Series, Stack, Window
+from enrollment_monitor.verify.model import ALARMS, Series, Stack, Window
 from enrollment_monitor.verify.policy import Policy, Request, Verdict, evaluate, evaluate_all
 from enrollment_monitor.verify.verdicts import (
     alarm_requests,
@@ -353,6 +353,21 @@ def test_alarm_notifications_never_pass_without_a_history_item_as_proof() -> Non
         "prove it: aws cloudwatch set-alarm-state --alarm-name team-monitor-silent "
         "--state-value ALARM"
     )
+
+
+def test_the_proof_verify_asks_for_never_tells_subscribers_enrollment_was_lost() -> None:
+    # Every subscriber receives the proof: an enrollment-not-active ALARM would read as
+    # Compute Optimizer lost; a failed-invocations one, said to be a test, does not.
+    names = [f"team-{alarm}" for alarm in ALARMS]
+    never_notified = judge_notifications(dict.fromkeys(names))
+    failure = Notification("Failed to execute action", "Failed")
+    refused = judge_notifications({**dict.fromkeys(names), "team-enrollment-not-active": failure})
+
+    for line in (never_notified, refused):
+        assert line.fix is not None
+        assert "--alarm-name team-failed-invocations --state-value ALARM" in line.fix
+        assert "--state-reason 'enrollment-monitor verify: a test, not an incident'" in line.fix
+        assert "enrollment-not-active --state-value" not in line.fix
 
 
 def test_a_topic_in_another_region_than_the_alarms_fails_whatever_its_policy() -> None:

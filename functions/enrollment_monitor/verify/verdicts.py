@@ -3,7 +3,7 @@ alone (``facts``): pure functions, so every verdict is tested without AWS."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from enrollment_monitor.alerts.render import api_text
 from enrollment_monitor.enrollment import COMPUTE_OPTIMIZER, Enrollment, WatchedSubject
@@ -113,16 +113,15 @@ def judge_notifications(latest: Mapping[str, Notification | None]) -> Line:
             check,
             f"the last notification of {name} failed{others}: {item.summary}",
             "CloudWatch could not publish to the topic: fix what the topic policy and key "
-            f"policy lines say (README: Bring your own topic), then {_prove_notification(name)}",
+            f"policy lines say (README: Bring your own topic), then {_prove_notification(latest)}",
         )
     delivered = [name for name, item in latest.items() if item]
     if not delivered:
-        name = next(iter(latest), "<alarm>")
         return failed(
             check,
             f"cannot tell: no alarm notified the topic in the last {NOTIFICATION_DAYS} days "
             "(or since it was last configured), so CloudWatch's history holds no proof",
-            f"{_prove_notification(name)} (its subscribers receive it; the alarm returns to "
+            f"{_prove_notification(latest)} (its subscribers receive it; the alarm returns to "
             "its state at its next evaluation), then verify again",
         )
     return passed(
@@ -131,10 +130,17 @@ def judge_notifications(latest: Mapping[str, Notification | None]) -> Line:
     )
 
 
-def _prove_notification(alarm: str) -> str:
+# The alarm whose proof misleads least: its ALARM says invocations failed, never that
+# enrollment was lost, and its reason says it is a test.
+PROOF_ALARM = "failed-invocations"
+
+
+def _prove_notification(alarms: Iterable[str]) -> str:
+    names = list(alarms)
+    alarm = next((n for n in names if n.endswith(f"-{PROOF_ALARM}")), names[0] if names else "")
     return (
-        "prove it: aws cloudwatch set-alarm-state --alarm-name "
-        f"{alarm} --state-value ALARM --state-reason verify"
+        f"prove it: aws cloudwatch set-alarm-state --alarm-name {alarm or '<alarm>'} "
+        "--state-value ALARM --state-reason 'enrollment-monitor verify: a test, not an incident'"
     )
 
 
