@@ -331,3 +331,19 @@ def test_a_delegated_administrator_change_names_each_side_it_changes(
         *damage
     ]
     assert all(account in rendered(alert)["email"] for account in (*before, *after))
+
+
+def test_a_deregistration_first_seen_after_the_upgrade_still_names_the_former_account() -> None:
+    # The observation was stored before holders were kept: only its reason names the account.
+    where = WatchedSubject("123456789012", "us-east-1", "delegated-administrator")
+    stored = Enrollment("Registered", "delegated administrator: account 111111111111")
+    previous = Observation(stored, NOW)
+    gone = Enrollment("NotRegistered", "no delegated administrator", holders=())
+    recorded = Observation(gone, NOW)
+
+    email = rendered(status_alert(where, Decision.CHANGED, previous, recorded, NOW))["email"]
+
+    (held,) = [line for line in email.splitlines() if line.startswith("Held by")]
+    assert held.split(":", 1)[1].strip() == (
+        "none (before: delegated administrator: account 111111111111)"
+    )

@@ -131,6 +131,9 @@ def _held_by(current: Enrollment, before: Enrollment | None) -> list[tuple[str, 
     changed; none for a subject without holders."""
     if current.holders is None:
         return []
-    if before is None or before.holders in (None, current.holders):
+    if before is None or before.holders == current.holders:
         return [("Held by", _holders(current))]
+    if before.holders is None:  # recorded before holders were kept: its reason named them
+        was = api_text(before.status_reason or "") or "not recorded"
+        return [("Held by", f"{_holders(current)} (before: {was})")]
     return [("Held by", f"{_holders(current)} (was {_holders(before)})")]
