@@ -12,7 +12,8 @@ from enrollment_monitor.errors import MonitorError
 # The template names its alarms after the stack. The first watches enrollment (its ALARM is
 # the monitor working); an ALARM on the others means the monitor is broken.
 ENROLLMENT_ALARM = "enrollment-not-active"
-HEALTH_ALARMS = ("monitor-silent", "function-errors", "failed-invocations")
+FAILED_INVOCATIONS_ALARM = "failed-invocations"
+HEALTH_ALARMS = ("monitor-silent", "function-errors", FAILED_INVOCATIONS_ALARM)
 ALARMS = (ENROLLMENT_ALARM, *HEALTH_ALARMS)
 # The function's heartbeat, emitted once per check completed in every watched Region, and the
 # two alarms that watch it (its maximum, its absence).

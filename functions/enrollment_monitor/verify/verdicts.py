@@ -21,6 +21,7 @@ from enrollment_monitor.verify.facts import (
 from enrollment_monitor.verify.model import (
     CLOUDWATCH,
     ENROLLMENT_ALARM,
+    FAILED_INVOCATIONS_ALARM,
     NOTIFICATION_DAYS,
     Line,
     Series,
@@ -130,14 +131,12 @@ def judge_notifications(latest: Mapping[str, Notification | None]) -> Line:
     )
 
 
-# The alarm whose proof misleads least: its ALARM says invocations failed, never that
-# enrollment was lost, and its reason says it is a test.
-PROOF_ALARM = "failed-invocations"
-
-
 def _prove_notification(alarms: Iterable[str]) -> str:
+    # The alarm whose proof misleads least: its ALARM says invocations failed, never that
+    # enrollment was lost, and its reason says it is a test.
     names = list(alarms)
-    alarm = next((n for n in names if n.endswith(f"-{PROOF_ALARM}")), names[0] if names else "")
+    proof = f"-{FAILED_INVOCATIONS_ALARM}"
+    alarm = next((n for n in names if n.endswith(proof)), names[0] if names else "")
     return (
         f"prove it: aws cloudwatch set-alarm-state --alarm-name {alarm or '<alarm>'} "
         "--state-value ALARM --state-reason 'enrollment-monitor verify: a test, not an incident'"
